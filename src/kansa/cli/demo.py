@@ -1,0 +1,9 @@
+"""CLI for demo: parses arguments, calls kansa's Python API, prints. (Commands added by the demo work.)"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main app."""
