@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_cmd(
-        directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo workspace and world.")] = Path(
-            "kansa-demo"
-        ),
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Where to put the demo workspace and world.")
+        ] = Path("kansa-demo"),
         scenario: Annotated[str, typer.Option(help="Scenario to simulate.")] = "ntt-west",
         seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
         as_json: JsonOpt = False,
@@ -47,8 +47,16 @@ def register(app: typer.Typer) -> None:
         data = {
             "workspace": str((directory / "workspace").resolve()),
             "summary": str(page.resolve()),
-            "steps": [{"name": s.name, "status": s.status, "seconds": s.seconds, "error": s.error, "result": s.result}
-                      for s in steps],
+            "steps": [
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "seconds": s.seconds,
+                    "error": s.error,
+                    "result": s.result,
+                }
+                for s in steps
+            ],
         }
 
         def render(d: dict[str, Any]) -> None:
@@ -57,7 +65,9 @@ def register(app: typer.Typer) -> None:
                 table.add_column(col)
             for s in steps:
                 colour = {"ok": "green", "failed": "red", "skipped": "yellow"}.get(s.status, "white")
-                table.add_row(s.name, f"[{colour}]{s.status}[/{colour}]", str(s.seconds), s.error or _short(s.result))
+                table.add_row(
+                    s.name, f"[{colour}]{s.status}[/{colour}]", str(s.seconds), s.error or _short(s.result)
+                )
             console.print(table)
             console.print(f"summary: {d['summary']}")
 

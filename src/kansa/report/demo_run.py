@@ -70,6 +70,10 @@ def _incident_from_trace(traced: dict[str, Any], discovered: date) -> dict[str, 
     }
 
 
+def _bind_trace(ws: Workspace, leak: Path) -> Callable[[Callable[..., Any]], Any]:
+    return lambda f: f(ws, leak)
+
+
 def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed: int = 7) -> list[DemoStep]:
     """Run simulate → ingest → seal → audit → trace → respond on ``ws``; return every step."""
     steps: list[DemoStep] = []
@@ -99,7 +103,7 @@ def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed
     for leak in sorted((world_dir / "leaks").glob("leak-*.csv")):
         if leak.name.endswith(".truth.csv"):
             continue
-        got = step(f"trace {leak.name}", "kansa.trace", "trace_file", lambda f, p=leak: f(ws, p))
+        got = step(f"trace {leak.name}", "kansa.trace", "trace_file", _bind_trace(ws, leak))
         if isinstance(got, dict) and not traced:
             traced = got
     today = date.today()
