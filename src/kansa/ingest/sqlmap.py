@@ -1,0 +1,189 @@
+"""Map one SQL statement onto the access model (action, tables, columns, subject keys).
+
+pgaudit tells us *that* a statement ran and its class (READ/WRITE/...), but an auditor needs to
+know *what kind* of access it was: one record looked up by its key (view), a list of candidates
+(search), or the whole table leaving the database (export). That distinction is exactly what
+separated the call-centre maintainer's bulk pulls from ordinary work, so we read it from the SQL
+itself with pglast (PostgreSQL's own parser) instead of guessing from keywords.
+
+Values compared to key-like columns (``resident_id = $1``, ``納税者番号 = 'T001'``) become subject
+ids so that audit can ask "who looked at this person" without storing names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pglast import ast, parse_sql
+from pglast.enums import A_Expr_Kind
+from pglast.parser import ParseError
+from pglast.visitors import Visitor
+
+# A column whose values identify one person/record: id, *_id, *_no, *number, *番号, *コード, ...
+_KEY_COLUMN = re.compile(r"(^id$|_id$|^no$|_no$|number$|code$|番号$|コード$|ＩＤ$|ID$)", re.IGNORECASE)
+
+_DDL_NODES: tuple[type, ...] = (
+    ast.CreateStmt, ast.AlterTableStmt, ast.DropStmt, ast.CreateSchemaStmt, ast.GrantStmt,
+    ast.GrantRoleStmt, ast.CreateRoleStmt, ast.AlterRoleStmt, ast.DropRoleStmt, ast.IndexStmt,
+    ast.ViewStmt, ast.CreateFunctionStmt, ast.TruncateStmt, ast.RenameStmt, ast.AlterOwnerStmt,
+    ast.CreateTableAsStmt, ast.AlterSystemStmt,
+)
+
+
+# Predicates that return candidate lists rather than one record.
+_CANDIDATE_KINDS = (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE, A_Expr_Kind.AEXPR_BETWEEN,
+                    A_Expr_Kind.AEXPR_SIMILAR)
+_CANDIDATE_OPS = ("<", ">", "<=", ">=", "~~", "~~*", "~", "~*")
+
+
+@dataclass
+class SqlAccess:
+    """What one statement did, in access-model words."""
+
+    action: str
+    tables: list[str] = field(default_factory=list)        # "schema.table" (schema may be absent)
+    columns: list[str] = field(default_factory=list)       # selected/written columns; "*" for all
+    keys: list[tuple[str, str]] = field(default_factory=list)  # (key column, value) pairs
+    setting: str | None = None                             # e.g. "pgaudit.log" for SET pgaudit.log
+    parse_error: str | None = None
+
+
+def _range_name(rv: ast.RangeVar) -> str:
+    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else str(rv.relname)
+
+
+class _Collector(Visitor):  # type: ignore[misc]
+    """Collect tables, key comparisons and LIKE/range predicates in one walk."""
+
+    def __init__(self, params: Sequence[str]) -> None:
+        super().__init__()
+        self.params = params
+        self.tables: list[str] = []
+        self.keys: list[tuple[str, str]] = []
+        self.equalities = 0
+        self.fuzzy = 0  # LIKE, ranges, IN lists: predicates that return candidate lists
+
+    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
+        name = _range_name(node)
+        if name not in self.tables:
+            self.tables.append(name)
+
+    def _value(self, node: object) -> str | None:
+        if isinstance(node, ast.ParamRef):
+            i = int(node.number or 0) - 1
+            return self.params[i] if 0 <= i < len(self.params) else f"${node.number}"
+        if isinstance(node, ast.A_Const) and not node.isnull and node.val is not None:
+            v = node.val
+            for attr in ("sval", "ival", "fval"):
+                if hasattr(v, attr):
+                    return str(getattr(v, attr))
+        if isinstance(node, ast.TypeCast):
+            return self._value(node.arg)
+        return None
+
+    @staticmethod
+    def _column(node: object) -> str | None:
+        if isinstance(node, ast.ColumnRef) and node.fields:
+            last = node.fields[-1]
+            if isinstance(last, ast.String):
+                return str(last.sval)
+        return None
+
+    def visit_A_Expr(self, ancestors: object, node: ast.A_Expr) -> None:
+        col = self._column(node.lexpr)
+        if col is None:
+            return
+        op = node.name[-1].sval if node.name else ""
+        kind = node.kind
+        if kind == A_Expr_Kind.AEXPR_OP and op == "=":
+            value = self._value(node.rexpr)
+            if value is None:
+                return  # a join condition, not a look-up
+            self.equalities += 1
+            if _KEY_COLUMN.search(col):
+                self.keys.append((col, value))
+        elif kind == A_Expr_Kind.AEXPR_IN and isinstance(node.rexpr, tuple):
+            values = [v for v in (self._value(x) for x in node.rexpr) if v is not None]
+            if values:
+                self.fuzzy += 1
+                if _KEY_COLUMN.search(col):
+                    self.keys.extend((col, v) for v in values)
+        elif (kind in _CANDIDATE_KINDS or op in _CANDIDATE_OPS) and (
+                self._value(node.rexpr) is not None or isinstance(node.rexpr, tuple)):
+            self.fuzzy += 1
+
+
+def _target_columns(targets: Sequence[ast.ResTarget] | None) -> list[str]:
+    cols: list[str] = []
+    for t in targets or ():
+        val = getattr(t, "val", None)
+        if isinstance(val, ast.ColumnRef) and val.fields:
+            last = val.fields[-1]
+            cols.append("*" if isinstance(last, ast.A_Star) else str(getattr(last, "sval", "?")))
+        elif getattr(t, "name", None):
+            cols.append(str(t.name))
+    return cols
+
+
+def _read_action(c: _Collector) -> str:
+    if c.equalities and c.keys:
+        return "view" if len({v for _, v in c.keys}) == 1 and not c.fuzzy else "search"
+    if c.equalities or c.fuzzy:
+        return "search"
+    return "export"
+
+
+def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None) -> SqlAccess:
+    """Map the first statement of ``sql``; ``params`` fill ``$1..$n`` (pgaudit.log_parameter).
+
+    ``command`` is pgaudit's COMMAND field. pgaudit logs an EXECUTE of a prepared statement with
+    the PREPARE text and command SELECT/INSERT/...: then the prepared query is what ran. The
+    PREPARE itself (command PREPARE) and the EXECUTE wrapper line touch no data: "other".
+    """
+    try:
+        stmts = parse_sql(sql)
+    except ParseError as exc:
+        return SqlAccess(action="other", parse_error=str(exc))
+    if not stmts:
+        return SqlAccess(action="other")
+    node = stmts[0].stmt
+    if isinstance(node, ast.PrepareStmt):
+        if command is None or command.upper() == "PREPARE":
+            return SqlAccess(action="other")
+        node = node.query
+    if node is None or isinstance(node, ast.ExecuteStmt):
+        return SqlAccess(action="other")
+    c = _Collector(params)
+    c(node)
+    if isinstance(node, ast.SelectStmt):
+        if not c.tables:
+            return SqlAccess(action="other")  # SELECT 1, SELECT now(): no data touched
+        return SqlAccess(action=_read_action(c), tables=c.tables,
+                         columns=_target_columns(node.targetList), keys=c.keys)
+    if isinstance(node, ast.CopyStmt):
+        if node.is_from:
+            cols = [str(a.sval) for a in node.attlist or () if isinstance(a, ast.String)]
+            return SqlAccess(action="insert", tables=c.tables, columns=cols)
+        cols = _target_columns(node.query.targetList) if isinstance(node.query, ast.SelectStmt) else [
+            str(a.sval) for a in node.attlist or () if isinstance(a, ast.String)] or ["*"]
+        return SqlAccess(action="export", tables=c.tables, columns=cols, keys=c.keys)
+    if isinstance(node, ast.InsertStmt):
+        return SqlAccess(action="insert", tables=c.tables, columns=_target_columns(node.cols))
+    if isinstance(node, ast.UpdateStmt):
+        return SqlAccess(action="update", tables=c.tables, columns=_target_columns(node.targetList),
+                         keys=c.keys)
+    if isinstance(node, ast.DeleteStmt):
+        return SqlAccess(action="delete", tables=c.tables, keys=c.keys)
+    if isinstance(node, ast.VariableSetStmt):
+        name = str(node.name or "")
+        if name.lower().startswith("pgaudit."):
+            return SqlAccess(action="admin", setting=name.lower())
+        return SqlAccess(action="other", setting=name.lower() or None)
+    if isinstance(node, ast.AlterSystemStmt):
+        name = str(node.setstmt.name or "").lower() if node.setstmt else ""
+        return SqlAccess(action="admin", setting=name or None)
+    if isinstance(node, _DDL_NODES):
+        return SqlAccess(action="admin", tables=c.tables)
+    return SqlAccess(action="other", tables=c.tables)

@@ -1,0 +1,73 @@
+"""Real PostgreSQL 15 + pgaudit writes the logs; read_pgaudit must map them to access events."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pg_harness import PgCluster, require_pg
+
+from kansa.ingest.pgaudit import read_pgaudit
+
+SESSION = """
+CREATE SCHEMA pref_osaka;
+CREATE TABLE pref_osaka.residents (resident_id text PRIMARY KEY, name text, address text);
+INSERT INTO pref_osaka.residents VALUES ('R001', '山田太郎', '大阪市北区'), ('R002', '佐藤花子', '堺市');
+PREPARE by_id(text) AS SELECT name, address FROM pref_osaka.residents WHERE resident_id = $1;
+EXECUTE by_id('R002');
+SELECT name FROM pref_osaka.residents WHERE name LIKE '佐%';
+COPY pref_osaka.residents TO STDOUT;
+SET pgaudit.log = 'all';
+SET pgaudit.log = 'none';
+SELECT * FROM pref_osaka.residents;
+"""
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for chunk in read_pgaudit(path):
+        assert chunk.bad == [], chunk.bad
+        out.extend(chunk.access)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    require_pg()
+    cluster = PgCluster(tmp_path_factory.mktemp("pg"))
+    try:
+        cluster.start()
+        try:
+            cluster.psql(SESSION, host="127.0.0.1")
+        finally:
+            cluster.stop()
+        yield {"csv": cluster.log("csv"), "json": cluster.log("json")}
+    finally:
+        if not os.environ.get("KANSA_KEEP_PG"):
+            cluster.cleanup()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: str) -> None:
+    events = _events(pg_logs[kind])
+    resident = [e for e in events if e["resource"] == "pref_osaka.residents"]
+    actions = [e["action"] for e in resident]
+    assert "insert" in actions and "export" in actions and "search" in actions
+    view = [e for e in resident if e["action"] == "view"]
+    assert view and ("pref_osaka", "R002") in view[0]["subjects"]
+    assert all(e["account"] == "postgres" for e in events)
+    assert all(e["source_ip"] == "127.0.0.1" for e in events)
+    assert all(e["ts"].tzinfo is not None and e["source_system"] == "pgaudit" for e in events)
+    # changing what pgaudit logs is an admin event the audit can see ...
+    assert any(e["action"] == "admin" and e["resource"] == "pgaudit.log" for e in events)
+    # ... but pgaudit does NOT log the SET that turns it off ('none'): the log just goes silent,
+    # and the full-table SELECT that followed is invisible. The last logged event is the SET 'all'.
+    assert events[-1]["resource"] == "pgaudit.log" and "'all'" in events[-1]["statement"]
+    assert not any("'none'" in (e["statement"] or "") for e in events)
+    # PREPARE and the EXECUTE wrapper touch no data; the executed query is counted once
+    assert len(view) == 1 and [e["action"] for e in events].count("other") == 2
+    assert all(e["owner_id"] == "pref_osaka" for e in resident)
