@@ -1,0 +1,13 @@
+"""The tamper-evident ledger: an RFC 6962 Merkle tree over every event, with signed tree heads.
+
+Access logs that nobody can prove unchanged are weak evidence against the admin who could change
+them. Each sealed event becomes a leaf; each seal signs a head (size, root, time) with Ed25519.
+``verify`` recomputes everything from the rows as they are now and names the first changed leaf.
+"""
+
+from __future__ import annotations
+
+from kansa.ledger.check import consistency, export_heads, head, prove, verify
+from kansa.ledger.seal import journal, seal_pending
+
+__all__ = ["consistency", "export_heads", "head", "journal", "prove", "seal_pending", "verify"]

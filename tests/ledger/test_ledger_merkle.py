@@ -1,0 +1,91 @@
+"""RFC 6962 properties of the pure Merkle functions, against a literal reading of the RFC."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kansa.ledger import merkle
+
+
+def _rfc_mth(data: list[bytes]) -> bytes:
+    """MTH straight from RFC 6962 section 2.1, recursion on raw entries (independent of merkle.root)."""
+    n = len(data)
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return hashlib.sha256(b"\x00" + data[0]).digest()
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return hashlib.sha256(b"\x01" + _rfc_mth(data[:k]) + _rfc_mth(data[k:])).digest()
+
+
+def _entries(n: int) -> list[bytes]:
+    return [f"entry-{i}".encode() for i in range(n)]
+
+
+def test_empty_tree_hash_is_sha256_of_nothing() -> None:
+    assert merkle.root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_leaf_and_node_hashes_are_domain_separated() -> None:
+    a, b = merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")
+    assert merkle.node_hash(a, b) != merkle.leaf_hash(a + b)
+
+
+@pytest.mark.parametrize("n", range(0, 33))
+def test_root_matches_rfc_definition(n: int) -> None:
+    data = _entries(n)
+    assert merkle.root([merkle.leaf_hash(d) for d in data]) == _rfc_mth(data)
+
+
+def test_prefix_roots_match_roots_of_prefixes() -> None:
+    leaves = [merkle.leaf_hash(d) for d in _entries(40)]
+    got = dict(merkle.prefix_roots(leaves, [1, 2, 3, 7, 8, 9, 31, 40, 41]))
+    assert 41 not in got  # beyond the stream
+    for size, r in got.items():
+        assert r == merkle.root(leaves[:size])
+
+
+@pytest.mark.parametrize("n", range(1, 21))
+def test_every_inclusion_proof_verifies_and_wrong_ones_do_not(n: int) -> None:
+    leaves = [merkle.leaf_hash(d) for d in _entries(n)]
+    r = merkle.root(leaves)
+    for i in range(n):
+        proof = merkle.inclusion_proof(i, leaves)
+        assert merkle.verify_inclusion(i, n, leaves[i], proof, r)
+        other = merkle.leaf_hash(b"forged")
+        assert not merkle.verify_inclusion(i, n, other, proof, r)
+        if n > 1:
+            assert not merkle.verify_inclusion((i + 1) % n, n, leaves[i], proof, r)
+        if proof:
+            assert not merkle.verify_inclusion(i, n, leaves[i], proof[:-1], r)
+
+
+@pytest.mark.parametrize("n", range(1, 21))
+def test_every_consistency_proof_verifies(n: int) -> None:
+    leaves = [merkle.leaf_hash(d) for d in _entries(n)]
+    new_root = merkle.root(leaves)
+    for m in range(0, n + 1):
+        old_root = merkle.root(leaves[:m])
+        proof = merkle.consistency_proof(m, leaves)
+        assert merkle.verify_consistency(m, n, old_root, new_root, proof), (m, n)
+        if 0 < m < n:
+            assert not merkle.verify_consistency(m, n, merkle.leaf_hash(b"x"), new_root, proof)
+            assert not merkle.verify_consistency(m, n, old_root, merkle.leaf_hash(b"x"), proof)
+
+
+@given(st.integers(1, 64), st.data())
+def test_rewritten_history_breaks_consistency(n: int, data: st.DataObject) -> None:
+    m = data.draw(st.integers(1, n))
+    i = data.draw(st.integers(0, m - 1))
+    leaves = [merkle.leaf_hash(d) for d in _entries(n)]
+    old_root = merkle.root(leaves[:m])
+    forged = list(leaves)
+    forged[i] = merkle.leaf_hash(b"rewritten")
+    proof = merkle.consistency_proof(m, forged)
+    assert not merkle.verify_consistency(m, n, old_root, merkle.root(forged), proof)
