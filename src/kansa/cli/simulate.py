@@ -1,9 +1,40 @@
-"""CLI for simulate: parses arguments, calls kansa's Python API, prints. (Commands added by the simulate work.)"""
+"""CLI for simulate: parses arguments, calls kansa.simulate.simulate, prints the summary."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kansa.cli.common import JsonOpt, console, emit
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+
+    @app.command("simulate")
+    def simulate_cmd(
+        scenario: Annotated[str, typer.Argument(help="Scenario name, e.g. ntt-west.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="World directory to write.")],
+        seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed → same bytes).")] = 7,
+        days: Annotated[int | None, typer.Option("--days", help="Days simulated (default 90).")] = None,
+        scale: Annotated[float, typer.Option("--scale", help="Multiplies people and records.")] = 1.0,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Write a synthetic world (logs, registry, datasets, leaks, truth) in kansa's input formats."""
+        from kansa.simulate import simulate
+
+        summary = simulate(scenario, seed, out, days=days, scale=scale)
+
+        def render(data: dict) -> None:
+            table = Table(title=f"World {data['scenario']} (seed {data['seed']}) → {data['out']}")
+            table.add_column("item")
+            table.add_column("value", justify="right")
+            for key, value in data.items():
+                if key not in ("scenario", "seed", "out"):
+                    table.add_row(key, str(value))
+            console.print(table)
+
+        emit(summary, as_json, render)

@@ -1,0 +1,36 @@
+"""The world simulator: synthetic organisations, logs, datasets and leaks with known truth.
+
+kansa is judged on worlds it has never seen, so the simulator writes the very formats real
+sources produce (docs/formats.md) and records what really happened in truth.json for evaluation.
+Same scenario + seed → byte-identical world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kansa.model.errors import KansaError
+from kansa.simulate import ntt_west
+from kansa.simulate.world import World, write_world
+
+SCENARIOS: dict[str, Callable[..., Any]] = {"ntt-west": ntt_west.build}
+DEFAULT_DAYS = 90
+
+
+def simulate(scenario: str, seed: int, out: Path, days: int | None = None, scale: float = 1.0) -> dict:
+    """Write a world directory for ``scenario`` under ``out``; returns a summary dict."""
+    if scenario not in SCENARIOS:
+        raise KansaError(f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+    n_days = DEFAULT_DAYS if days is None else days
+    if n_days < 7:
+        raise KansaError(f"--days must be at least 7 (got {n_days})")
+    if not 0.05 <= scale <= 20:
+        raise KansaError(f"--scale must be between 0.05 and 20 (got {scale})")
+    world: World
+    world, rng = SCENARIOS[scenario](seed, n_days, scale)
+    return write_world(world, Path(out), rng)
+
+
+__all__ = ["SCENARIOS", "simulate"]

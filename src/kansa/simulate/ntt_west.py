@@ -1,0 +1,271 @@
+"""Scenario "ntt-west": a call-centre contractor and a maintenance temp who sells lists.
+
+Facts it models (seed case): a contractor runs call campaigns for several owners (prefectures,
+cities, companies); operators look up the records of the campaign they are assigned to through the
+call-centre app (which queries PostgreSQL as a service role). A system-maintenance temp placed by
+an agency uses the shared DB admin role from his own terminal to COPY bulk rows out of several
+owners' schemas after hours, sometimes switching auditing off first (`SET pgaudit.log = 'none'`),
+then copies the files to a USB stick. Honest maintainers run small checks and VACUUMs, and a
+backup service COPYs everything nightly from the backup server: the noise a detector must not flag.
+Some of the stolen rows later surface as broker lists (leaks/).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kansa.simulate.people import make_people
+from kansa.simulate.world import Leak, OwnerData, World
+
+TZ = ZoneInfo("Asia/Tokyo")
+CONTRACTOR = "cc_kansai"
+AGENCY = "temp_staff"
+APP_ADDR = "10.20.0.10"
+BACKUP_ADDR = "10.20.0.20"
+
+# owner_id, name, name_en, kind of body, prefecture, city prefix, id prefix, table, dataset, id column, categories
+OWNERS: tuple[tuple[str, str, str, str, str, str, str, str, str, str, list[str]], ...] = (
+    ("pref_osaka", "大阪府", "Osaka Prefecture", "public_body", "大阪府", "", "OSK", "taxpayer", "car-tax",
+     "納税者番号", ["basic", "tax"]),
+    ("city_kobe", "神戸市", "Kobe City", "public_body", "兵庫県", "神戸市", "KOB", "checkup", "health-check",
+     "受診者番号", ["basic", "health"]),
+    ("city_sakai", "堺市", "Sakai City", "public_body", "大阪府", "堺市", "SKI", "resident", "vaccination",
+     "宛名番号", ["basic", "health"]),
+    ("pref_kyoto", "京都府", "Kyoto Prefecture", "public_body", "京都府", "", "KYT", "applicant", "subsidy",
+     "申請番号", ["basic", "financial"]),
+    ("co_kansai_gas", "関西ガス株式会社", "Kansai Gas Co.", "business", "兵庫県", "", "KGS", "customer",
+     "customers", "お客様番号", ["basic", "customer"]),
+    ("co_nishi_life", "西日本生命保険株式会社", "Nishi-Nihon Life", "business", "大阪府", "", "NSL", "policyholder",
+     "policyholders", "証券番号", ["basic", "financial"]),
+)
+
+
+class _Db:
+    """Builds csvlog rows (all 26 columns except log_time) for pgaudit sessions."""
+
+    def __init__(self, world: World, rng: random.Random) -> None:
+        self.world, self.rng, self.pid = world, rng, 20000
+
+    def session(self, user: str, addr: str, app_name: str, start: datetime) -> dict[str, Any]:
+        self.pid += self.rng.randint(1, 40)
+        s = {"user": user, "from": f"{addr}:{self.rng.randint(40000, 65000)}", "pid": self.pid,
+             "sid": f"{int(start.timestamp()):x}.{self.pid:x}", "line": 0, "stmt": 0, "start": start,
+             "app": app_name}
+        self._line(s, start, "authentication", "LOG", f"connection authorized: user={user} database=callcenter")
+        return s
+
+    def _line(self, s: dict[str, Any], t: datetime, tag: str, severity: str, message: str,
+              detail: str = "") -> None:
+        s["line"] += 1
+        start = s["start"].strftime("%Y-%m-%d %H:%M:%S ") + (s["start"].tzname() or "")
+        self.world.db.append((t, [
+            s["user"], "callcenter", s["pid"], s["from"], s["sid"], s["line"], tag, start,
+            f"3/{s['line']}", 0, severity, "00000", message, detail, "", "", "", "", "", "", "",
+            s["app"], "client backend", "", "",
+        ]))
+
+    def audit(self, s: dict[str, Any], t: datetime, cls: str, command: str, obj: str, sql: str,
+              params: str = "") -> None:
+        s["stmt"] += 1
+        quoted = '"' + sql.replace('"', '""') + '"'
+        obj_type = "TABLE" if obj else ""
+        self._line(s, t, command, "LOG",
+                   f"AUDIT: SESSION,{s['stmt']},1,{cls},{command},{obj_type},{obj},{quoted},{params or '<none>'}")
+
+
+def _workdays(start: date, days: int) -> list[date]:
+    return [start + timedelta(d) for d in range(days) if (start + timedelta(d)).weekday() < 5]
+
+
+def _at(d: date, hour: float) -> datetime:
+    return datetime.combine(d, time(0), TZ) + timedelta(seconds=int(hour * 3600))
+
+
+def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) -> tuple[World, random.Random]:
+    rng = random.Random(seed)
+    end = start + timedelta(days - 1)
+    w = World("ntt-west", seed, "Asia/Tokyo", start, end)
+    reg = w.registry
+    n_records = max(200, int(2500 * scale))
+    reg["organisations"] = [(CONTRACTOR, "関西コールサービス株式会社", "Kansai Call Service", "entrustee", "business", "JP"),
+                            (AGENCY, "テンプスタッフ西日本", "Temp Staff West", "staffing_agency", "business", "JP")]
+    for (oid, name, en, sector, pref, city, prefix, table, ds, idcol, cats) in OWNERS:
+        reg["organisations"].append((oid, name, en, "owner", sector, "JP"))
+        w.owners.append(OwnerData(oid, name, f"{oid}.{table}", ds, idcol, cats,
+                                  make_people(rng, prefix, n_records, pref, city, start)))
+        reg.setdefault("contracts", []).append(
+            (f"C-{oid}", oid, CONTRACTOR, [oid], cats, ["call"], [], start, None,
+             ["no_removable_media", "onsite_only"]))
+
+    actors: list[tuple[Any, ...]] = []
+    accounts: list[tuple[Any, ...]] = []
+    terminals: list[tuple[Any, ...]] = []
+    ldap: list[tuple[str, ...]] = []
+    n_ops = max(6, int(30 * scale))
+    ops: list[tuple[str, str, str, OwnerData]] = []   # actor, terminal, addr, owner
+    for i in range(1, n_ops + 1):
+        aid, owner = f"op{i:03d}", w.owners[(i - 1) % len(w.owners)]
+        term, addr = f"CC-PC-{i:03d}", f"10.20.4.{i + 10}"
+        ops.append((aid, term, addr, owner))
+        actors.append((aid, f"オペレーター{i:03d}", "operator", CONTRACTOR, None, f"team-{owner.owner_id}",
+                       False, start - timedelta(400), None))
+        accounts += [("app", aid, aid, False), ("endpoint", aid, aid, False)]
+        terminals.append((term, addr, aid, "大阪センター"))
+        ldap.append((f"オペレーター{i:03d}", aid, f"{aid}@cc-kansai.example", "operator", owner.owner_id,
+                     "コールセンター", "運用", "オペレーション", f"team-{owner.owner_id}", "sv001"))
+    maint = [("mt001", False), ("mt002", False), ("mt003", True)]   # (actor, placed by agency)
+    for i, (aid, temp) in enumerate(maint, 1):
+        term, addr = f"MNT-PC-{i:02d}", f"10.20.9.{i + 10}"
+        actors.append((aid, f"保守担当{i:02d}", "maintainer", AGENCY if temp else CONTRACTOR,
+                       CONTRACTOR if temp else None, "maint", True, start - timedelta(3000 if temp else 900), None))
+        accounts.append(("endpoint", aid, aid, False))
+        terminals.append((term, addr, aid, "大阪センター サーバ室"))
+        ldap.append((f"保守担当{i:02d}", aid, f"{aid}@cc-kansai.example", "maintainer", "",
+                     "システム", "保守", "基盤", "maint", "sv001"))
+    actors += [("svc-callcenter", "コールセンターアプリ", "service", CONTRACTOR, None, "system", False, None, None),
+               ("svc-backup", "バックアップ", "service", CONTRACTOR, None, "system", True, None, None)]
+    accounts += [("db", "cc_app", "svc-callcenter", False), ("db", "backup", "svc-backup", False),
+                 ("db", "maint_admin", None, True)]
+    terminals += [("APP-01", APP_ADDR, "svc-callcenter", "データセンター"),
+                  ("BKP-01", BACKUP_ADDR, "svc-backup", "データセンター")]
+    reg.update(actors=actors, accounts=accounts, terminals=terminals)
+    w.ldap = ldap
+
+    # Campaigns: one per owner per month, with a call list the team works through.
+    assignments: list[tuple[Any, ...]] = []
+    subjects: list[tuple[Any, ...]] = []
+    call_lists: dict[tuple[str, str], list[str]] = {}
+    for o in w.owners:
+        d = start
+        while d <= end:
+            month_end = min(end, (d.replace(day=28) + timedelta(4)).replace(day=1) - timedelta(1))
+            aid = f"CAMP-{o.owner_id}-{d:%Y-%m}"
+            assignments.append((aid, None, f"team-{o.owner_id}", o.owner_id, o.dataset_name, "campaign", "call",
+                                d, month_end))
+            lst = sorted(p.record_id for p in rng.sample(o.people, min(len(o.people), 400)))
+            call_lists[(o.owner_id, f"{d:%Y-%m}")] = lst
+            subjects += [(aid, o.owner_id, s) for s in lst]
+            d = month_end + timedelta(1)
+    assignments.append(("MAINT-DUTY", None, "maint", None, None, "maintenance", "maintenance", start, None))
+    reg.update(assignments=assignments, assignment_subjects=subjects)
+
+    db = _Db(w, rng)
+    workdays = _workdays(start, days)
+    for day in workdays:
+        app_session = db.session("cc_app", APP_ADDR, "callcenter-app", _at(day, 8.5))
+        for aid, term, addr, o in ops:
+            if rng.random() < 0.08:
+                continue  # day off
+            t0 = _at(day, 9 + rng.random() * 0.4)
+            t1 = _at(day, 17.5 + rng.random())
+            w.logon += [(t0 - timedelta(minutes=3), aid, term, "Logon"), (t1, aid, term, "Logoff")]
+            lst = call_lists[(o.owner_id, f"{day:%Y-%m}")]
+            campaign = f"CAMP-{o.owner_id}-{day:%Y-%m}"
+            schema, table = o.schema_table.split(".")
+            idcol = "id"
+            t = t0
+            for _ in range(rng.randint(10, 22)):
+                t += timedelta(seconds=rng.randint(60, 1500))
+                if t >= t1:
+                    break
+                if rng.random() < 0.8:
+                    subj = [rng.choice(lst) if rng.random() < 0.97 else rng.choice(o.people).record_id]
+                    action = "view"
+                    sql = f"SELECT * FROM {o.schema_table} WHERE {idcol} = $1"
+                else:
+                    subj = sorted(rng.sample(lst, rng.randint(2, 8)))
+                    action = "search"
+                    sql = f"SELECT * FROM {o.schema_table} WHERE kana LIKE $1"
+                w.app.append({"time": t, "actor": aid, "action": action, "resource": f"{schema}/{table}",
+                              "owner": o.owner_id, "subjects": subj, "rows": len(subj), "purpose": "call",
+                              "ticket": campaign, "terminal": term, "source_ip": addr, "outcome": "success",
+                              "bytes": 2048 * len(subj), "system": "callcenter"})
+                db.audit(app_session, t + timedelta(milliseconds=rng.randint(5, 80)), "READ", "SELECT",
+                         o.schema_table, sql, ",".join(subj) if action == "view" else "カ%")
+        # Nightly backup: COPY of every owner's table from the backup server (legitimate bulk export).
+        bs = db.session("backup", BACKUP_ADDR, "pg_dump", _at(day, 2.0))
+        for k, o in enumerate(w.owners):
+            db.audit(bs, _at(day, 2.0 + 0.01 * (k + 1)), "READ", "SELECT", o.schema_table,
+                     f"COPY {o.schema_table} TO stdout;")
+        # Honest maintainers: small checks and vacuum during the day, from their own terminals.
+        for mi, (maid, temp) in enumerate(maint, 1):
+            term, addr = f"MNT-PC-{mi:02d}", f"10.20.9.{mi + 10}"
+            w.logon += [(_at(day, 8.8 + rng.random() * 0.5), maid, term, "Logon"),
+                        (_at(day, 18 + rng.random()), maid, term, "Logoff")]
+            if rng.random() < 0.5:
+                o = rng.choice(w.owners)
+                t = _at(day, 10 + rng.random() * 6)
+                ms = db.session("maint_admin", addr, "psql", t)
+                db.audit(ms, t + timedelta(seconds=20), "READ", "SELECT", o.schema_table,
+                         f"SELECT count(*) FROM {o.schema_table}")
+                if rng.random() < 0.3:
+                    db.audit(ms, t + timedelta(seconds=60), "MISC", "VACUUM", o.schema_table,
+                             f"VACUUM ANALYZE {o.schema_table}")
+            if not temp and rng.random() < 0.03:
+                t = _at(day, 11 + rng.random() * 4)
+                w.device += [(t, maid, term, "Connect", "E:\\;E:\\patches"),
+                             (t + timedelta(minutes=5), maid, term, "Disconnect", "")]
+                w.files.append((t + timedelta(minutes=1), maid, term, "E:\\patches\\hotfix.msi", "File Open",
+                                False, True, "MSI installer"))
+
+    # The insider: mt003 pulls owners' tables in slices after hours, every week or so.
+    insider, iterm, iaddr = "mt003", "MNT-PC-03", "10.20.9.13"
+    first_day = workdays[min(len(workdays) - 1, rng.randint(3, 8))]
+    pulls: list[dict[str, Any]] = []
+    stolen: dict[str, list[str]] = {}
+    offsets = {o.owner_id: 0 for o in w.owners}
+    targets = rng.sample(w.owners, 4)
+    for day in workdays:
+        if day < first_day or (pulls and (day - date.fromisoformat(pulls[-1]["date"])).days < rng.randint(5, 10)):
+            continue
+        o = rng.choice(targets)
+        size = rng.randint(150, 400)
+        lo = offsets[o.owner_id]
+        ids = [p.record_id for p in o.people[lo:lo + size]]
+        if not ids:
+            continue
+        offsets[o.owner_id] = lo + size
+        t = _at(day, 19.5 + rng.random() * 2)
+        logged = rng.random() >= 0.35
+        ms = db.session("maint_admin", iaddr, "psql", t)
+        if not logged:
+            db.audit(ms, t + timedelta(seconds=10), "MISC", "SET", "", "SET pgaudit.log = 'none'")
+        else:
+            db.audit(ms, t + timedelta(seconds=30), "READ", "SELECT", o.schema_table,
+                     f"COPY (SELECT * FROM {o.schema_table} WHERE id BETWEEN $1 AND $2) TO STDOUT WITH CSV HEADER",
+                     f"{ids[0]},{ids[-1]}")
+        fname = f"C:\\Users\\{insider}\\work\\{o.owner_id}_{day:%Y%m%d}.csv"
+        w.logon += [(t - timedelta(minutes=2), insider, iterm, "Logon")]
+        w.files.append((t + timedelta(minutes=1), insider, iterm, fname, "File Write", False, False, "csv export"))
+        tu = t + timedelta(minutes=rng.randint(5, 40))
+        w.device += [(tu, insider, iterm, "Connect", "F:\\"),
+                     (tu + timedelta(minutes=3), insider, iterm, "Disconnect", "")]
+        w.files.append((tu + timedelta(minutes=1), insider, iterm, f"F:\\{o.owner_id}_{day:%Y%m%d}.csv",
+                        "File Copy", True, False, "csv export"))
+        w.logon.append((tu + timedelta(minutes=10), insider, iterm, "Logoff"))
+        stolen.setdefault(o.owner_id, []).extend(ids)
+        pulls.append({"date": day.isoformat(), "time": t.isoformat(), "owner": o.owner_id, "rows": len(ids),
+                      "first_id": ids[0], "last_id": ids[-1], "logged": logged, "usb": True})
+
+    # Brokers resell some of it: two lists, mixing owners.
+    by_owner = {o.owner_id: o for o in w.owners}
+    stolen_owners = sorted(stolen)
+    for k in range(min(2, len(stolen_owners))):
+        chosen = stolen_owners[k::2]
+        people = []
+        for oid in chosen:
+            ppl = {p.record_id: p for p in by_owner[oid].people}
+            ids = stolen[oid]
+            people += [(oid, ppl[i]) for i in sorted(rng.sample(ids, max(1, int(len(ids) * 0.6))))]
+        w.leaks.append(Leak(chosen, people))
+
+    w.truth = {
+        "bad_actors": [{"actor": insider, "kind": "bulk_exfiltration_usb", "first_bad_act": first_day.isoformat(),
+                        "terminal": iterm, "address": iaddr, "db_role": "maint_admin"}],
+        "pulls": pulls,
+        "stolen_records": sum(len(v) for v in stolen.values()),
+    }
+    return w, rng

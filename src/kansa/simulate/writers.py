@@ -1,0 +1,72 @@
+"""Byte-stable writers for the world formats of docs/formats.md.
+
+Everything a world contains is written here so that the same seed always gives the same bytes:
+gzip with mtime 0 and no file name, LF line ends, rows in the order the caller sorted them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# PostgreSQL 15 csvlog columns, in order.
+CSVLOG_COLUMNS = (
+    "log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
+    "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id",
+    "transaction_id", "error_severity", "sql_state_code", "message", "detail", "hint",
+    "internal_query", "internal_query_pos", "context", "query", "query_pos", "location",
+    "application_name", "backend_type", "leader_pid", "query_id",
+)
+
+
+def _write_bytes(path: Path, data: bytes, compress: bool) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
+            gz.write(data)
+        data = buf.getvalue()
+    path.write_bytes(data)
+
+
+def write_csv(
+    path: Path, header: Sequence[str] | None, rows: Iterable[Sequence[Any]] | Sequence[Sequence[Any]],
+    encoding: str = "utf-8", compress: bool = False, quote_all: bool = False,
+) -> None:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n" if encoding == "cp932" else "\n",
+                   quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    if header is not None:
+        w.writerow(header)
+    for row in rows:
+        w.writerow(["" if v is None else v for v in row])
+    _write_bytes(path, buf.getvalue().encode(encoding), compress)
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]], compress: bool = True) -> None:
+    lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
+    _write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8") if lines else b"", compress)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _write_bytes(path, (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode(), False)
+
+
+def pg_time(t: datetime) -> str:
+    """csvlog log_time: '2024-01-04 10:15:02.123 JST'."""
+    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d} " + (t.tzname() or "UTC")
+
+
+def cert_time(t: datetime) -> str:
+    """CERT dataset dates: MM/DD/YYYY HH:MM:SS, local time."""
+    return t.strftime("%m/%d/%Y %H:%M:%S")
+
+
+def iso_ms(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds")

@@ -1,0 +1,134 @@
+"""The simulator's contract: determinism, the formats of docs/formats.md, and truth matching logs."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from kansa.model.errors import KansaError
+from kansa.simulate import simulate
+
+DAYS = 21
+SCALE = 0.2
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("w") / "world"
+    simulate("ntt-west", 11, out, days=DAYS, scale=SCALE)
+    return out
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _csvlog_rows(world: Path) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for p in sorted((world / "logs" / "db").glob("*.csv.gz")):
+        rows += list(csv.reader(io.StringIO(gzip.decompress(p.read_bytes()).decode("utf-8"))))
+    return rows
+
+
+def test_same_seed_same_bytes_other_seed_differs(world: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    simulate("ntt-west", 11, again, days=DAYS, scale=SCALE)
+    assert _digests(world) == _digests(again)
+    other = tmp_path / "other"
+    simulate("ntt-west", 12, other, days=DAYS, scale=SCALE)
+    assert _digests(world) != _digests(other)
+
+
+def test_manifest_lists_existing_files_registry_first(world: Path) -> None:
+    manifest = json.loads((world / "manifest.json").read_text())
+    assert manifest["format"] == "kansa-world/1"
+    assert manifest["files"][0]["kind"] == "registry"
+    kinds = {f["kind"] for f in manifest["files"]}
+    assert {"registry", "access", "pgaudit", "cert", "dataset"} <= kinds
+    for f in manifest["files"]:
+        assert (world / f["path"]).exists(), f["path"]
+
+
+def test_csvlog_has_26_columns_and_pgaudit_messages(world: Path) -> None:
+    rows = _csvlog_rows(world)
+    assert rows
+    assert all(len(r) == 26 for r in rows)
+    audits = [r for r in rows if r[13].startswith("AUDIT: SESSION,")]
+    assert audits
+    for r in audits[:200]:
+        fields = next(csv.reader([r[13][len("AUDIT: "):]]))
+        assert len(fields) == 9 and fields[3] in {"READ", "WRITE", "MISC"}
+
+
+def test_access_jsonl_has_required_keys_and_vocab(world: Path) -> None:
+    n = 0
+    for p in sorted((world / "logs" / "app").glob("*.jsonl.gz")):
+        for line in gzip.decompress(p.read_bytes()).decode().splitlines():
+            e = json.loads(line)
+            assert {"time", "actor", "action"} <= e.keys()
+            assert e["action"] in {"view", "search", "export"}
+            assert e["time"].endswith("+09:00")
+            n += 1
+    assert n > 500
+
+
+def test_datasets_are_cp932_with_ids_used_in_logs(world: Path) -> None:
+    manifest = json.loads((world / "manifest.json").read_text())
+    ds = [f for f in manifest["files"] if f["kind"] == "dataset"]
+    ids: set[str] = set()
+    for f in ds:
+        text = (world / f["path"]).read_bytes().decode("cp932")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert "氏名" in rows[0] and f["id_column"] in rows[0]
+        ids |= {r[f["id_column"]] for r in rows}
+    subjects = set()
+    for p in (world / "logs" / "app").glob("*.jsonl.gz"):
+        for line in gzip.decompress(p.read_bytes()).decode().splitlines():
+            subjects |= set(json.loads(line).get("subjects", []))
+    assert subjects and subjects <= ids
+
+
+def test_insider_acts_in_truth_and_logs(world: Path) -> None:
+    truth = json.loads((world / "truth.json").read_text())
+    bad = truth["bad_actors"][0]
+    pulls = truth["pulls"]
+    assert pulls and min(p["date"] for p in pulls) == bad["first_bad_act"]
+    rows = _csvlog_rows(world)
+    insider_db = [r for r in rows if r[1] == bad["db_role"] and r[4].startswith(bad["address"] + ":")]
+    copies = [r for r in insider_db if "COPY (SELECT" in r[13]]
+    assert len(copies) == sum(1 for p in pulls if p["logged"])
+    silenced = [r for r in insider_db if "pgaudit.log = 'none'" in r[13]]
+    assert len(silenced) == sum(1 for p in pulls if not p["logged"])
+    with open(world / "logs" / "endpoint" / "file.csv", encoding="utf-8") as fh:
+        usb = [r for r in csv.DictReader(fh) if r["user"] == bad["actor"] and r["to_removable_media"] == "TRUE"]
+    assert len(usb) == len(pulls)
+    with open(world / "logs" / "endpoint" / "device.csv", encoding="utf-8") as fh:
+        assert any(r["user"] == bad["actor"] and r["activity"] == "Connect" for r in csv.DictReader(fh))
+
+
+def test_leaks_are_damaged_subsets_of_stolen_records(world: Path) -> None:
+    truth = json.loads((world / "truth.json").read_text())
+    stolen_ranges = {(p["owner"], p["first_id"], p["last_id"]) for p in truth["pulls"]}
+    assert truth["leaks"]
+    for leak in truth["leaks"]:
+        data = (world / leak["file"]).read_bytes().decode(leak["encoding"])
+        rows = list(csv.reader(io.StringIO(data)))
+        assert rows[0][0] == "氏名" and len(rows) - 1 == leak["n"]
+        assert not any(c.endswith("番号") and c not in ("電話番号", "郵便番号") for c in rows[0])
+        with open(world / (leak["file"][:-4] + ".truth.csv"), encoding="utf-8") as fh:
+            for t in csv.DictReader(fh):
+                assert any(o == t["owner"] and lo <= t["record_id"] <= hi for o, lo, hi in stolen_ranges)
+
+
+def test_bad_arguments_raise_kansa_error(tmp_path: Path) -> None:
+    with pytest.raises(KansaError):
+        simulate("no-such-world", 1, tmp_path / "x")
+    with pytest.raises(KansaError):
+        simulate("ntt-west", 1, tmp_path / "x", days=2)
