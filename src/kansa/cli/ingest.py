@@ -1,9 +1,136 @@
-"""CLI for ingest: parses arguments, calls kansa's Python API, prints. (Commands added by the ingest work.)"""
+"""CLI for ingest: parses arguments, calls kansa.ingest's public API, prints."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+
+ingest_app = typer.Typer(help="Read logs, registry exports and world folders into the workspace.", no_args_is_help=True)
+
+
+def _render_counts(data: dict[str, Any]) -> None:
+    table = Table(show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("files", "events", "endpoint_events", "quarantined", "skipped"):
+        if key in data and not isinstance(data[key], list):
+            table.add_row(key, str(data[key]))
+    console.print(table)
+    for err in data.get("errors", []):
+        console.print(f"[yellow]not ingested:[/yellow] {err}", highlight=False)
+
+
+def _render_file(data: dict[str, Any]) -> None:
+    if data.get("skipped"):
+        console.print(f"{data['path']}: already ingested (same content), nothing changed", highlight=False)
+    else:
+        console.print(
+            f"{data['path']}: {data.get('events', 0)} events, {data.get('endpoint_events', 0)} endpoint events, "
+            f"{data.get('quarantined', 0)} quarantined",
+            highlight=False,
+        )
+
+
+@ingest_app.command("world")
+def world_cmd(directory: Annotated[Path, typer.Argument(help="World folder with manifest.json.")],
+              ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest every file a world's manifest.json lists, in its order."""
+    from kansa.ingest import ingest_world
+
+    with workspace(ws_path, "ingest world", str(directory)) as ws:
+        emit(ingest_world(ws, directory), as_json, _render_counts)
+
+
+@ingest_app.command("access")
+def access_cmd(file: Annotated[Path, typer.Argument(help="Access log (kansa JSONL or OCSF, plain or .gz).")],
+               ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest an application access log (OCSF detected automatically)."""
+    from kansa.ingest import ingest_access_file
+
+    with workspace(ws_path, "ingest access", str(file)) as ws:
+        emit(ingest_access_file(ws, file), as_json, _render_file)
+
+
+@ingest_app.command("ocsf")
+def ocsf_cmd(file: Annotated[Path, typer.Argument(help="OCSF 1.x JSON Lines (plain or .gz).")],
+             ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest OCSF events (classes 6005, 3002, 1001)."""
+    from kansa.ingest import ingest_ocsf_file
+
+    with workspace(ws_path, "ingest ocsf", str(file)) as ws:
+        emit(ingest_ocsf_file(ws, file), as_json, _render_file)
+
+
+@ingest_app.command("pgaudit")
+def pgaudit_cmd(file: Annotated[Path, typer.Argument(help="PostgreSQL csvlog/jsonlog with pgaudit lines.")],
+                ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest a PostgreSQL log with pgaudit lines."""
+    from kansa.ingest import ingest_pgaudit_file
+
+    with workspace(ws_path, "ingest pgaudit", str(file)) as ws:
+        emit(ingest_pgaudit_file(ws, file), as_json, _render_file)
+
+
+@ingest_app.command("cert")
+def cert_cmd(directory: Annotated[Path, typer.Argument(help="Folder in CMU CERT layout (logon.csv, device.csv, ...).")],
+             ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest endpoint logs (logons, USB, file copies, web, mail)."""
+    from kansa.ingest import ingest_cert_dir
+
+    def render(d: dict[str, Any]) -> None:
+        for f in d["files"]:
+            _render_file(f)
+
+    with workspace(ws_path, "ingest cert", str(directory)) as ws:
+        emit(ingest_cert_dir(ws, directory), as_json, render)
+
+
+@ingest_app.command("registry")
+def registry_cmd(directory: Annotated[Path, typer.Argument(help="Folder of registry CSVs (actors.csv, accounts.csv, ...).")],
+                 ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Replace the registry (organisations, contracts, actors, accounts, terminals, assignments)."""
+    from kansa.ingest import ingest_registry
+
+    def render(d: dict[str, Any]) -> None:
+        if d["skipped"]:
+            console.print("registry unchanged (same content), nothing changed")
+        else:
+            for table, n in d["tables"].items():
+                console.print(f"{table}: {n} rows")
+            console.print(f"quarantined: {d['quarantined']}")
+
+    with workspace(ws_path, "ingest registry", str(directory)) as ws:
+        emit(ingest_registry(ws, directory), as_json, render)
+
+
+@ingest_app.command("status")
+def status_cmd(ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """What has been ingested: files per source, events, quarantined lines and why."""
+    from kansa.ingest import ingest_status
+
+    def render(d: dict[str, Any]) -> None:
+        _render_counts(d)
+        console.print(f"events without a resolved actor: {d['unresolved_actor']}")
+        if d["by_source"]:
+            t = Table("source", "files", "lines")
+            for s in d["by_source"]:
+                t.add_row(s["source"], str(s["files"]), str(s["lines"]))
+            console.print(t)
+        if d["quarantine_reasons"]:
+            t = Table("file", "reason", "lines")
+            for q in d["quarantine_reasons"]:
+                t.add_row(q["path"], q["reason"], str(q["count"]))
+            console.print(t)
+
+    with workspace(ws_path, "ingest status") as ws:
+        emit(ingest_status(ws), as_json, render)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.add_typer(ingest_app, name="ingest")

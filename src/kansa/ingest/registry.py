@@ -1,0 +1,105 @@
+"""Loading the registry (who works where, with which accounts and terminals, under which
+contracts) from one CSV per table.
+
+The registry is a snapshot, not a log: a new export replaces the tables it names, all in one
+transaction, and an unchanged export (same bytes) is skipped. Bad rows are quarantined by line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from kansa.model.errors import InputError
+from kansa.model.workspace import Workspace
+
+REGISTRY_TABLES = (
+    "organisations", "contracts", "actors", "accounts", "terminals", "assignments", "assignment_subjects",
+)
+
+
+def _convert(value: str, dtype: str) -> Any:
+    value = value.strip()
+    if dtype.endswith("[]"):
+        return [v.strip() for v in value.split("|") if v.strip()] if value else []
+    if value == "":
+        return None
+    if dtype == "BOOLEAN":
+        low = value.lower()
+        if low in ("true", "t", "1", "yes", "y"):
+            return True
+        if low in ("false", "f", "0", "no", "n"):
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+    if dtype == "DATE":
+        return date.fromisoformat(value)
+    if dtype in ("BIGINT", "INTEGER"):
+        return int(value)
+    return value
+
+
+def registry_digest(directory: Path) -> str:
+    h = hashlib.sha256()
+    for table in REGISTRY_TABLES:
+        path = directory / f"{table}.csv"
+        if path.exists():
+            h.update(table.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def ingest_registry(ws: Workspace, directory: Path) -> dict[str, Any]:
+    """Replace the registry tables with the CSVs in ``directory``; returns rows per table."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError("registry must be a folder of CSV files", path=str(directory))
+    present = [t for t in REGISTRY_TABLES if (directory / f"{t}.csv").exists()]
+    if not present:
+        raise InputError("no registry CSV found (organisations.csv, actors.csv, ...)", path=str(directory))
+    digest = registry_digest(directory)
+    con = ws.con
+    if con.execute("SELECT count(*) FROM ingest_files WHERE head_digest = ?", [digest]).fetchone() != (0,):
+        return {"path": str(directory), "skipped": True, "tables": {}, "quarantined": 0}
+    counts: dict[str, int] = {}
+    quarantined = 0
+    con.begin()
+    try:
+        for table in present:
+            path = directory / f"{table}.csv"
+            types = dict(con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?"
+                " ORDER BY ordinal_position", [table]).fetchall())
+            rows: list[list[Any]] = []
+            bad: list[tuple[int, str, str]] = []
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                unknown = [c for c in (reader.fieldnames or []) if c not in types]
+                cols = [c for c in (reader.fieldnames or []) if c in types]
+                if unknown:
+                    raise InputError(f"unknown column(s) {', '.join(unknown)} for table {table}", path=str(path), line=1)
+                for rec in reader:
+                    try:
+                        rows.append([_convert(rec.get(c) or "", types[c]) for c in cols])
+                    except ValueError as exc:
+                        bad.append((reader.line_num, str(exc), ",".join(str(v) for v in rec.values())))
+            con.execute(f"DELETE FROM {table}")
+            if rows:
+                placeholders = ", ".join("?" for _ in cols)
+                con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", rows)
+            for line, reason, raw in bad:
+                con.execute("INSERT INTO quarantine VALUES (NULL, 'registry', ?, ?, ?, ?)", [str(path), line, reason, raw])
+            counts[table] = len(rows)
+            quarantined += len(bad)
+        con.execute(
+            "INSERT INTO ingest_files VALUES (?, 'registry', ?, 0, ?, ?)",
+            [str(directory), digest, sum(counts.values()), datetime.now(UTC)],
+        )
+        con.commit()
+    except BaseException as exc:
+        con.rollback()
+        if "Constraint Error" in str(exc) or type(exc).__name__ == "ConstraintException":
+            raise InputError(f"registry violates a key: {exc}", path=str(directory)) from exc
+        raise
+    return {"path": str(directory), "skipped": False, "tables": counts, "quarantined": quarantined}
