@@ -1,0 +1,79 @@
+"""Privacy-preserving encodings of normalised records: keyed hashes and per-field Bloom filters.
+
+The holdings index must not become the next leak. It stores no names, readings, dates or
+numbers, only:
+
+* HMAC-SHA256 digests (key: the workspace's ``trace`` secret) of field combinations, used as
+  exact-match blocks. Without the key they cannot be tested against guesses.
+* Per-field CLK Bloom filters: each padded character bigram of a field sets ``K`` bit positions
+  chosen by a keyed HMAC. Similar strings share bigrams, so Dice similarity of two filters
+  estimates string similarity, which lets a damaged copy (a typo, a changed address) still match.
+  Filters are kept per field so that a leak missing a column is compared on the others only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
+K = 8
+
+# Combinations that identify a person almost surely when equal (block + strong evidence).
+STRONG_KEYS: tuple[tuple[str, ...], ...] = (
+    ("name", "dob"),
+    ("kana", "dob"),
+    ("name", "phone"),
+    ("kana", "phone"),
+    ("phone", "dob"),
+    ("name", "address"),
+)
+# Single fields: blocks only (many people share a birthday or a name); candidates from these
+# must also pass the Bloom similarity test.
+WEAK_KEYS: tuple[tuple[str, ...], ...] = (("name",), ("kana",), ("dob",), ("phone",), ("address",))
+BLOOM_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address")
+
+
+def keyed_hashes(key: bytes, rec: dict[str, str]) -> list[tuple[str, str]]:
+    """(kind, hex digest) for every key combination whose fields are all present."""
+    out: list[tuple[str, str]] = []
+    for combo in STRONG_KEYS + WEAK_KEYS:
+        if all(f in rec for f in combo):
+            kind = "+".join(combo)
+            msg = (kind + "\x1f" + "\x1f".join(rec[f] for f in combo)).encode("utf-8")
+            out.append((kind, hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]))
+    return out
+
+
+def _bigrams(s: str) -> list[str]:
+    padded = f"^{s}$"
+    return [padded[i : i + 2] for i in range(len(padded) - 1)]
+
+
+def bloom(key: bytes, fieldname: str, value: str) -> bytes:
+    """The CLK Bloom filter of one normalised field value (BITS bits)."""
+    bits = 0
+    for gram in set(_bigrams(value)):
+        digest = hmac.new(key, f"{fieldname}\x1f{gram}".encode(), hashlib.sha256).digest()
+        for j in range(K):
+            bits |= 1 << (int.from_bytes(digest[2 * j : 2 * j + 2], "big") % BITS)
+    return bits.to_bytes(BITS // 8, "big")
+
+
+def dice(a: bytes, b: bytes) -> float:
+    """Dice coefficient of two Bloom filters: 2|A∩B| / (|A|+|B|)."""
+    x, y = int.from_bytes(a, "big"), int.from_bytes(b, "big")
+    total = x.bit_count() + y.bit_count()
+    return 2 * (x & y).bit_count() / total if total else 0.0
+
+
+def blooms(key: bytes, rec: dict[str, str]) -> dict[str, bytes]:
+    return {f: bloom(key, f, rec[f]) for f in BLOOM_FIELDS if f in rec}
+
+
+def similarity(a: dict[str, bytes], b: dict[str, bytes]) -> tuple[float, int]:
+    """Mean Dice over the fields both sides have, and how many fields were compared."""
+    common = [f for f in BLOOM_FIELDS if f in a and f in b]
+    if not common:
+        return 0.0, 0
+    return sum(dice(a[f], b[f]) for f in common) / len(common), len(common)

@@ -1,0 +1,172 @@
+"""Attribute a leaked list: whose dataset (and version) each row came from, and who accessed them.
+
+Two stages, as in privacy-preserving record linkage:
+
+1. Blocking by keyed hashes. A leaked row is compared only with indexed records that share at
+   least one hash (name+dob, phone, ...). Single-field blocks that would pull in more than
+   ``MAX_BLOCK`` candidates (a common birthday, 佐藤) are dropped: they carry no evidence.
+2. Scoring by Bloom-filter Dice similarity over the fields both sides have. A candidate is a
+   match when a strong key (two fields) agrees exactly, or when the mean Dice is at least
+   ``MIN_DICE`` over at least two fields. 0.8 is the reason-set threshold: one typo in a name
+   (about two of six bigrams changed) with the other fields equal stays above it; two unrelated
+   people who share only a birthday score about 0.5–0.6 and stay below it.
+
+Then the matched (owner, record id) pairs are joined with the access model: an actor who touched
+many of the leaked subjects, especially by export, is the first candidate to look at. The report
+names leaked rows by line number only; it never repeats their content.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kansa.model.workspace import Workspace
+from kansa.trace.encode import BLOOM_FIELDS, STRONG_KEYS, similarity
+from kansa.trace.index import encode_table_rows, ensure_trace_tables
+from kansa.trace.reader import read_table
+
+MAX_BLOCK = 200
+MIN_DICE = 0.8
+TOP_ACTORS = 10
+_STRONG = {"+".join(c) for c in STRONG_KEYS}
+
+
+def _candidates(ws: Workspace, hashes: list[list[tuple[str, str]]]) -> list[tuple[Any, ...]]:
+    rows = [(i, kind, digest) for i, hs in enumerate(hashes) for kind, digest in hs]
+    leak = pd.DataFrame(rows, columns=["row", "kind", "digest"])
+    con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
+    con.register("leak_keys", leak)
+    try:
+        return con.execute(
+            f"""
+            WITH hits AS (
+                SELECT l.row, l.kind, k.dataset_id, k.record_no,
+                       count(*) OVER (PARTITION BY l.row, l.kind) AS block_size
+                FROM leak_keys l JOIN trace_keys k ON k.digest = l.digest AND k.kind = l.kind
+            )
+            SELECT h.row, h.dataset_id, h.record_no, r.subject_id,
+                   bool_or(h.kind IN ({",".join("'" + s + "'" for s in sorted(_STRONG))})) AS strong,
+                   {", ".join(f"any_value(r.bf_{f}) AS bf_{f}" for f in BLOOM_FIELDS)}
+            FROM hits h JOIN trace_records r USING (dataset_id, record_no)
+            WHERE h.block_size <= {MAX_BLOCK} OR h.kind LIKE '%+%'
+            GROUP BY h.row, h.dataset_id, h.record_no, r.subject_id
+            """
+        ).fetchall()
+    finally:
+        con.unregister("leak_keys")
+
+
+def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
+    """Who accessed the matched subjects: distinct subjects touched, exports, time window."""
+    if matched.empty:
+        return []
+    con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
+    con.register("leaked_subjects", matched[["owner_id", "subject_id"]].drop_duplicates())
+    try:
+        df = con.execute(
+            """
+            SELECT coalesce(e.actor_id, 'account:' || coalesce(e.account, '?')) AS actor,
+                   any_value(e.account) AS account,
+                   count(DISTINCT (s.owner_id, s.subject_id)) AS subjects,
+                   count(DISTINCT e.event_id) AS events,
+                   count(DISTINCT e.event_id) FILTER (WHERE e.action IN ('export', 'print')) AS exports,
+                   min(e.ts) AS first_access, max(e.ts) AS last_access,
+                   list(DISTINCT e.owner_id) AS owners
+            FROM leaked_subjects l
+            JOIN access_subjects s ON s.owner_id = l.owner_id AND s.subject_id = l.subject_id
+            JOIN access_events e ON e.event_id = s.event_id
+            GROUP BY 1 ORDER BY subjects DESC, exports DESC, actor LIMIT ?
+            """,
+            [TOP_ACTORS],
+        ).fetchall()
+        removable = dict(
+            con.execute(
+                "SELECT actor_id, count(*) FROM endpoint_events WHERE to_removable GROUP BY actor_id"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("leaked_subjects")
+    total = len(matched[["owner_id", "subject_id"]].drop_duplicates())
+    return [
+        {
+            "actor": a, "account": acc, "subjects": int(n), "share": round(n / total, 4), "events": int(ev),
+            "exports": int(ex), "first_access": first, "last_access": last, "owners": sorted(o for o in owners if o),
+            "removable_media_events": int(removable.get(a, 0)),
+            "why": f"touched {n} of {total} leaked subjects ({n / total:.0%}), {ex} by export/print",
+        }
+        for a, acc, n, ev, ex, first, last, owners in df
+    ]
+
+
+def trace_file(ws: Workspace, path: Path) -> dict[str, Any]:
+    """Attribute a leaked list to indexed datasets and list the actors who accessed its subjects."""
+    ensure_trace_tables(ws)
+    path = Path(path)
+    table = read_table(path)
+    raw = [table.fields(r) for r in table.rows]
+    _norm, hashes, filters = encode_table_rows(ws, raw)
+    cands = _candidates(ws, hashes)
+    meta = {
+        d: (o, n, v, int(c or 0))
+        for d, o, n, v, c in ws.con.cursor().execute(
+            "SELECT dataset_id, owner_id, name, version, records FROM trace_datasets"
+        ).fetchall()
+    }
+    # best match per (row, dataset)
+    best: dict[tuple[int, str], tuple[float, bool, str]] = {}
+    for row, dataset_id, _record_no, subject_id, strong, *bfs in cands:
+        theirs = {f: bytes(b) for f, b in zip(BLOOM_FIELDS, bfs, strict=True) if b is not None}
+        score, n = similarity(filters[row], theirs)
+        if not (strong or (n >= 2 and score >= MIN_DICE)):
+            continue
+        key = (int(row), str(dataset_id))
+        if key not in best or score > best[key][0]:
+            best[key] = (score, bool(strong), str(subject_id))
+    per_row: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for (row, ds), (score, _s, _subj) in best.items():
+        per_row[row].append((ds, score))
+    by_ds: dict[str, dict[str, Any]] = {}
+    for ds, (o, n, v, c) in meta.items():
+        by_ds[ds] = {"dataset_id": ds, "owner": o, "name": n, "version": v, "records": c,
+                     "matched": 0, "best_version": 0}
+    ambiguous = 0
+    for _row, hits in per_row.items():
+        owners = {meta[ds][0] for ds, _ in hits}
+        if len(owners) > 1:
+            ambiguous += 1
+        # the version that fits best, per owner/name: a leak copies one snapshot
+        top: dict[tuple[str, str], tuple[float, str]] = {}
+        for ds, score in hits:
+            by_ds[ds]["matched"] += 1
+            k = (meta[ds][0], meta[ds][1])
+            if k not in top or score > top[k][0]:
+                top[k] = (score, ds)
+        for _score, ds in top.values():
+            by_ds[ds]["best_version"] += 1
+    total = len(table.rows)
+    datasets = sorted((d for d in by_ds.values() if d["matched"]), key=lambda d: (-d["matched"], d["dataset_id"]))
+    for d in datasets:
+        d["share"] = round(d["matched"] / total, 4) if total else 0.0
+        d["coverage"] = round(d["matched"] / d["records"], 4) if d["records"] else 0.0
+    matched_pairs = pd.DataFrame(
+        [(meta[ds][0], subj) for (_row, ds), (_sc, _st, subj) in best.items()], columns=["owner_id", "subject_id"]
+    )
+    unattributed = [table.first_data_line + i for i in range(total) if i not in per_row]
+    return {
+        "file": str(path),
+        "encoding": table.encoding,
+        "fields": sorted(k for k in table.columns if k != "id"),
+        "rows": total,
+        "matched_rows": len(per_row),
+        "unattributed_rows": len(unattributed),
+        "unattributed_lines": unattributed[:100],
+        "ambiguous_rows": ambiguous,
+        "datasets": datasets,
+        "actors": _actors(ws, matched_pairs),
+        "method": {"blocking": "keyed HMAC-SHA256", "scoring": "Bloom (CLK) Dice per field",
+                   "min_dice": MIN_DICE, "max_block": MAX_BLOCK},
+    }
