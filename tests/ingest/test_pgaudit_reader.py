@@ -1,0 +1,134 @@
+"""read_pgaudit on hand-written csvlog/jsonlog lines: damage, gzip, statement-once, time zones."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kansa.ingest import pgaudit
+from kansa.ingest.pgaudit import parse_log_time, read_pgaudit
+from kansa.model.errors import KansaError
+
+
+def _csv_line(message: str, user: str = "maint01", conn: str = "10.0.0.5:51234",
+              ts: str = "2024-01-05 10:00:00.123 JST", session: str = "65a.1") -> str:
+    msg = '"' + message.replace('"', '""') + '"'
+    return (f'{ts},"{user}","kintai",4242,"{conn}",{session},1,"SELECT",{ts},3/1,0,LOG,00000,'
+            f'{msg},,,,,,,,,"psql","client backend",,0\n')
+
+
+def _read(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
+    access: list[dict[str, Any]] = []
+    bad: list[Any] = []
+    for chunk in read_pgaudit(path):
+        access.extend(chunk.access)
+        bad.extend(chunk.bad)
+    return access, bad
+
+
+def test_csvlog_audit_line_maps_and_other_lines_are_skipped(tmp_path: Path) -> None:
+    p = tmp_path / "postgresql.csv"
+    p.write_text(
+        _csv_line("connection authorized: user=maint01 database=kintai")
+        + _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
+                    'WHERE resident_id = $1",R77'),
+        encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == [] and len(access) == 1
+    e = access[0]
+    assert (e["action"], e["resource"], e["owner_id"]) == ("view", "pref_osaka.residents", "pref_osaka")
+    assert e["subjects"] == [("pref_osaka", "R77")]
+    assert e["account"] == "maint01" and e["source_ip"] == "10.0.0.5" and e["terminal"] is None
+    assert e["source_line"] == 2 and e["row_count"] is None
+    assert e["ts"] == datetime(2024, 1, 5, 1, 0, 0, 123000, tzinfo=UTC)
+
+
+def test_statement_logged_once_is_recovered(tmp_path: Path) -> None:
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
+                  '"SELECT * FROM cartax.taxpayer WHERE taxpayer_id = $1",T1')
+        + _csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,<previously logged>,"
+                    "<previously logged>"),
+        encoding="utf-8")
+    access, _ = _read(p)
+    assert [e["statement"] for e in access] == ["SELECT * FROM cartax.taxpayer WHERE taxpayer_id = $1"] * 2
+    assert access[1]["subjects"] == [("cartax", "T1")]
+
+
+def test_multiline_statement_keeps_line_numbers(tmp_path: Path) -> None:
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT *\nFROM s.t",<none>')
+        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>"),
+        encoding="utf-8")
+    access, _ = _read(p)
+    assert [e["source_line"] for e in access] == [1, 3]
+    assert [e["action"] for e in access] == ["export", "export"]
+
+
+def test_damaged_lines_become_bad_lines_with_numbers(tmp_path: Path) -> None:
+    good = _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    p = tmp_path / "pg.csv"
+    p.write_bytes(
+        good.encode()
+        + b"only,three,columns\n"
+        + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,,,SELECT * FROM s.t WHERE id = 'x',<none>")
+        .encode().replace(b"'x'", b"'\xff\xfe'")
+        + _csv_line("AUDIT: SESSION,3,1,READ,SELECT,,,SELECT 1,<none>", ts="2024-01-05 10:00:00 XYZ").encode()
+        + good.encode())
+    access, bad = _read(p)
+    assert len(access) == 2
+    assert [b.line for b in bad] == [2, 3, 4]
+    assert "26" in bad[0].reason and "UTF-8" in bad[1].reason and "XYZ" in bad[2].reason
+
+
+def test_gzip_jsonlog(tmp_path: Path) -> None:
+    rec = {"timestamp": "2024-03-01 09:30:00.000 +09", "user": "dba1", "remote_host": "192.0.2.7",
+           "remote_port": 5000, "session_id": "s1", "pid": 1, "error_severity": "LOG",
+           "message": "AUDIT: SESSION,1,1,MISC,SET,,,SET pgaudit.log = 'none',<none>"}
+    p = tmp_path / "postgresql.json.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as f:
+        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        f.write("{not json\n")
+    access, bad = _read(p)
+    assert access[0]["action"] == "admin" and access[0]["resource"] == "pgaudit.log"
+    assert access[0]["owner_id"] is None and access[0]["source_ip"] == "192.0.2.7"
+    assert access[0]["ts"].utcoffset() == timedelta(hours=9)
+    assert [b.line for b in bad] == [2]
+
+
+def test_truncated_gzip_is_reported_not_raised(tmp_path: Path) -> None:
+    p = tmp_path / "pg.csv.gz"
+    data = gzip.compress(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>").encode() * 50)
+    p.write_bytes(data[: len(data) // 2])
+    _, bad = _read(p)
+    assert bad and "unreadable" in bad[-1].reason
+
+
+def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pgaudit, "CHUNK_LINES", 2)
+    p = tmp_path / "pg.csv"
+    p.write_text("".join(_csv_line(f"AUDIT: SESSION,{i},1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+                         for i in range(5)), encoding="utf-8")
+    chunks = list(read_pgaudit(p))
+    assert [c.end_line for c in chunks] == [2, 4, 5]
+    assert sum(len(c.access) for c in chunks) == 5
+
+
+def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(KansaError, match="nope.csv"):
+        list(read_pgaudit(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [("2024-01-05 10:00:00 UTC", 0), ("2024-01-05 10:00:00.5 -0330", -210), ("2024-07-05 10:00:00 JST", 540)],
+)
+def test_parse_log_time(text: str, offset: int) -> None:
+    assert parse_log_time(text).utcoffset() == timedelta(minutes=offset)
