@@ -122,7 +122,7 @@ def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(KansaError, match="nope.csv"):
+    with pytest.raises(KansaError, match=r"nope\.csv"):
         list(read_pgaudit(tmp_path / "nope.csv"))
 
 
