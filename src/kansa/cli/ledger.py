@@ -1,9 +1,161 @@
-"""CLI for ledger: parses arguments, calls kansa's Python API, prints. (Commands added by the ledger work.)"""
+"""CLI for the ledger: seal events, show the signed head, verify, prove inclusion, export heads.
+
+Thin on purpose: parsing and printing only; everything else is kansa.ledger's public API.
+`verify` exits 1 when the ledger shows tampering, so it can guard a cron job or a CI step.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from kansa import ledger as api
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+
+
+def _when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds") if ms else "-"
+
+
+def _show_verify(r: dict[str, Any]) -> None:
+    if r["ok"]:
+        console.print(
+            f"[green]ledger intact[/green]: {r['tree_size']} leaves, {r['heads_checked']} signed heads checked"
+            + (f"; {r['pending']} events not yet sealed" if r["pending"] else "")
+        )
+        return
+    console.print(f"[red]ledger TAMPERED[/red]: first bad leaf {r['first_bad']} of {r['tree_size']}")
+    table = Table("leaf", "kind", "ref_id", "problem")
+    for b in r["bad_leaves"]:
+        table.add_row(str(b["leaf_index"]), str(b["kind"]), str(b["ref_id"]), b["problem"])
+    for h in r["bad_heads"]:
+        table.add_row(f"head {h['tree_size']}", h["origin"], "", h["problem"])
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add the `kansa ledger ...` commands to the main app."""
+    group = typer.Typer(help="Tamper-evident ledger of events (RFC 6962 Merkle tree, signed heads).")
+    app.add_typer(group, name="ledger")
+
+    @group.command("seal")
+    def seal_cmd(ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+        """Append every not-yet-sealed event to the ledger and sign a new tree head."""
+        with workspace(ws_path, "ledger seal") as ws:
+            r = api.seal_pending(ws)
+        emit(
+            r,
+            as_json,
+            lambda d: console.print(
+                f"sealed {d['sealed']} events; tree size {d['tree_size']}, root {d['root']}"
+            ),
+        )
+
+    @group.command("head")
+    def head_cmd(
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        all_heads: Annotated[
+            bool, typer.Option("--all", help="List every signed head, oldest first.")
+        ] = False,
+    ) -> None:
+        """Show the latest signed tree head (or all of them)."""
+        with workspace(ws_path, "ledger head") as ws:
+            data: Any = api.heads(ws) if all_heads else api.head(ws)
+
+        def render(d: Any) -> None:
+            rows = d if isinstance(d, list) else [d]
+            table = Table("tree size", "root", "signed at (UTC)", "key id")
+            for h in rows:
+                table.add_row(
+                    str(h["tree_size"]), h["root"], _when(h["timestamp_ms"]), (h["key_id"] or "-")[:16]
+                )
+            console.print(table)
+
+        emit(data, as_json, render)
+
+    @group.command("verify")
+    def verify_cmd(
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        trusted: Annotated[
+            Path | None,
+            typer.Option("--trusted-heads", help="Heads exported earlier (export-heads) to check against."),
+        ] = None,
+    ) -> None:
+        """Recompute every leaf and root from the rows as they are now; exit 1 if anything changed."""
+        with workspace(ws_path, "ledger verify") as ws:
+            r = api.verify(ws, trusted_heads=trusted)
+        emit(r, as_json, _show_verify)
+        if not r["ok"]:
+            raise typer.Exit(1)
+
+    @group.command("prove")
+    def prove_cmd(
+        leaf_index: Annotated[
+            int, typer.Argument(help="Leaf index (an event's event_id when no journal entry precedes it).")
+        ],
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+        size: Annotated[
+            int | None, typer.Option("--size", help="Tree size of the signed head (default: latest).")
+        ] = None,
+    ) -> None:
+        """Inclusion proof: the audit path from one leaf to a signed root."""
+        with workspace(ws_path, "ledger prove", str(leaf_index)) as ws:
+            r = api.prove(ws, leaf_index, size)
+
+        def render(d: dict[str, Any]) -> None:
+            console.print(f"leaf {d['leaf_index']} ({d['kind']} {d['ref_id']}) hash {d['leaf_hash']}")
+            console.print(
+                f"tree size {d['tree_size']} root {d['root']} — proof {'verifies' if d['ok'] else 'FAILS'}"
+            )
+            for i, p in enumerate(d["path"]):
+                console.print(f"  {i}: {p}")
+
+        emit(r, as_json, render)
+        if not r["ok"]:
+            raise typer.Exit(1)
+
+    @group.command("consistency")
+    def consistency_cmd(
+        old_size: Annotated[int, typer.Argument(help="Tree size of the older signed head.")],
+        new_size: Annotated[
+            int | None, typer.Argument(help="Tree size of the newer head (default: latest).")
+        ] = None,
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Consistency proof: the newer tree only appended to the older one."""
+        with workspace(ws_path, "ledger consistency", f"{old_size} {new_size}") as ws:
+            r = api.consistency(ws, old_size, new_size)
+        emit(
+            r,
+            as_json,
+            lambda d: console.print(
+                f"{d['old_size']} → {d['new_size']}: {len(d['proof'])} hashes, {'consistent' if d['ok'] else 'INCONSISTENT'}"
+            ),
+        )
+        if not r["ok"]:
+            raise typer.Exit(1)
+
+    @group.command("export-heads")
+    def export_cmd(
+        file: Annotated[
+            Path, typer.Argument(help="JSON file to write (keep it where the admin cannot write).")
+        ],
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Write every signed head and the public key to a file."""
+        with workspace(ws_path, "ledger export-heads", str(file)) as ws:
+            r = api.export_heads(ws, file)
+        emit(
+            r,
+            as_json,
+            lambda d: console.print(f"wrote {d['heads']} heads (tree size {d['tree_size']}) to {d['path']}"),
+        )

@@ -30,6 +30,11 @@ def _heads(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+def heads(ws: Workspace) -> list[dict[str, Any]]:
+    """Every signed tree head, oldest first."""
+    return _heads(ws)
+
+
 def head(ws: Workspace) -> dict[str, Any]:
     """The latest signed tree head (tree_size 0 and the empty root before the first seal)."""
     heads = _heads(ws)

@@ -1,0 +1,56 @@
+"""`kansa ledger ...`: JSON output, exit code 1 on tampering, one-line user errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kansa.cli.main import main
+from kansa.model.workspace import init_workspace
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip().startswith(("{", "[")) else {}
+
+
+def test_seal_verify_prove_and_tamper(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "w"
+    with init_workspace(root) as ws:
+        for i in range(5):
+            ws.con.execute(
+                "INSERT INTO access_events (event_id, ts, action, source_system, batch_id) VALUES (?, ?, 'read', 'app', 1)",
+                [i, datetime(2024, 1, 1, 9, i, tzinfo=UTC)],
+            )
+    w = ["-w", str(root), "--json"]
+    code, sealed = _run(["ledger", "seal", *w], capsys)
+    assert code == 0 and sealed["sealed"] == 5
+    code, head = _run(["ledger", "head", *w], capsys)
+    assert head["tree_size"] == 5 and head["root"] == sealed["root"]
+    code, proof = _run(["ledger", "prove", "3", *w], capsys)
+    assert code == 0 and proof["ok"] and proof["ref_id"] == 3
+    heads_file = tmp_path / "heads.json"
+    code, exported = _run(["ledger", "export-heads", str(heads_file), *w], capsys)
+    assert code == 0 and heads_file.exists() and exported["heads"] == 1
+    code, ok = _run(["ledger", "verify", *w, "--trusted-heads", str(heads_file)], capsys)
+    assert code == 0 and ok["ok"]
+    with init_workspace(root, exist_ok=True) as ws:
+        ws.con.execute("UPDATE access_events SET action = 'export' WHERE event_id = 2")
+    code, bad = _run(["ledger", "verify", *w], capsys)
+    assert code == 1 and bad["first_bad"] == 2
+    assert main(["ledger", "verify", "-w", str(root)]) == 1
+    assert "TAMPERED" in capsys.readouterr().out
+
+
+def test_proving_a_leaf_outside_the_tree_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "w"
+    init_workspace(root).close()
+    assert main(["ledger", "prove", "7", "-w", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "not in the signed tree" in err and "Traceback" not in err
