@@ -13,14 +13,13 @@ Some of the stolen rows later surface as broker lists (leaks/).
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kansa.simulate.people import make_people
+from kansa.simulate.timeline import DbLog, at, workdays
 from kansa.simulate.world import Leak, OwnerData, World
 
-TZ = ZoneInfo("Asia/Tokyo")
 CONTRACTOR = "cc_kansai"
 AGENCY = "temp_staff"
 APP_ADDR = "10.20.0.10"
@@ -41,47 +40,6 @@ OWNERS: tuple[tuple[str, str, str, str, str, str, str, str, str, str, list[str]]
     ("co_nishi_life", "西日本生命保険株式会社", "Nishi-Nihon Life", "business", "大阪府", "", "NSL", "policyholder",
      "policyholders", "証券番号", ["basic", "financial"]),
 )
-
-
-class _Db:
-    """Builds csvlog rows (all 26 columns except log_time) for pgaudit sessions."""
-
-    def __init__(self, world: World, rng: random.Random) -> None:
-        self.world, self.rng, self.pid = world, rng, 20000
-
-    def session(self, user: str, addr: str, app_name: str, start: datetime) -> dict[str, Any]:
-        self.pid += self.rng.randint(1, 40)
-        s = {"user": user, "from": f"{addr}:{self.rng.randint(40000, 65000)}", "pid": self.pid,
-             "sid": f"{int(start.timestamp()):x}.{self.pid:x}", "line": 0, "stmt": 0, "start": start,
-             "app": app_name}
-        self._line(s, start, "authentication", "LOG", f"connection authorized: user={user} database=callcenter")
-        return s
-
-    def _line(self, s: dict[str, Any], t: datetime, tag: str, severity: str, message: str,
-              detail: str = "") -> None:
-        s["line"] += 1
-        start = s["start"].strftime("%Y-%m-%d %H:%M:%S ") + (s["start"].tzname() or "")
-        self.world.db.append((t, [
-            s["user"], "callcenter", s["pid"], s["from"], s["sid"], s["line"], tag, start,
-            f"3/{s['line']}", 0, severity, "00000", message, detail, "", "", "", "", "", "", "",
-            s["app"], "client backend", "", "",
-        ]))
-
-    def audit(self, s: dict[str, Any], t: datetime, cls: str, command: str, obj: str, sql: str,
-              params: str = "") -> None:
-        s["stmt"] += 1
-        quoted = '"' + sql.replace('"', '""') + '"'
-        obj_type = "TABLE" if obj else ""
-        self._line(s, t, command, "LOG",
-                   f"AUDIT: SESSION,{s['stmt']},1,{cls},{command},{obj_type},{obj},{quoted},{params or '<none>'}")
-
-
-def _workdays(start: date, days: int) -> list[date]:
-    return [start + timedelta(d) for d in range(days) if (start + timedelta(d)).weekday() < 5]
-
-
-def _at(d: date, hour: float) -> datetime:
-    return datetime.combine(d, time(0), TZ) + timedelta(seconds=int(hour * 3600))
 
 
 def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) -> tuple[World, random.Random]:
@@ -152,15 +110,15 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
     assignments.append(("MAINT-DUTY", None, "maint", None, None, "maintenance", "maintenance", start, None))
     reg.update(assignments=assignments, assignment_subjects=subjects)
 
-    db = _Db(w, rng)
-    workdays = _workdays(start, days)
-    for day in workdays:
-        app_session = db.session("cc_app", APP_ADDR, "callcenter-app", _at(day, 8.5))
+    db = DbLog(w, rng)
+    days_worked = workdays(start, days)
+    for day in days_worked:
+        app_session = db.session("cc_app", APP_ADDR, "callcenter-app", at(day, 8.5))
         for aid, term, addr, o in ops:
             if rng.random() < 0.08:
                 continue  # day off
-            t0 = _at(day, 9 + rng.random() * 0.4)
-            t1 = _at(day, 17.5 + rng.random())
+            t0 = at(day, 9 + rng.random() * 0.4)
+            t1 = at(day, 17.5 + rng.random())
             w.logon += [(t0 - timedelta(minutes=3), aid, term, "Logon"), (t1, aid, term, "Logoff")]
             lst = call_lists[(o.owner_id, f"{day:%Y-%m}")]
             campaign = f"CAMP-{o.owner_id}-{day:%Y-%m}"
@@ -186,18 +144,18 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                 db.audit(app_session, t + timedelta(milliseconds=rng.randint(5, 80)), "READ", "SELECT",
                          o.schema_table, sql, ",".join(subj) if action == "view" else "カ%")
         # Nightly backup: COPY of every owner's table from the backup server (legitimate bulk export).
-        bs = db.session("backup", BACKUP_ADDR, "pg_dump", _at(day, 2.0))
+        bs = db.session("backup", BACKUP_ADDR, "pg_dump", at(day, 2.0))
         for k, o in enumerate(w.owners):
-            db.audit(bs, _at(day, 2.0 + 0.01 * (k + 1)), "READ", "SELECT", o.schema_table,
+            db.audit(bs, at(day, 2.0 + 0.01 * (k + 1)), "READ", "SELECT", o.schema_table,
                      f"COPY {o.schema_table} TO stdout;")
         # Honest maintainers: small checks and vacuum during the day, from their own terminals.
         for mi, (maid, temp) in enumerate(maint, 1):
             term, addr = f"MNT-PC-{mi:02d}", f"10.20.9.{mi + 10}"
-            w.logon += [(_at(day, 8.8 + rng.random() * 0.5), maid, term, "Logon"),
-                        (_at(day, 18 + rng.random()), maid, term, "Logoff")]
+            w.logon += [(at(day, 8.8 + rng.random() * 0.5), maid, term, "Logon"),
+                        (at(day, 18 + rng.random()), maid, term, "Logoff")]
             if rng.random() < 0.5:
                 o = rng.choice(w.owners)
-                t = _at(day, 10 + rng.random() * 6)
+                t = at(day, 10 + rng.random() * 6)
                 ms = db.session("maint_admin", addr, "psql", t)
                 db.audit(ms, t + timedelta(seconds=20), "READ", "SELECT", o.schema_table,
                          f"SELECT count(*) FROM {o.schema_table}")
@@ -205,7 +163,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                     db.audit(ms, t + timedelta(seconds=60), "MISC", "VACUUM", o.schema_table,
                              f"VACUUM ANALYZE {o.schema_table}")
             if not temp and rng.random() < 0.03:
-                t = _at(day, 11 + rng.random() * 4)
+                t = at(day, 11 + rng.random() * 4)
                 w.device += [(t, maid, term, "Connect", "E:\\;E:\\patches"),
                              (t + timedelta(minutes=5), maid, term, "Disconnect", "")]
                 w.files.append((t + timedelta(minutes=1), maid, term, "E:\\patches\\hotfix.msi", "File Open",
@@ -213,12 +171,12 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
 
     # The insider: mt003 pulls owners' tables in slices after hours, every week or so.
     insider, iterm, iaddr = "mt003", "MNT-PC-03", "10.20.9.13"
-    first_day = workdays[min(len(workdays) - 1, rng.randint(3, 8))]
+    first_day = days_worked[min(len(days_worked) - 1, rng.randint(3, 8))]
     pulls: list[dict[str, Any]] = []
     stolen: dict[str, list[str]] = {}
     offsets = {o.owner_id: 0 for o in w.owners}
     targets = rng.sample(w.owners, 4)
-    for day in workdays:
+    for day in days_worked:
         if day < first_day or (pulls and (day - date.fromisoformat(pulls[-1]["date"])).days < rng.randint(5, 10)):
             continue
         o = rng.choice(targets)
@@ -228,7 +186,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
         if not ids:
             continue
         offsets[o.owner_id] = lo + size
-        t = _at(day, 19.5 + rng.random() * 2)
+        t = at(day, 19.5 + rng.random() * 2)
         logged = rng.random() >= 0.35
         ms = db.session("maint_admin", iaddr, "psql", t)
         if not logged:
