@@ -43,6 +43,8 @@ _ENDPOINT_TYPES: dict[str, pa.DataType] = {
     "source_line": pa.int64(),
 }
 
+_SUBJECT_TYPES: dict[str, pa.DataType] = {"event_id": pa.int64(), "owner_id": pa.string(), "subject_id": pa.string()}
+
 
 def file_digest(path: Path) -> tuple[str, int]:
     """sha256 of a file's bytes and its size."""
@@ -217,7 +219,7 @@ def ingest_chunks(
         for chunk in read(path):
             lines_done = max(lines_done, chunk.end_line)
             access_rows: list[dict[str, Any]] = []
-            subject_rows: list[tuple[int, str | None, str]] = []
+            subject_rows: list[dict[str, Any]] = []
             bad = list(chunk.bad)
             for rec in chunk.access:
                 read_count += 1
@@ -234,7 +236,7 @@ def ingest_chunks(
                     row["actor_id"] = resolver.resolve(rec, default_system)
                 row.update(event_id=next_id, batch_id=batch_id, source_file=name)
                 for owner, subject in rec.get("subjects") or ():
-                    subject_rows.append((next_id, owner, str(subject)))
+                    subject_rows.append({"event_id": next_id, "owner_id": owner, "subject_id": str(subject)})
                 access_rows.append(row)
                 next_id += 1
             endpoint_rows: list[dict[str, Any]] = []
@@ -256,8 +258,7 @@ def ingest_chunks(
                 next_id += 1
             _insert(ws, "access_events", _ACCESS_TYPES, access_rows)
             _insert(ws, "endpoint_events", _ENDPOINT_TYPES, endpoint_rows)
-            if subject_rows:
-                con.executemany("INSERT INTO access_subjects VALUES (?, ?, ?)", subject_rows)
+            _insert(ws, "access_subjects", _SUBJECT_TYPES, subject_rows)
             if bad:
                 con.executemany(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",

@@ -110,12 +110,17 @@ def record_dataset(ws: Workspace, path: Path, entry: dict[str, Any]) -> dict[str
     version = entry.get("version")
     dataset_id = f"{owner}/{name}/{version}" if version else f"{owner}/{name}"
     digest, _ = file_digest(path)
+    con = ws.con
+    same = con.execute(
+        "SELECT count(*) FROM datasets WHERE dataset_id = ? AND digest = ?", [dataset_id, digest]
+    ).fetchone()
+    if same and same[0]:
+        return {"dataset_id": dataset_id, "skipped": True, "digest": digest}
 
     def _d(v: Any) -> date | None:
         return date.fromisoformat(str(v)) if v else None
 
     records = _count_records(path, entry.get("encoding"))
-    con = ws.con
     con.begin()
     try:
         con.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
@@ -128,7 +133,7 @@ def record_dataset(ws: Workspace, path: Path, entry: dict[str, Any]) -> dict[str
     except BaseException:
         con.rollback()
         raise
-    return {"dataset_id": dataset_id, "records": records, "digest": digest}
+    return {"dataset_id": dataset_id, "skipped": False, "records": records, "digest": digest}
 
 
 def ingest_status(ws: Workspace) -> dict[str, Any]:

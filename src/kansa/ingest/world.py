@@ -86,6 +86,5 @@ def _ingest_entry(ws: Workspace, path: Path, kind: str, entry: dict[str, Any]) -
     if kind == "cert":
         return list(ingest_cert_dir(ws, path)["files"])
     if kind == "dataset":
-        record_dataset(ws, path, entry)
-        return [{}]
+        return [record_dataset(ws, path, entry)]
     raise InputError(f"unknown manifest kind {kind!r}", path=str(path))
