@@ -54,3 +54,20 @@ def test_proving_a_leaf_outside_the_tree_is_a_user_error(
     assert main(["ledger", "prove", "7", "-w", str(root)]) == 2
     err = capsys.readouterr().err
     assert "not in the signed tree" in err and "Traceback" not in err
+
+
+def test_prove_by_event_id_after_a_journal_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kansa.ledger import journal, seal_pending
+
+    root = tmp_path / "w"
+    with init_workspace(root) as ws:
+        journal(ws, "incident", {"id": "INC-1", "status": "opened"}, "privacy-officer")
+        ws.con.execute(
+            "INSERT INTO access_events (event_id, ts, action, source_system, batch_id) VALUES (0, ?, 'read', 'app', 1)",
+            [datetime(2024, 1, 1, tzinfo=UTC)],
+        )
+        seal_pending(ws)
+    code, proof = _run(["ledger", "prove", "0", "--event", "access", "-w", str(root), "--json"], capsys)
+    assert code == 0 and proof["leaf_index"] == 1 and proof["kind"] == "access" and proof["ref_id"] == 0
+    assert main(["ledger", "prove", "5", "--event", "access", "-w", str(root)]) == 2
+    assert "not sealed" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from kansa import ledger as api
 from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+from kansa.model.errors import KansaError
 
 
 def _when(ms: int | None) -> str:
@@ -104,9 +105,20 @@ def register(app: typer.Typer) -> None:
         size: Annotated[
             int | None, typer.Option("--size", help="Tree size of the signed head (default: latest).")
         ] = None,
+        event: Annotated[
+            str | None,
+            typer.Option(
+                "--event", help="Read N as the id of a sealed row of this kind (access, endpoint, journal)."
+            ),
+        ] = None,
     ) -> None:
         """Inclusion proof: the audit path from one leaf to a signed root."""
         with workspace(ws_path, "ledger prove", str(leaf_index)) as ws:
+            if event is not None:
+                found = api.leaf_index_of(ws, event, leaf_index)
+                if found is None:
+                    raise KansaError(f"{event} event {leaf_index} is not sealed; run `kansa ledger seal`")
+                leaf_index = found
             r = api.prove(ws, leaf_index, size)
 
         def render(d: dict[str, Any]) -> None:

@@ -7,7 +7,17 @@ them. Each sealed event becomes a leaf; each seal signs a head (size, root, time
 
 from __future__ import annotations
 
-from kansa.ledger.check import consistency, export_heads, head, heads, prove, verify
+from kansa.ledger.check import consistency, export_heads, head, heads, leaf_index_of, prove, verify
 from kansa.ledger.seal import journal, seal_pending
 
-__all__ = ["consistency", "export_heads", "head", "heads", "journal", "prove", "seal_pending", "verify"]
+__all__ = [
+    "consistency",
+    "export_heads",
+    "head",
+    "heads",
+    "journal",
+    "leaf_index_of",
+    "prove",
+    "seal_pending",
+    "verify",
+]

@@ -16,7 +16,12 @@ from typing import Any
 LEAF_KINDS = ("access", "endpoint", "journal")
 
 
+_PLAIN = (str, int, bool, float)
+
+
 def _value(v: Any) -> Any:
+    if type(v) in _PLAIN:  # the common case, checked first: most columns are text or numbers
+        return v
     if isinstance(v, datetime):
         if v.tzinfo is None:
             v = v.replace(tzinfo=UTC)

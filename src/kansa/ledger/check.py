@@ -125,6 +125,17 @@ def verify(
     }
 
 
+def leaf_index_of(ws: Workspace, kind: str, ref_id: int) -> int | None:
+    """The leaf that seals an event (kind access/endpoint) or journal entry; None if not sealed yet.
+
+    Equal to the event_id while no journal entry has been sealed before the event; look it up
+    rather than assume it.
+    """
+    con = store.ensure(ws)
+    row = store.one(con, "SELECT leaf_index FROM ledger_leaves WHERE kind = ? AND ref_id = ?", [kind, ref_id])
+    return int(row[0]) if row else None
+
+
 def prove(ws: Workspace, leaf_index: int, tree_size: int | None = None) -> dict[str, Any]:
     """Inclusion proof of one leaf under a signed head (the latest by default), checked before return."""
     con = store.ensure(ws)
