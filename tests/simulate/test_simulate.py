@@ -132,3 +132,25 @@ def test_bad_arguments_raise_kansa_error(tmp_path: Path) -> None:
         simulate("no-such-world", 1, tmp_path / "x")
     with pytest.raises(KansaError):
         simulate("ntt-west", 1, tmp_path / "x", days=2)
+
+
+def test_suginami_lookups_are_logged_without_ticket(tmp_path: Path) -> None:
+    out = tmp_path / "sg"
+    summary = simulate("suginami", 3, out, days=DAYS, scale=SCALE)
+    truth = json.loads((out / "truth.json").read_text())
+    bad = truth["bad_actors"][0]["actor"]
+    assert summary["bad_actors"] == 1 and truth["lookups"]
+    events = []
+    for p in sorted((out / "logs" / "app").glob("*.jsonl.gz")):
+        events += [json.loads(x) for x in gzip.decompress(p.read_bytes()).decode().splitlines()]
+    untickted_by_bad = {(e["time"][:19], e["subjects"][0]) for e in events
+                        if e["actor"] == bad and e["action"] == "search" and "ticket" not in e}
+    for lk in truth["lookups"]:
+        assert (lk["time"][:19], lk["subject"]) in untickted_by_bad
+    assert min(lk["time"][:10] for lk in truth["lookups"]) == truth["bad_actors"][0]["first_bad_act"]
+    # honest work is ticketed: most events carry a ticket named in assignments.csv
+    with open(out / "registry" / "assignments.csv", encoding="utf-8") as fh:
+        tickets = {r["assignment_id"] for r in csv.DictReader(fh)}
+    ticketed = [e for e in events if e.get("ticket")]
+    assert len(ticketed) > 0.9 * len(events)
+    assert all(e["ticket"] in tickets for e in ticketed)

@@ -111,7 +111,8 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     app = sorted(world.app, key=lambda e: (e["time"], e["actor"]))
     db = sorted(world.db, key=lambda r: (r[0], r[1][4], r[1][5]))
     for month in months:
-        recs = [{**e, "time": iso_ms(e["time"])} for e in app if e["time"].strftime("%Y-%m") == month]
+        recs = [{**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
+                for e in app if e["time"].strftime("%Y-%m") == month]
         path = f"logs/app/access-{month}.jsonl.gz"
         write_jsonl(out / path, recs)
         files.append({"path": path, "kind": "access"})
