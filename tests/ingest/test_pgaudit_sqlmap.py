@@ -67,3 +67,11 @@ def test_prepare_line_is_other_but_executed_prepare_is_the_query() -> None:
 def test_unparseable_sql_is_other_with_reason() -> None:
     m = map_sql("SELEC * FRM")
     assert m.action == "other" and m.parse_error
+
+
+def test_same_text_with_new_parameters_gives_new_subjects() -> None:
+    sql = "SELECT * FROM s.t WHERE resident_id = $1"
+    assert map_sql(sql, ["A"]).keys == [("resident_id", "A")]
+    assert map_sql(sql, ["B"]).keys == [("resident_id", "B")]
+    # a literal that merely looks like a placeholder is a value, not a parameter
+    assert map_sql("SELECT * FROM s.t WHERE resident_id = '$1'", ["B"]).keys == [("resident_id", "$1")]

@@ -131,7 +131,7 @@ class _Mapper:
             "account": row.get("user_name") or None,
             "action": action,
             "resource": resource,
-            "columns": mapped.columns if mapped and mapped.columns else None,
+            "columns": list(mapped.columns) if mapped and mapped.columns else None,
             "owner_id": owner,
             "terminal": None,
             "source_ip": row.get("source_ip"),

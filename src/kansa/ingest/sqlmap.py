@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from pglast import ast, parse_sql
 from pglast.enums import A_Expr_Kind
@@ -57,9 +58,8 @@ def _range_name(rv: ast.RangeVar) -> str:
 class _Collector(Visitor):  # type: ignore[misc]
     """Collect tables, key comparisons and LIKE/range predicates in one walk."""
 
-    def __init__(self, params: Sequence[str]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.params = params
         self.tables: list[str] = []
         self.keys: list[tuple[str, str]] = []
         self.equalities = 0
@@ -72,8 +72,7 @@ class _Collector(Visitor):  # type: ignore[misc]
 
     def _value(self, node: object) -> str | None:
         if isinstance(node, ast.ParamRef):
-            i = int(node.number or 0) - 1
-            return self.params[i] if 0 <= i < len(self.params) else f"${node.number}"
+            return f"{_PARAM_MARK}{node.number}"  # filled per call by map_sql
         if isinstance(node, ast.A_Const) and not node.isnull and node.val is not None:
             v = node.val
             for attr in ("sval", "ival", "fval"):
@@ -135,12 +134,33 @@ def _read_action(c: _Collector) -> str:
     return "export"
 
 
+_PARAM_MARK = "\x00$"  # cannot occur in SQL text, so a literal '$1' is never taken for a parameter
+
+
 def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None) -> SqlAccess:
     """Map the first statement of ``sql``; ``params`` fill ``$1..$n`` (pgaudit.log_parameter).
 
     ``command`` is pgaudit's COMMAND field. pgaudit logs an EXECUTE of a prepared statement with
     the PREPARE text and command SELECT/INSERT/...: then the prepared query is what ran. The
     PREPARE itself (command PREPARE) and the EXECUTE wrapper line touch no data: "other".
+    """
+    shape = _map_shape(sql, None if command is None else command.upper())
+    if not shape.keys:
+        return shape
+    keys = []
+    for col, value in shape.keys:
+        if value.startswith(_PARAM_MARK):
+            n = int(value[len(_PARAM_MARK):])
+            value = params[n - 1] if 0 < n <= len(params) else f"${n}"
+        keys.append((col, value))
+    return replace(shape, keys=keys)
+
+
+@lru_cache(maxsize=4096)
+def _map_shape(sql: str, command: str | None) -> SqlAccess:
+    """Applications repeat one statement text with new parameters: analyse each text once.
+
+    Callers must not mutate the cached result; map_sql copies it when filling parameters.
     """
     try:
         stmts = parse_sql(sql)
@@ -150,12 +170,12 @@ def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None) ->
         return SqlAccess(action="other")
     node = stmts[0].stmt
     if isinstance(node, ast.PrepareStmt):
-        if command is None or command.upper() == "PREPARE":
+        if command is None or command == "PREPARE":
             return SqlAccess(action="other")
         node = node.query
     if node is None or isinstance(node, ast.ExecuteStmt):
         return SqlAccess(action="other")
-    c = _Collector(params)
+    c = _Collector()
     c(node)
     if isinstance(node, ast.SelectStmt):
         if not c.tables:
