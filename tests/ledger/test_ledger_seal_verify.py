@@ -204,3 +204,14 @@ def test_ledger_survives_reopen(sealed: Workspace) -> None:
     sealed.close()
     with open_workspace(root) as again:
         assert verify(again)["ok"]
+
+
+def test_event_slipped_in_below_the_sealed_ids_is_reported(sealed: Workspace) -> None:
+    sealed.con.execute("DELETE FROM access_events WHERE event_id = 4")
+    assert verify(sealed)["first_bad"] == 4
+    add_access(sealed, 4, actor_id="a-framed")  # re-inserted under the same id: still a changed row
+    assert verify(sealed)["first_bad"] == 4
+    add_access(sealed, 100)
+    add_access(sealed, -1)
+    r = verify(sealed)
+    assert r["pending"] == 2 and r["pending_backdated"] == 1

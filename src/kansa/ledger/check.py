@@ -54,7 +54,8 @@ def verify(
 ) -> dict[str, Any]:
     """Recompute every leaf and root; check every head's signature and consistency.
 
-    Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "pending"}; ``first_bad`` is
+    Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "heads_checked", "pending",
+    "pending_backdated"}; ``first_bad`` is
     the lowest leaf index whose row was changed or removed (or, when the stored hashes were
     rewritten too, the first leaf after the last head that still holds).
     """
@@ -105,15 +106,19 @@ def verify(
         bad_heads.append(
             {"tree_size": size, "origin": "workspace", "problem": "leaves beyond the last signed head"}
         )
-    pending = 0
-    for table in store.EVENT_TABLES.values():
-        kind = "access" if table == "access_events" else "endpoint"
+    pending = backdated = 0
+    last = store.one(con, "SELECT max(ref_id) FROM ledger_leaves WHERE kind IN ('access', 'endpoint')")
+    last_sealed = int(last[0]) if last and last[0] is not None else -1
+    for kind, table in store.EVENT_TABLES.items():
         row = store.one(
             con,
-            f"SELECT count(*) FROM {table} e ANTI JOIN ledger_leaves l ON l.kind = ? AND l.ref_id = e.event_id",
-            [kind],
+            f"SELECT count(*), count(*) FILTER (WHERE e.event_id < ?) FROM {table} e "
+            "ANTI JOIN ledger_leaves l ON l.kind = ? AND l.ref_id = e.event_id",
+            [last_sealed, kind],
         )
-        pending += int(row[0]) if row else 0
+        if row:
+            pending += int(row[0])
+            backdated += int(row[1])
     return {
         "ok": not bad and not bad_heads,
         "tree_size": size,
@@ -122,6 +127,9 @@ def verify(
         "bad_heads": bad_heads,
         "heads_checked": len(all_heads),
         "pending": pending,
+        # unsealed events numbered below the last sealed one: ingest hands out ids in order, so
+        # these were written some other way (worth a look, though not proof of tampering)
+        "pending_backdated": backdated,
     }
 
 
