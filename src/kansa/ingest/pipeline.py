@@ -67,6 +67,7 @@ class FileResult:
     path: str
     source: str
     skipped: bool = False
+    not_ingested: bool = False  # the whole file was quarantined (no reader for it)
     events: int = 0
     endpoint_events: int = 0
     quarantined: int = 0

@@ -7,6 +7,7 @@ Each returns a plain dict so that the CLI can print it and ``ingest_world`` can 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import logging
 from collections.abc import Callable, Iterable
@@ -48,14 +49,14 @@ def ingest_pgaudit_file(ws: Workspace, path: Path) -> dict[str, Any]:
     """PostgreSQL csvlog/jsonlog through the pgaudit reader, when that module is installed."""
     path = _need_file(path)
     try:
-        from kansa.ingest import pgaudit
+        pgaudit = importlib.import_module("kansa.ingest.pgaudit")
     except ImportError:
         log.warning("%s: no pgaudit reader available; file quarantined, not ingested", path)
         ws.con.execute(
             "INSERT INTO quarantine VALUES (NULL, 'pgaudit', ?, NULL, ?, NULL)",
             [str(path), "no pgaudit reader available in this kansa; file not ingested"],
         )
-        return FileResult(path=str(path), source="pgaudit", quarantined=1).to_dict()
+        return FileResult(path=str(path), source="pgaudit", quarantined=1, not_ingested=True).to_dict()
     reader: Callable[[Path], Iterable[Chunk]] = pgaudit.read_pgaudit
     return ingest_chunks(ws, path, "pgaudit", reader).to_dict()
 

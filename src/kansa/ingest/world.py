@@ -63,7 +63,7 @@ def ingest_world(ws: Workspace, world_dir: Path) -> dict[str, Any]:
         for r in results:
             if r.get("skipped"):
                 totals["skipped"] += 1
-            else:
+            elif not r.get("not_ingested"):
                 totals["files"] += 1
             totals["events"] += int(r.get("events", 0))
             totals["endpoint_events"] += int(r.get("endpoint_events", 0))
