@@ -123,7 +123,10 @@ def test_leaks_are_damaged_subsets_of_stolen_records(world: Path) -> None:
         assert rows[0][0] == "氏名" and len(rows) - 1 == leak["n"]
         assert not any(c.endswith("番号") and c not in ("電話番号", "郵便番号") for c in rows[0])
         with open(world / (leak["file"][:-4] + ".truth.csv"), encoding="utf-8") as fh:
-            for t in csv.DictReader(fh):
+            truth_rows = list(csv.DictReader(fh))
+        assert 0 < leak["unattributable"] == sum(1 for t in truth_rows if not t["owner"]) < leak["n"]
+        for t in truth_rows:
+            if t["owner"]:
                 assert any(o == t["owner"] and lo <= t["record_id"] <= hi for o, lo, hi in stolen_ranges)
 
 

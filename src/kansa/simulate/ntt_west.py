@@ -162,6 +162,12 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                 if rng.random() < 0.3:
                     db.audit(ms, t + timedelta(seconds=60), "MISC", "VACUUM", o.schema_table,
                              f"VACUUM ANALYZE {o.schema_table}")
+            if not temp and rng.random() < 0.03:  # night incident work: small reads, after hours
+                o = rng.choice(w.owners)
+                t = at(day, 20 + rng.random() * 2)
+                ns = db.session("maint_admin", addr, "psql", t)
+                db.audit(ns, t + timedelta(seconds=40), "READ", "SELECT", o.schema_table,
+                         f"SELECT * FROM {o.schema_table} WHERE updated_at > now() - interval '1 day' LIMIT 100")
             if not temp and rng.random() < 0.03:
                 t = at(day, 11 + rng.random() * 4)
                 w.device += [(t, maid, term, "Connect", "E:\\;E:\\patches"),
@@ -218,6 +224,9 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
             ppl = {p.record_id: p for p in by_owner[oid].people}
             ids = stolen[oid]
             people += [(oid, ppl[i]) for i in sorted(rng.sample(ids, max(1, int(len(ids) * 0.6))))]
+        # Brokers merge lists from other sources: rows no owner here holds (never attributable).
+        strangers = make_people(rng, f"EXT{k}", max(5, len(people) // 10), "愛知県", "", start)
+        people += [("", p) for p in strangers]
         w.leaks.append(Leak(chosen, people))
 
     w.truth = {

@@ -159,9 +159,9 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
             leak_rows = [[c.encode("cp932", "replace").decode("cp932") for c in r] for r in leak_rows]
         write_csv(out / "leaks" / f"leak-{i}.csv", leak_cols, leak_rows, encoding=encoding)
         write_csv(out / "leaks" / f"leak-{i}.truth.csv", ("row", "owner", "record_id"),
-                  [(n, o, p.record_id) for n, (o, p) in enumerate(entries, 1)])
+                  [(n, o, p.record_id if o else "") for n, (o, p) in enumerate(entries, 1)])
         leak_truth.append({"file": f"leaks/leak-{i}.csv", "owners": sorted(leak.owners), "n": len(entries),
-                           "encoding": encoding})
+                           "unattributable": sum(1 for o, _ in entries if not o), "encoding": encoding})
 
     write_json(out / "manifest.json", {
         "format": "kansa-world/1", "scenario": world.scenario, "seed": world.seed,
