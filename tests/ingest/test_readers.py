@@ -76,6 +76,7 @@ def test_registry_replaces_and_quarantines(ws: Workspace, registry_dir: Path) ->
     first = ingest_registry(ws, registry_dir)
     assert first["tables"]["actors"] == 3 and not first["skipped"]
     assert ingest_registry(ws, registry_dir)["skipped"]
+    original = (registry_dir / "actors.csv").read_text(encoding="utf-8")
     (registry_dir / "actors.csv").write_text(
         "actor_id,display_name,role,org_id,placed_at,team,privileged,valid_from,valid_to\n"
         "A9,新人,operator,cc,,t1,maybe,2024-01-01,\nA8,田中,operator,cc,,t1,false,2024-02-30,\n"
@@ -85,6 +86,9 @@ def test_registry_replaces_and_quarantines(ws: Workspace, registry_dir: Path) ->
     assert second["quarantined"] == 2
     assert ws.con.execute("SELECT actor_id, privileged FROM actors").fetchall() == [("A7", True)]
     assert [r[0] for r in ws.con.execute("SELECT line FROM quarantine ORDER BY line").fetchall()] == [2, 3]
+    (registry_dir / "actors.csv").write_text(original, encoding="utf-8")  # back to the first export
+    third = ingest_registry(ws, registry_dir)
+    assert not third["skipped"] and third["tables"]["actors"] == 3
 
 
 def test_world_manifest_order_kinds_and_missing_pgaudit_reader(
@@ -92,7 +96,11 @@ def test_world_manifest_order_kinds_and_missing_pgaudit_reader(
 ) -> None:
     world = registry_dir.parent
     (world / "logs").mkdir()
-    (world / "logs" / "a.jsonl").write_text(line() + "\n" + line(actor="admin", source_ip="10.0.0.2") + "\n")
+    (world / "logs" / "a.jsonl").write_text(
+        line() + "\n" + line(actor="admin", source_ip="10.0.0.2") + "\n" + line(actor="admin", source_ip="10.0.0.9") + "\n"
+    )
+    (world / "endpoint").mkdir()
+    (world / "endpoint" / "logon.csv").write_text("id,date,user,pc,activity\n{1},03/04/2024 09:00:00,U3,PC-SHARED,Logon\n")
     (world / "logs" / "pg.csv").write_text("whatever\n")
     (world / "ds.csv").write_text("納税者番号,氏名\nT1,山田\nT2,佐藤\n", encoding="cp932")
     manifest = {"format": "kansa-world/1", "files": [
@@ -100,17 +108,20 @@ def test_world_manifest_order_kinds_and_missing_pgaudit_reader(
         {"path": "logs/a.jsonl", "kind": "access"},
         {"path": "logs/pg.csv", "kind": "pgaudit"},
         {"path": "logs/missing.jsonl", "kind": "access"},
+        {"path": "endpoint", "kind": "cert"},
         {"path": "ds.csv", "kind": "dataset", "owner": "pref-osaka", "name": "car-tax", "version": "2024",
          "categories": ["basic"], "encoding": "cp932"},
     ]}
     (world / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setitem(sys.modules, "kansa.ingest.pgaudit", None)  # import now raises ImportError
     res = ingest_world(ws, world)
-    assert res["events"] == 2 and res["files"] == 3 and res["quarantined"] == 2
-    assert ws.con.execute("SELECT actor_id FROM access_events ORDER BY event_id").fetchall() == [("A1",), ("A2",)]
+    assert res["events"] == 3 and res["files"] == 4 and res["quarantined"] == 2
+    # the logon listed after the access log still resolves the shared account on PC-SHARED
+    actors = ws.con.execute("SELECT actor_id FROM access_events ORDER BY event_id").fetchall()
+    assert actors == [("A1",), ("A2",), ("A3",)]
     assert ws.con.execute("SELECT dataset_id, records FROM datasets").fetchall() == [("pref-osaka/car-tax/2024", 2)]
     again = ingest_world(ws, world)
-    assert again["events"] == 0 and again["skipped"] == 3
+    assert again["events"] == 0 and again["skipped"] == 4
 
 
 def test_world_without_manifest_is_a_clear_error(ws: Workspace, tmp_path: Path) -> None:

@@ -60,7 +60,10 @@ def ingest_registry(ws: Workspace, directory: Path) -> dict[str, Any]:
         raise InputError("no registry CSV found (organisations.csv, actors.csv, ...)", path=str(directory))
     digest = registry_digest(directory)
     con = ws.con
-    if con.execute("SELECT count(*) FROM ingest_files WHERE head_digest = ?", [digest]).fetchone() != (0,):
+    last = con.execute(
+        "SELECT head_digest FROM ingest_files WHERE source = 'registry' ORDER BY updated_at DESC LIMIT 1"
+    ).fetchone()
+    if last is not None and last[0] == digest:  # compare with the registry in force, not any older one
         return {"path": str(directory), "skipped": True, "tables": {}, "quarantined": 0}
     counts: dict[str, int] = {}
     quarantined = 0

@@ -23,6 +23,7 @@ from kansa.model.errors import InputError, KansaError
 from kansa.model.workspace import Workspace
 
 log = logging.getLogger(__name__)
+_FIRST = {"registry": 0, "cert": 1}
 
 
 def read_manifest(world_dir: Path) -> dict[str, Any]:
@@ -44,9 +45,14 @@ def ingest_world(ws: Workspace, world_dir: Path) -> dict[str, Any]:
     manifest = read_manifest(world_dir)
     totals = {"files": 0, "events": 0, "endpoint_events": 0, "quarantined": 0, "skipped": 0}
     errors: list[str] = []
-    for entry in manifest["files"]:
+    entries = manifest["files"]
+    for entry in entries:
         if not isinstance(entry, dict) or "path" not in entry or "kind" not in entry:
             raise InputError(f"manifest entry without path/kind: {entry!r}", path=str(world_dir / "manifest.json"))
+    # Registry, then endpoint logons, then the rest in manifest order: a shared account is resolved
+    # at ingest by who was logged on, and events are sealed as ingested, so logons must come first.
+    ordered = sorted(entries, key=lambda e: _FIRST.get(str(e["kind"]), len(_FIRST)))
+    for entry in ordered:
         path = world_dir / str(entry["path"])
         kind = str(entry["kind"])
         try:
