@@ -1,9 +1,134 @@
-"""CLI for audit: parses arguments, calls kansa's Python API, prints. (Commands added by the audit work.)"""
+"""CLI for audit: parses arguments, calls kansa.audit, prints (tables for people, --json for machines)."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from kansa.audit import evaluate, explain, list_findings, run_audit
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+from kansa.model.errors import KansaError
+
+audit_app = typer.Typer(help="Insider detection: run the detectors, list and explain findings.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate capabilities against a simulated world's truth.", no_args_is_help=True)
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise KansaError(f"--until must be a date like 2024-03-31, not {text!r}") from exc
+
+
+@audit_app.command("run")
+def run_cmd(
+    until: Annotated[str | None, typer.Option(help="Last day to audit (YYYY-MM-DD); default: last day with data.")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Run only this rule (repeatable).")] = None,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the detectors on data up to --until and store their findings (replacing earlier ones)."""
+    day = _parse_day(until)
+    with workspace(ws_path, "audit run", f"until={until}") as ws:
+        result = run_audit(ws, until=day, rules=rule or None)
+
+    def render(d: dict[str, Any]) -> None:
+        t = Table(title=f"audit up to {d['until']}: {d['findings']} finding(s) / 所見")
+        t.add_column("rule")
+        t.add_column("findings", justify="right")
+        for name, n in d["by_rule"].items():
+            t.add_row(name, str(n))
+        console.print(t)
+
+    emit(result, as_json, render)
+
+
+@audit_app.command("findings")
+def findings_cmd(
+    rule: Annotated[str | None, typer.Option(help="Only this rule.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    severity: Annotated[str | None, typer.Option(help="Only this severity (high, medium, low).")] = None,
+    lang: Annotated[str, typer.Option(help="Reason language: ja or en.")] = "ja",
+    limit: Annotated[int, typer.Option(help="Show at most this many (table only).")] = 50,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored findings, most severe first."""
+    with workspace(ws_path, "audit findings") as ws:
+        rows = list_findings(ws, rule=rule, actor=actor, severity=severity)
+
+    def render(items: list[dict[str, Any]]) -> None:
+        t = Table(title=f"{len(items)} finding(s) / 所見")
+        for col in ("id", "severity", "rule", "actor", "day", "score", "reason"):
+            t.add_column(col)
+        for f in items[:limit]:
+            t.add_row(f["finding_id"], f["severity"], f["rule"], str(f["actor_id"]), str(f["day"]),
+                      f"{f['score']:.1f}", f["reason_ja"] if lang == "ja" else f["reason_en"])
+        console.print(t)
+
+    emit(rows, as_json, render)
+
+
+@audit_app.command("explain")
+def explain_cmd(
+    finding_id: Annotated[str, typer.Argument(help="A finding id from `kansa audit findings`.")],
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show why a finding fired: the rule, its numbers, and the evidence events."""
+    with workspace(ws_path, "audit explain", finding_id) as ws:
+        info = explain(ws, finding_id)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"[bold]{d['finding_id']}[/bold] {d['severity']} {d['rule']} {d['actor_id']} {d['day']}")
+        console.print(d["reason_ja"])
+        console.print(d["reason_en"])
+        console.print(d["detail"])
+        t = Table(title="evidence / 根拠となる記録")
+        for col in ("event", "time", "action", "resource", "owner", "rows", "source"):
+            t.add_column(col)
+        for e in d["access_events"]:
+            t.add_row(str(e["event_id"]), str(e["ts"]), e["action"], str(e["resource"]), str(e["owner_id"]),
+                      str(e["row_count"]), f"{e['source_file']}:{e['source_line']}")
+        for e in d["endpoint_events"]:
+            t.add_row(str(e["event_id"]), str(e["ts"]), e["kind"], str(e["path"]), str(e["host"]),
+                      str(e["bytes"]), f"{e['source_file']}:{e['source_line']}")
+        console.print(t)
+
+    emit(info, as_json, render)
+
+
+@eval_app.command("audit")
+def eval_audit_cmd(
+    truth: Annotated[Path, typer.Option("--truth", help="truth.json of a simulated world.")],
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare stored findings with the world's truth: precision, recall, days to detect."""
+    with workspace(ws_path, "eval audit", str(truth)) as ws:
+        result = evaluate(ws, truth)
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"precision {d['precision']:.2f}  recall {d['recall']:.2f}  "
+                      f"median days to detect {d['median_days_to_detect']}")
+        t = Table(title="bad actors / 不正行為者")
+        for col in ("actor", "first bad act", "first finding", "days", "rules"):
+            t.add_column(col)
+        for actor, v in d["detection"].items():
+            t.add_row(actor, str(v["first_bad_act"]), str(v["first_finding"]), str(v["days_to_detect"]),
+                      ", ".join(v["rules"]))
+        console.print(t)
+
+    emit(result, as_json, render)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app."""
+    """Add `kansa audit ...` and `kansa eval audit` to the main app."""
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(eval_app, name="eval")
