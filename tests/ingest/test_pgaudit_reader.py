@@ -16,9 +16,10 @@ from kansa.model.errors import KansaError
 
 
 def _csv_line(message: str, user: str = "maint01", conn: str = "10.0.0.5:51234",
-              ts: str = "2024-01-05 10:00:00.123 JST", session: str = "65a.1") -> str:
+              ts: str = "2024-01-05 10:00:00.123 JST", session: str = "65a.1",
+              vxid: str = "3/1", severity: str = "LOG") -> str:
     msg = '"' + message.replace('"', '""') + '"'
-    return (f'{ts},"{user}","kintai",4242,"{conn}",{session},1,"SELECT",{ts},3/1,0,LOG,00000,'
+    return (f'{ts},"{user}","kintai",4242,"{conn}",{session},1,"SELECT",{ts},{vxid},0,{severity},00000,'
             f'{msg},,,,,,,,,"psql","client backend",,0\n')
 
 
@@ -132,3 +133,16 @@ def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
 )
 def test_parse_log_time(text: str, offset: int) -> None:
     assert parse_log_time(text).utcoffset() == timedelta(minutes=offset)
+
+
+def test_error_in_same_transaction_marks_failure(tmp_path: Path) -> None:
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1")
+        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.u TO STDOUT,<none>", vxid="3/2")
+        + _csv_line("invalid input syntax", vxid="3/2", severity="ERROR")
+        # an error in another session or transaction says nothing about these statements
+        + _csv_line("permission denied", vxid="3/1", severity="ERROR", session="other.2"),
+        encoding="utf-8")
+    access, _ = _read(p)
+    assert [e["outcome"] for e in access] == ["success", "failure"]

@@ -20,6 +20,9 @@ PREPARE by_id(text) AS SELECT name, address FROM pref_osaka.residents WHERE resi
 EXECUTE by_id('R002');
 SELECT name FROM pref_osaka.residents WHERE name LIKE '佐%';
 COPY pref_osaka.residents TO STDOUT;
+\\set ON_ERROR_STOP 0
+SELECT name::int FROM pref_osaka.residents WHERE resident_id = 'R001';
+\\set ON_ERROR_STOP 1
 SET pgaudit.log = 'all';
 SET pgaudit.log = 'none';
 SELECT * FROM pref_osaka.residents;
@@ -69,5 +72,10 @@ def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: 
     assert events[-1]["resource"] == "pgaudit.log" and "'all'" in events[-1]["statement"]
     assert not any("'none'" in (e["statement"] or "") for e in events)
     # PREPARE and the EXECUTE wrapper touch no data; the executed query is counted once
-    assert len(view) == 1 and [e["action"] for e in events].count("other") == 2
+    # the statement that failed at run time is marked so; the others succeeded
+    failed = [e for e in events if e["outcome"] == "failure"]
+    assert [e["statement"] for e in failed] == [
+        "SELECT name::int FROM pref_osaka.residents WHERE resident_id = 'R001';"]
+    assert failed[0]["subjects"] == [("pref_osaka", "R001")]
+    assert len(view) == 2 and [e["action"] for e in events].count("other") == 2
     assert all(e["owner_id"] == "pref_osaka" for e in resident)

@@ -92,12 +92,23 @@ class _Mapper:
 
     def __init__(self) -> None:
         self.statements: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
+        # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
+        # right after an AUDIT line means that statement failed.
+        self.open: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def flush(self) -> None:
+        self.open.clear()
 
     def record(self, row: dict[str, Any], line: int) -> dict[str, Any] | None:
+        session = str(row.get("session_id") or row.get("process_id") or "")
         audit = split_audit(row.get("message") or "")
         if audit is None:
+            severity = str(row.get("error_severity") or "")
+            if severity in ("ERROR", "FATAL", "PANIC") and row.get("virtual_transaction_id"):
+                failed = self.open.pop((session, str(row["virtual_transaction_id"])), None)
+                if failed is not None:
+                    failed["outcome"] = "failure"
             return None
-        session = str(row.get("session_id") or row.get("process_id") or "")
         key = (session, audit["statement_id"], audit["substatement_id"])
         statement, params = audit["statement"], audit["params"]
         if statement == _PREVIOUSLY:
@@ -126,7 +137,7 @@ class _Mapper:
             mapped and mapped.setting) else None
         subjects = sorted({(owner, v) for _, v in mapped.keys if not v.startswith("$")}) if (
             mapped and owner) else []
-        return {
+        rec = {
             "ts": parse_log_time(str(row["log_time"])),
             "account": row.get("user_name") or None,
             "action": action,
@@ -135,13 +146,19 @@ class _Mapper:
             "owner_id": owner,
             "terminal": None,
             "source_ip": row.get("source_ip"),
-            "outcome": "unknown",  # pgaudit logs at executor start, before the outcome is known
+            # pgaudit logs when execution starts; an ERROR in the same transaction turns this to
+            # "failure" (see self.open). A rollback after success still means the data was read.
+            "outcome": "success",
             "row_count": None,
             "statement": statement,
             "source_system": "pgaudit",
             "source_line": line,
             "subjects": subjects,
         }
+        vxid = str(row.get("virtual_transaction_id") or "")
+        if vxid:
+            self.open[(session, vxid)] = rec
+        return rec
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -202,6 +219,7 @@ def _json_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None,
         yield n, n, {
             "log_time": obj["timestamp"], "user_name": obj.get("user"),
             "session_id": obj.get("session_id"), "process_id": obj.get("pid"),
+            "error_severity": obj.get("error_severity"), "virtual_transaction_id": obj.get("vxid"),
             "message": obj.get("message"), "source_ip": obj.get("remote_host"),
         }, "", line[:500]
 
@@ -236,6 +254,7 @@ def read_pgaudit(path: Path) -> Iterator[Chunk]:
                 if len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
                     yield chunk
                     chunk = Chunk(end_line=last)
+                    mapper.flush()
     except (OSError, EOFError) as exc:  # truncated or corrupt gzip
         chunk.bad.append(BadLine(line=chunk.end_line + 1, reason=f"unreadable file: {exc}", raw=""))
     if chunk.access or chunk.bad or chunk.end_line:
