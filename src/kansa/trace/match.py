@@ -60,28 +60,47 @@ def _candidates(ws: Workspace, hashes: list[list[tuple[str, str]]]) -> list[tupl
         con.unregister("leak_keys")
 
 
+# An export that names no subjects (COPY ... TO, a bulk SELECT) may still have carried the leaked
+# people out: it counts for every leaked row of the owner it read. Aggregate-only statements
+# (SELECT count(*)) return no personal data and are not counted, whatever the source called them.
+_AGGREGATE_ONLY = r"^\s*select\s+count\s*\("
+
+
 def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
-    """Who accessed the matched subjects: distinct subjects touched, exports, time window."""
+    """Who could have produced the list: per actor, leaked subjects touched one by one, bulk exports
+    of the leaked owners' data, removable-media copies; ranked by the share of leaked rows covered."""
     if matched.empty:
         return []
+    pairs = matched[["owner_id", "subject_id"]].drop_duplicates()
+    rows_per_owner = pairs.groupby("owner_id").size().to_dict()
+    total = len(pairs)
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
-    con.register("leaked_subjects", matched[["owner_id", "subject_id"]].drop_duplicates())
+    con.register("leaked_subjects", pairs)
     try:
-        df = con.execute(
+        direct = con.execute(
             """
             SELECT coalesce(e.actor_id, 'account:' || coalesce(e.account, '?')) AS actor,
-                   any_value(e.account) AS account,
                    count(DISTINCT (s.owner_id, s.subject_id)) AS subjects,
                    count(DISTINCT e.event_id) AS events,
                    count(DISTINCT e.event_id) FILTER (WHERE e.action IN ('export', 'print')) AS exports,
-                   min(e.ts) AS first_access, max(e.ts) AS last_access,
-                   list(DISTINCT e.owner_id) AS owners
+                   min(e.ts), max(e.ts)
             FROM leaked_subjects l
             JOIN access_subjects s ON s.owner_id = l.owner_id AND s.subject_id = l.subject_id
             JOIN access_events e ON e.event_id = s.event_id
-            GROUP BY 1 ORDER BY subjects DESC, exports DESC, actor LIMIT ?
-            """,
-            [TOP_ACTORS],
+            GROUP BY 1
+            """
+        ).fetchall()
+        bulk = con.execute(
+            f"""
+            SELECT coalesce(e.actor_id, 'account:' || coalesce(e.account, '?')) AS actor,
+                   list(DISTINCT e.owner_id) AS owners, count(*) AS n, min(e.ts), max(e.ts)
+            FROM access_events e
+            WHERE e.action IN ('export', 'print')
+              AND e.owner_id IN (SELECT DISTINCT owner_id FROM leaked_subjects)
+              AND NOT EXISTS (SELECT 1 FROM access_subjects s WHERE s.event_id = e.event_id)
+              AND NOT regexp_matches(coalesce(e.statement, ''), '{_AGGREGATE_ONLY}', 'i')
+            GROUP BY 1
+            """
         ).fetchall()
         removable = dict(
             con.execute(
@@ -90,16 +109,42 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
         )
     finally:
         con.unregister("leaked_subjects")
-    total = len(matched[["owner_id", "subject_id"]].drop_duplicates())
-    return [
-        {
-            "actor": a, "account": acc, "subjects": int(n), "share": round(n / total, 4), "events": int(ev),
-            "exports": int(ex), "first_access": first, "last_access": last, "owners": sorted(o for o in owners if o),
-            "removable_media_events": int(removable.get(a, 0)),
-            "why": f"touched {n} of {total} leaked subjects ({n / total:.0%}), {ex} by export/print",
-        }
-        for a, acc, n, ev, ex, first, last, owners in df
-    ]
+    acc: dict[str, dict[str, Any]] = {}
+
+    def slot(actor: str) -> dict[str, Any]:
+        return acc.setdefault(actor, {"actor": actor, "subjects": 0, "events": 0, "exports": 0, "bulk_exports": 0,
+                                      "bulk_owners": [], "first_access": None, "last_access": None})
+
+    def widen(a: dict[str, Any], first: Any, last: Any) -> None:
+        a["first_access"] = first if a["first_access"] is None else min(a["first_access"], first)
+        a["last_access"] = last if a["last_access"] is None else max(a["last_access"], last)
+
+    for actor, n, ev, ex, first, last in direct:
+        a = slot(actor)
+        a.update(subjects=int(n), events=int(ev), exports=int(ex))
+        widen(a, first, last)
+    for actor, owners, n, first, last in bulk:
+        a = slot(actor)
+        a.update(bulk_exports=int(n), bulk_owners=sorted(owners))
+        widen(a, first, last)
+    out = []
+    for a in acc.values():
+        bulk_rows = sum(rows_per_owner.get(o, 0) for o in a["bulk_owners"])
+        covered = max(a["subjects"], bulk_rows)
+        a["share"] = round(covered / total, 4)
+        a["removable_media_events"] = int(removable.get(a["actor"], 0))
+        reasons = []
+        if a["subjects"]:
+            reasons.append(f"touched {a['subjects']} of {total} leaked subjects one by one ({a['exports']} export events)")
+        if a["bulk_exports"]:
+            reasons.append(f"{a['bulk_exports']} bulk exports of {', '.join(a['bulk_owners'])} "
+                           f"({bulk_rows} of {total} leaked rows belong to these owners)")
+        if a["removable_media_events"]:
+            reasons.append(f"{a['removable_media_events']} copies to removable media")
+        a["why"] = "; ".join(reasons)
+        out.append(a)
+    out.sort(key=lambda a: (-a["share"], -a["removable_media_events"], -a["bulk_exports"], -a["exports"], a["actor"]))
+    return out[:TOP_ACTORS]
 
 
 def trace_file(ws: Workspace, path: Path) -> dict[str, Any]:
@@ -167,6 +212,13 @@ def trace_file(ws: Workspace, path: Path) -> dict[str, Any]:
         "ambiguous_rows": ambiguous,
         "datasets": datasets,
         "actors": _actors(ws, matched_pairs),
+        # per leaked line, the best record per dataset: owner record ids (never names), so the
+        # owner can notify exactly these people
+        "matches": [
+            {"line": table.first_data_line + row, "dataset_id": ds, "owner": meta[ds][0], "subject_id": subj,
+             "score": round(score, 3), "exact_key": strong}
+            for (row, ds), (score, strong, subj) in sorted(best.items())
+        ],
         "method": {"blocking": "keyed HMAC-SHA256", "scoring": "Bloom (CLK) Dice per field",
                    "min_dice": MIN_DICE, "max_block": MAX_BLOCK},
     }
