@@ -130,3 +130,20 @@ def test_actor_resolution_personal_shared_by_terminal_and_by_logon(ws: Workspace
     assert actors == ["A1", "A2", "A3", None, None]
     ep = ws.con.execute("SELECT actor_id, kind FROM endpoint_events ORDER BY event_id").fetchall()
     assert ep == [("A1", "logon"), ("A1", "logoff"), ("A3", "logon")]
+
+
+def test_grown_log_ingests_only_new_lines(ws: Workspace, tmp_path: Path, line: Callable[..., str]) -> None:
+    f = tmp_path / "live.jsonl"
+    f.write_text(line(subjects=["T1"]) + "\n" + line(subjects=["T2"]) + "\n", encoding="utf-8")
+    assert ingest_access_file(ws, f)["events"] == 2
+    with f.open("a", encoding="utf-8") as fh:
+        fh.write("broken\n" + line(subjects=["T3"]) + "\n")
+    res = ingest_access_file(ws, f)
+    assert res["events"] == 1 and res["quarantined"] == 1 and res["resumed_after_line"] == 2
+    subjects = [r[0] for r in ws.con.execute("SELECT subject_id FROM access_subjects ORDER BY event_id").fetchall()]
+    assert subjects == ["T1", "T2", "T3"]
+    assert ws.con.execute("SELECT line FROM quarantine").fetchall() == [(3,)]
+    # a different file at the same path (not a continuation) is read whole
+    f.write_text(line(subjects=["T9"]) + "\n" + line(subjects=["T8"]) + "\n" + line(subjects=["T7"]) + "\n"
+                 + line(subjects=["T6"]) + "\n" + line(subjects=["T5"]) + "\n", encoding="utf-8")
+    assert ingest_access_file(ws, f)["events"] == 5

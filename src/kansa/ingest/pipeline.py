@@ -57,6 +57,33 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def prefix_digest(path: Path, nbytes: int) -> str:
+    """sha256 of a file's first ``nbytes`` bytes."""
+    h = hashlib.sha256()
+    left = nbytes
+    with path.open("rb") as fh:
+        while left > 0 and (block := fh.read(min(left, 1 << 20))):
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()
+
+
+def resume_point(ws: Workspace, name: str, path: Path, size: int) -> int:
+    """Lines already ingested when ``path`` is an earlier-ingested file that has since grown.
+
+    Logs are appended to while they are written; re-reading the whole file would duplicate every
+    event. The file is a continuation when its first ``bytes_done`` bytes hash to what was ingested.
+    """
+    row = ws.con.execute(
+        "SELECT head_digest, bytes_done, lines_done FROM ingest_files WHERE path = ? AND bytes_done < ?"
+        " ORDER BY bytes_done DESC LIMIT 1",
+        [name, size],
+    ).fetchone()
+    if row is None or not row[1]:
+        return 0
+    return int(row[2]) if prefix_digest(path, int(row[1])) == row[0] else 0
+
+
 def already_ingested(ws: Workspace, digest: str) -> bool:
     row = ws.con.execute("SELECT count(*) FROM ingest_files WHERE head_digest = ?", [digest]).fetchone()
     return bool(row and row[0])
@@ -68,6 +95,7 @@ class FileResult:
     source: str
     skipped: bool = False
     not_ingested: bool = False  # the whole file was quarantined (no reader for it)
+    resumed_after_line: int = 0  # the file had grown since its last ingest; lines up to here were done
     events: int = 0
     endpoint_events: int = 0
     quarantined: int = 0
@@ -202,6 +230,8 @@ def ingest_chunks(
     if already_ingested(ws, digest):
         result.skipped = True
         return result
+    resume_after = resume_point(ws, name, digest_path or path, size) if digest_path is None else 0
+    result.resumed_after_line = resume_after
     tz = ws.timezone
     resolver = ActorResolver(ws)
     default_system = DEFAULT_ACCOUNT_SYSTEM.get(source, source)
@@ -221,8 +251,13 @@ def ingest_chunks(
             lines_done = max(lines_done, chunk.end_line)
             access_rows: list[dict[str, Any]] = []
             subject_rows: list[dict[str, Any]] = []
-            bad = list(chunk.bad)
+            if chunk.end_line <= resume_after:
+                continue
+            chunk_bad = [b for b in chunk.bad if b.line > resume_after]
+            bad = list(chunk_bad)
             for rec in chunk.access:
+                if int(rec.get("source_line") or 0) <= resume_after:
+                    continue
                 read_count += 1
                 try:
                     row = {k: rec.get(k) for k in ACCESS_KEYS}
@@ -242,6 +277,8 @@ def ingest_chunks(
                 next_id += 1
             endpoint_rows: list[dict[str, Any]] = []
             for rec in chunk.endpoint:
+                if int(rec.get("source_line") or 0) <= resume_after:
+                    continue
                 read_count += 1
                 try:
                     row = {k: rec.get(k) for k in ENDPOINT_KEYS}
@@ -265,7 +302,7 @@ def ingest_chunks(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
                     [(batch_id, source, name, b.line, b.reason, b.raw[:2000]) for b in bad],
                 )
-            read_count += len(chunk.bad)
+            read_count += len(chunk_bad)
             result.events += len(access_rows)
             result.endpoint_events += len(endpoint_rows)
             result.quarantined += len(bad)

@@ -143,7 +143,8 @@ def ingest_status(ws: Workspace) -> dict[str, Any]:
     by_source = [
         {"source": s, "files": f, "lines": ln}
         for s, f, ln in con.execute(
-            "SELECT source, count(*), sum(lines_done) FROM ingest_files GROUP BY source ORDER BY source"
+            "SELECT source, count(DISTINCT path), sum(lines_done) FROM (SELECT path, source, max(lines_done) AS lines_done"
+            " FROM ingest_files GROUP BY path, source) GROUP BY source ORDER BY source"
         ).fetchall()
     ]
     one = lambda sql: int((con.execute(sql).fetchone() or (0,))[0] or 0)  # noqa: E731
@@ -154,7 +155,7 @@ def ingest_status(ws: Workspace) -> dict[str, Any]:
         ).fetchall()
     ]
     return {
-        "files": one("SELECT count(*) FROM ingest_files"),
+        "files": one("SELECT count(DISTINCT path) FROM ingest_files"),
         "by_source": by_source,
         "events": one("SELECT count(*) FROM access_events"),
         "endpoint_events": one("SELECT count(*) FROM endpoint_events"),
