@@ -215,3 +215,37 @@ def test_event_slipped_in_below_the_sealed_ids_is_reported(sealed: Workspace) ->
     add_access(sealed, -1)
     r = verify(sealed)
     assert r["pending"] == 2 and r["pending_backdated"] == 1
+
+
+def test_removed_ledger_rows_are_caught(sealed: Workspace) -> None:
+    sealed.con.execute("DELETE FROM ledger_leaves WHERE leaf_index = 6")
+    r = verify(sealed)
+    assert not r["ok"] and r["first_bad"] == 6
+    assert r["bad_leaves"][0]["problem"] == "leaf missing"
+    with pytest.raises(KansaError, match="not contiguous"):
+        seal_pending(sealed)
+
+
+def test_truncated_ledger_tail_is_caught_by_the_head(sealed: Workspace) -> None:
+    sealed.con.execute("DELETE FROM ledger_leaves WHERE leaf_index >= 9")
+    r = verify(sealed)
+    assert not r["ok"] and r["bad_heads"][0]["problem"] == "ledger shorter than head"
+    assert r["first_bad"] == 0  # only the one head existed: nothing after size 0 is vouched for
+
+
+def test_failed_seal_leaves_the_ledger_unchanged(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kansa.ledger import signing
+
+    add_access(ws, 0)
+    seal_pending(ws)
+    add_access(ws, 1)
+
+    def boom(*_: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(signing, "sign_head", boom)
+    with pytest.raises(RuntimeError):
+        seal_pending(ws)
+    assert ws.con.execute("SELECT count(*) FROM ledger_leaves").fetchall() == [(1,)]
+    monkeypatch.undo()
+    assert seal_pending(ws)["tree_size"] == 2 and verify(ws)["ok"]
