@@ -73,7 +73,7 @@ def test_access_jsonl_has_required_keys_and_vocab(world: Path) -> None:
         for line in gzip.decompress(p.read_bytes()).decode().splitlines():
             e = json.loads(line)
             assert {"time", "actor", "action"} <= e.keys()
-            assert e["action"] in {"view", "search", "export"}
+            assert e["action"] in {"view", "search", "export", "update"}
             assert e["time"].endswith("+09:00")
             n += 1
     assert n > 500
@@ -157,3 +157,20 @@ def test_suginami_lookups_are_logged_without_ticket(tmp_path: Path) -> None:
     ticketed = [e for e in events if e.get("ticket")]
     assert len(ticketed) > 0.9 * len(events)
     assert all(e["ticket"] in tickets for e in ticketed)
+
+
+def test_unapproved_subcontractor_works_on_owner_data(world: Path) -> None:
+    truth = json.loads((world / "truth.json").read_text())
+    v = truth["violations"][0]
+    with open(world / "registry" / "contracts.csv", encoding="utf-8") as fh:
+        contracts = list(csv.DictReader(fh))
+    owner_contract = next(c for c in contracts if c["entrustor_id"] == v["owner"])
+    assert v["org"] not in owner_contract["allowed_subcontractors"].split("|")
+    with open(world / "registry" / "actors.csv", encoding="utf-8") as fh:
+        assert {r["actor_id"] for r in csv.DictReader(fh) if r["org_id"] == v["org"]} == set(v["actors"])
+    events = []
+    for p in sorted((world / "logs" / "app").glob("*.jsonl.gz")):
+        events += [json.loads(x) for x in gzip.decompress(p.read_bytes()).decode().splitlines()]
+    theirs = [e for e in events if e["actor"] in v["actors"]]
+    assert theirs and all(e["owner"] == v["owner"] for e in theirs)
+    assert min(e["time"][:10] for e in theirs) >= v["first"]

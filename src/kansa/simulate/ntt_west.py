@@ -42,6 +42,10 @@ OWNERS: tuple[tuple[str, str, str, str, str, str, str, str, str, str, list[str]]
 )
 
 
+def by_id(w: World, owner_id: str) -> OwnerData:
+    return next(o for o in w.owners if o.owner_id == owner_id)
+
+
 def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) -> tuple[World, random.Random]:
     rng = random.Random(seed)
     end = start + timedelta(days - 1)
@@ -175,6 +179,38 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                 w.files.append((t + timedelta(minutes=1), maid, term, "E:\\patches\\hotfix.msi", "File Open",
                                 False, True, "MSI installer"))
 
+    # Re-entrustment without approval: the contractor passes pref_kyoto's data entry to a firm
+    # abroad. Its own side contract exists, but the owner's contract allows no subcontractors.
+    sub, sub_owner = "de_dalian", by_id(w, "pref_kyoto")
+    reg["organisations"].append((sub, "大連数据録入有限公司", "Dalian Data Entry", "subcontractor", "business", "CN"))
+    sub_start = days_worked[min(len(days_worked) - 1, rng.randint(len(days_worked) // 4, len(days_worked) // 2))]
+    reg["contracts"].append((f"C-{CONTRACTOR}-{sub}", CONTRACTOR, sub, [sub_owner.owner_id], ["basic"],
+                             ["data_entry"], [], sub_start, None, []))
+    entry_ids = iter(p.record_id for p in sub_owner.people)
+    sub_actors = []
+    for i in range(1, 4):
+        aid, term, addr = f"de{i:02d}", f"DL-PC-{i:02d}", f"192.168.50.{i + 10}"
+        sub_actors.append((aid, term, addr))
+        reg["actors"].append((aid, f"入力担当{i:02d}", "data_entry", sub, None, "data-entry", False, sub_start, None))
+        reg["accounts"].append(("app", aid, aid, False))
+        reg["terminals"].append((term, addr, aid, "大連"))
+    for day in days_worked:
+        if day < sub_start:
+            continue
+        for aid, term, addr in sub_actors:
+            t = at(day, 10 + rng.random())
+            for _ in range(rng.randint(15, 30)):
+                t += timedelta(seconds=rng.randint(60, 600))
+                rid = next(entry_ids, None)
+                if rid is None:
+                    break
+                w.app.append({"time": t, "actor": aid, "action": "update", "resource": "pref_kyoto/applicant",
+                              "owner": sub_owner.owner_id, "subjects": [rid], "rows": 1, "purpose": "data_entry",
+                              "terminal": term, "source_ip": addr, "outcome": "success", "bytes": 900,
+                              "system": "callcenter"})
+    violations = [{"kind": "unapproved_subcontractor", "org": sub, "owner": sub_owner.owner_id,
+                   "country": "CN", "first": sub_start.isoformat(), "actors": [a for a, _, _ in sub_actors]}]
+
     # The insider: mt003 pulls owners' tables in slices after hours, every week or so.
     insider, iterm, iaddr = "mt003", "MNT-PC-03", "10.20.9.13"
     first_day = days_worked[min(len(days_worked) - 1, rng.randint(3, 8))]
@@ -233,6 +269,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
         "bad_actors": [{"actor": insider, "kind": "bulk_exfiltration_usb", "first_bad_act": first_day.isoformat(),
                         "terminal": iterm, "address": iaddr, "db_role": "maint_admin"}],
         "pulls": pulls,
+        "violations": violations,
         "stolen_records": sum(len(v) for v in stolen.values()),
     }
     return w, rng
