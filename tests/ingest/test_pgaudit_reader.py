@@ -53,12 +53,14 @@ def test_statement_logged_once_is_recovered(tmp_path: Path) -> None:
     p = tmp_path / "pg.csv"
     p.write_text(
         _csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
-                  '"SELECT * FROM cartax.taxpayer WHERE taxpayer_id = $1",T1')
-        + _csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,<previously logged>,"
+                  '"SELECT * FROM cartax.taxpayer JOIN cartax.car USING (k) WHERE taxpayer_id = $1",T1')
+        + _csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.car,<previously logged>,"
                     "<previously logged>"),
         encoding="utf-8")
     access, _ = _read(p)
-    assert [e["statement"] for e in access] == ["SELECT * FROM cartax.taxpayer WHERE taxpayer_id = $1"] * 2
+    assert [e["statement"] for e in access] == [
+        "SELECT * FROM cartax.taxpayer JOIN cartax.car USING (k) WHERE taxpayer_id = $1"] * 2
+    assert [e["resource"] for e in access] == ["cartax.taxpayer", "cartax.car"]
     assert access[1]["subjects"] == [("cartax", "T1")]
 
 
@@ -82,7 +84,7 @@ def test_damaged_lines_become_bad_lines_with_numbers(tmp_path: Path) -> None:
         + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,,,SELECT * FROM s.t WHERE id = 'x',<none>")
         .encode().replace(b"'x'", b"'\xff\xfe'")
         + _csv_line("AUDIT: SESSION,3,1,READ,SELECT,,,SELECT 1,<none>", ts="2024-01-05 10:00:00 XYZ").encode()
-        + good.encode())
+        + good.replace("SESSION,1,", "SESSION,9,").encode())
     access, bad = _read(p)
     assert len(access) == 2
     assert [b.line for b in bad] == [2, 3, 4]
@@ -146,3 +148,25 @@ def test_error_in_same_transaction_marks_failure(tmp_path: Path) -> None:
         encoding="utf-8")
     access, _ = _read(p)
     assert [e["outcome"] for e in access] == ["success", "failure"]
+
+
+def test_session_and_object_lines_for_one_access_count_once(tmp_path: Path) -> None:
+    sql = '"SELECT * FROM s.t JOIN s.u USING (k)"'
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.u,{sql},<none>")
+        + _csv_line(f"AUDIT: OBJECT,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + _csv_line(f"AUDIT: SESSION,5,1,READ,SELECT,TABLE,s.t,{sql},<none>"),
+        encoding="utf-8")
+    access, _ = _read(p)
+    assert [e["resource"] for e in access] == ["s.t", "s.u", "s.t"]
+    assert [e["source_line"] for e in access] == [1, 2, 4]
+
+
+@pytest.mark.parametrize(("conn", "ip"), [("[local]", None), ("::1:5432", "::1"), ("10.1.2.3:70", "10.1.2.3")])
+def test_csv_connection_from(tmp_path: Path, conn: str, ip: str | None) -> None:
+    p = tmp_path / "pg.csv"
+    p.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn=conn),
+                 encoding="utf-8")
+    assert _read(p)[0][0]["source_ip"] == ip

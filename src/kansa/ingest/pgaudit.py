@@ -87,6 +87,13 @@ def _source_ip(connection_from: str | None) -> str | None:
     return connection_from
 
 
+def _source_ip_json(remote_host: Any) -> str | None:
+    """jsonlog gives the host without port; "[local]" is a unix socket."""
+    if not remote_host or str(remote_host).startswith("[local"):
+        return None
+    return str(remote_host)
+
+
 class _Mapper:
     """Turns AUDIT log records into access dicts; remembers statements logged once."""
 
@@ -95,6 +102,9 @@ class _Mapper:
         # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
         # right after an AUDIT line means that statement failed.
         self.open: dict[tuple[str, str], dict[str, Any]] = {}
+        # (session, statement, substatement, relation) already emitted: with session AND object
+        # auditing on, pgaudit writes one SESSION and one OBJECT line for the same access.
+        self.emitted: dict[tuple[str, str, str, str | None], None] = {}
 
     def flush(self) -> None:
         self.open.clear()
@@ -133,6 +143,12 @@ class _Mapper:
             resource = mapped.tables[0]
         else:
             resource = None
+        seen = (*key, resource)
+        if seen in self.emitted:
+            return None
+        self.emitted[seen] = None
+        if len(self.emitted) > 10000:
+            self.emitted.pop(next(iter(self.emitted)))
         owner = resource.split(".", 1)[0] if resource and "." in resource and not (
             mapped and mapped.setting) else None
         subjects = sorted({(owner, v) for _, v in mapped.keys if not v.startswith("$")}) if (
@@ -220,7 +236,7 @@ def _json_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None,
             "log_time": obj["timestamp"], "user_name": obj.get("user"),
             "session_id": obj.get("session_id"), "process_id": obj.get("pid"),
             "error_severity": obj.get("error_severity"), "virtual_transaction_id": obj.get("vxid"),
-            "message": obj.get("message"), "source_ip": obj.get("remote_host"),
+            "message": obj.get("message"), "source_ip": _source_ip_json(obj.get("remote_host")),
         }, "", line[:500]
 
 
