@@ -20,6 +20,8 @@ PREPARE by_id(text) AS SELECT name, address FROM pref_osaka.residents WHERE resi
 EXECUTE by_id('R002');
 SELECT name FROM pref_osaka.residents WHERE name LIKE '佐%';
 COPY pref_osaka.residents TO STDOUT;
+CREATE TABLE pref_osaka.car_tax (resident_id text, amount int);
+SELECT r.name, c.amount FROM pref_osaka.residents r JOIN pref_osaka.car_tax c USING (resident_id);
 \\set ON_ERROR_STOP 0
 SELECT name::int FROM pref_osaka.residents WHERE resident_id = 'R001';
 \\set ON_ERROR_STOP 1
@@ -72,6 +74,11 @@ def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: 
     assert events[-1]["resource"] == "pgaudit.log" and "'all'" in events[-1]["statement"]
     assert not any("'none'" in (e["statement"] or "") for e in events)
     # PREPARE and the EXECUTE wrapper touch no data; the executed query is counted once
+    # log_relation + log_statement_once: a join is one line per table, the second one says
+    # "<previously logged>"; both become export events carrying the statement text
+    join = [e for e in events if (e["statement"] or "").startswith("SELECT r.name")]
+    assert sorted(e["resource"] for e in join) == ["pref_osaka.car_tax", "pref_osaka.residents"]
+    assert {e["action"] for e in join} == {"export"}
     # the statement that failed at run time is marked so; the others succeeded
     failed = [e for e in events if e["outcome"] == "failure"]
     assert [e["statement"] for e in failed] == [
