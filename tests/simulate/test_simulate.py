@@ -120,7 +120,7 @@ def test_leaks_are_damaged_subsets_of_stolen_records(world: Path) -> None:
     for leak in truth["leaks"]:
         data = (world / leak["file"]).read_bytes().decode(leak["encoding"])
         rows = list(csv.reader(io.StringIO(data)))
-        assert rows[0][0] == "氏名" and len(rows) - 1 == leak["n"]
+        assert rows[0][0] in ("氏名", "名前") and len(rows) - 1 == leak["n"]
         assert not any(c.endswith("番号") and c not in ("電話番号", "郵便番号") for c in rows[0])
         with open(world / (leak["file"][:-4] + ".truth.csv"), encoding="utf-8") as fh:
             truth_rows = list(csv.DictReader(fh))

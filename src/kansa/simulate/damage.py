@@ -45,6 +45,16 @@ def leak_columns(rng: random.Random) -> list[str]:
     return ["氏名", *kept]
 
 
+# Headers as brokers' spreadsheets name the same columns.
+HEADER_VARIANTS = {"氏名": "名前", "フリガナ": "カナ", "生年月日": "生年月日", "性別": "性別",
+                   "郵便番号": "〒", "住所": "住所", "電話番号": "TEL"}
+
+
+def leak_header(rng: random.Random, columns: list[str]) -> list[str]:
+    """The header row a broker's copy carries: our names, or the broker's own."""
+    return [HEADER_VARIANTS[c] for c in columns] if rng.random() < 0.5 else list(columns)
+
+
 def damaged_row(rng: random.Random, p: Person, columns: list[str]) -> list[str]:
     name = p.name
     if rng.random() < 0.3:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kansa.simulate.damage import damaged_row, leak_columns
+from kansa.simulate.damage import damaged_row, leak_columns, leak_header
 from kansa.simulate.people import Person
 from kansa.simulate.writers import (
     CSVLOG_COLUMNS,
@@ -152,12 +152,13 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     for i, leak in enumerate(world.leaks, 1):
         leak_cols = leak_columns(rng)
         entries = list(leak.people)
+        entries += rng.sample(entries, len(entries) // 50)   # resold lists carry duplicates
         rng.shuffle(entries)
         encoding = "cp932" if i % 2 else "utf-8"
         leak_rows = [damaged_row(rng, p, leak_cols) for _, p in entries]
         if encoding == "cp932":
             leak_rows = [[c.encode("cp932", "replace").decode("cp932") for c in r] for r in leak_rows]
-        write_csv(out / "leaks" / f"leak-{i}.csv", leak_cols, leak_rows, encoding=encoding)
+        write_csv(out / "leaks" / f"leak-{i}.csv", leak_header(rng, leak_cols), leak_rows, encoding=encoding)
         write_csv(out / "leaks" / f"leak-{i}.truth.csv", ("row", "owner", "record_id"),
                   [(n, o, p.record_id if o else "") for n, (o, p) in enumerate(entries, 1)])
         leak_truth.append({"file": f"leaks/leak-{i}.csv", "owners": sorted(leak.owners), "n": len(entries),
