@@ -23,6 +23,8 @@ REGISTRY = {
         "app,admin,,true\n"
         "endpoint,U1,A1,false\n"
         "endpoint,U3,A3,false\n"
+        "db,op1,A3,false\n"
+        "db,batch,,true\n"
     ),
     "terminals.csv": (
         "terminal_id,address,actor_id,location\n"

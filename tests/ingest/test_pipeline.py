@@ -147,3 +147,30 @@ def test_grown_log_ingests_only_new_lines(ws: Workspace, tmp_path: Path, line: C
     f.write_text(line(subjects=["T9"]) + "\n" + line(subjects=["T8"]) + "\n" + line(subjects=["T7"]) + "\n"
                  + line(subjects=["T6"]) + "\n" + line(subjects=["T5"]) + "\n", encoding="utf-8")
     assert ingest_access_file(ws, f)["events"] == 5
+
+
+def test_any_reader_gets_source_default_account_system(ws: Workspace, tmp_path: Path, registry_dir: Path) -> None:
+    """A database role resolves through accounts with system 'db', not the app account of the same name."""
+    from datetime import datetime
+
+    from kansa.ingest.records import BadLine, Chunk
+
+    ingest_registry(ws, registry_dir)
+    f = tmp_path / "pg.log"
+    f.write_text("three lines\nof some\ndatabase log\n")
+    ts = datetime.fromisoformat("2024-03-04T10:00:00+09:00")
+
+    def reader(path: Path) -> Iterator[Chunk]:
+        yield Chunk(
+            access=[
+                {"ts": ts, "account": "op1", "action": "search", "source_line": 1},
+                {"ts": ts, "account": "batch", "action": "export", "source_ip": "10.0.0.2", "source_line": 2},
+            ],
+            bad=[BadLine(3, "not a pgaudit line", "database log")],
+            end_line=3,
+        )
+
+    res = ingest_chunks(ws, f, "pgaudit", reader)
+    assert (res.events, res.quarantined) == (2, 1)
+    rows = ws.con.execute("SELECT actor_id, source_system FROM access_events ORDER BY event_id").fetchall()
+    assert rows == [("A3", "pgaudit"), ("A2", "pgaudit")]
