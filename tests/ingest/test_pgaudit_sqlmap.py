@@ -75,3 +75,11 @@ def test_same_text_with_new_parameters_gives_new_subjects() -> None:
     assert map_sql(sql, ["B"]).keys == [("resident_id", "B")]
     # a literal that merely looks like a placeholder is a value, not a parameter
     assert map_sql("SELECT * FROM s.t WHERE resident_id = '$1'", ["B"]).keys == [("resident_id", "$1")]
+
+
+def test_multi_statement_string_picks_the_logged_statement() -> None:
+    sql = "SET search_path = x; SELECT * FROM s.a WHERE id = 'k1'; DELETE FROM s.b WHERE id = 'k2'"
+    assert map_sql(sql, [], "DELETE").action == "delete"
+    by_rel = map_sql(sql, [], "SELECT", "s.a")
+    assert by_rel.action == "view" and by_rel.keys == [("id", "k1")]
+    assert map_sql(sql).action == "other"  # no hint: the first statement

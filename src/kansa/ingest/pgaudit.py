@@ -132,7 +132,7 @@ class _Mapper:
             self.statements[key] = (statement, params)
             if len(self.statements) > 10000:  # keep memory bounded on long logs
                 self.statements.pop(next(iter(self.statements)))
-        mapped = map_sql(statement, params, audit["command"]) if statement else None
+        mapped = map_sql(statement, params, audit["command"], audit["object_name"]) if statement else None
         action = mapped.action if mapped else "other"
         resource: str | None
         if audit["object_name"]:

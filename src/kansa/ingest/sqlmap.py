@@ -137,14 +137,17 @@ def _read_action(c: _Collector) -> str:
 _PARAM_MARK = "\x00$"  # cannot occur in SQL text, so a literal '$1' is never taken for a parameter
 
 
-def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None) -> SqlAccess:
+def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None,
+            relation: str | None = None) -> SqlAccess:
     """Map the first statement of ``sql``; ``params`` fill ``$1..$n`` (pgaudit.log_parameter).
 
     ``command`` is pgaudit's COMMAND field. pgaudit logs an EXECUTE of a prepared statement with
     the PREPARE text and command SELECT/INSERT/...: then the prepared query is what ran. The
     PREPARE itself (command PREPARE) and the EXECUTE wrapper line touch no data: "other".
+    ``relation`` is pgaudit's OBJECT_NAME; with ``command`` it picks the statement that ran out of
+    a multi-statement query string.
     """
-    shape = _map_shape(sql, None if command is None else command.upper())
+    shape = _map_shape(sql, None if command is None else command.upper(), relation or None)
     if not shape.keys:
         return shape
     keys = []
@@ -157,7 +160,7 @@ def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None) ->
 
 
 @lru_cache(maxsize=4096)
-def _map_shape(sql: str, command: str | None) -> SqlAccess:
+def _map_shape(sql: str, command: str | None, relation: str | None) -> SqlAccess:
     """Applications repeat one statement text with new parameters: analyse each text once.
 
     Callers must not mutate the cached result; map_sql copies it when filling parameters.
@@ -168,7 +171,29 @@ def _map_shape(sql: str, command: str | None) -> SqlAccess:
         return SqlAccess(action="other", parse_error=str(exc))
     if not stmts:
         return SqlAccess(action="other")
-    node = stmts[0].stmt
+    if len(stmts) == 1:
+        return _map_node(stmts[0].stmt, command)
+    # A multi-statement query string: pgaudit logs the whole string for each statement, so pick
+    # the one that matches the logged relation, else the logged command, else the first.
+    mapped = [(st.stmt, _map_node(st.stmt, command)) for st in stmts[:50]]
+    if relation:
+        for _, m in mapped:
+            if relation in m.tables:
+                return m
+    if command:
+        for node, m in mapped:
+            if _COMMAND_NODES.get(command) is type(node):
+                return m
+    return mapped[0][1]
+
+
+_COMMAND_NODES: dict[str, type] = {
+    "SELECT": ast.SelectStmt, "INSERT": ast.InsertStmt, "UPDATE": ast.UpdateStmt,
+    "DELETE": ast.DeleteStmt, "COPY": ast.CopyStmt, "SET": ast.VariableSetStmt,
+}
+
+
+def _map_node(node: ast.Node | None, command: str | None) -> SqlAccess:
     if isinstance(node, ast.PrepareStmt):
         if command is None or command == "PREPARE":
             return SqlAccess(action="other")
