@@ -127,3 +127,14 @@ def test_world_manifest_order_kinds_and_missing_pgaudit_reader(
 def test_world_without_manifest_is_a_clear_error(ws: Workspace, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"manifest\.json"):
         ingest_world(ws, tmp_path)
+
+
+def test_bom_and_crlf_lines_are_read(ws: Workspace, tmp_path: Path, line: Callable[..., str]) -> None:
+    f = tmp_path / "excelish.jsonl"
+    f.write_bytes(("\ufeff" + line() + "\r\n" + line(action="print") + "\r\n").encode("utf-8"))
+    res = ingest_access_file(ws, f)
+    assert (res["events"], res["quarantined"]) == (2, 0)
+    cert = tmp_path / "cert"
+    cert.mkdir()
+    (cert / "logon.csv").write_bytes(b"\xef\xbb\xbfid,date,user,pc,activity\r\n{1},03/04/2024 09:00:00,U3,PC-9,Logon\r\n")
+    assert ingest_cert_dir(ws, cert)["endpoint_events"] == 1

@@ -39,7 +39,7 @@ def _render_file(data: dict[str, Any]) -> None:
 @ingest_app.command("world")
 def world_cmd(directory: Annotated[Path, typer.Argument(help="World folder with manifest.json.")],
               ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Ingest every file a world's manifest.json lists, in its order."""
+    """Ingest every file a world's manifest.json lists (registry and endpoint logons first, then in order)."""
     from kansa.ingest import ingest_world
 
     with workspace(ws_path, "ingest world", str(directory)) as ws:

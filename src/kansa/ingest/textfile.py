@@ -24,11 +24,11 @@ def open_binary(path: Path) -> IO[bytes] | gzip.GzipFile:
     return path.open("rb")
 
 
-def open_text(path: Path, encoding: str = "utf-8") -> io.TextIOWrapper:
+def open_text(path: Path, encoding: str = "utf-8-sig") -> io.TextIOWrapper:
     return io.TextIOWrapper(open_binary(path), encoding=encoding, errors="replace", newline="")
 
 
-def numbered_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def numbered_lines(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[int, str]]:
     """(line number from 1, line without its newline); a corrupt stream raises InputError."""
     lineno = 0
     try:
