@@ -25,6 +25,9 @@ from kansa.ingest.sqlmap import map_sql
         ("DELETE FROM s.t WHERE resident_id = 'R9'", [], "delete"),
         ("SET pgaudit.log = 'none'", [], "admin"),
         ("ALTER SYSTEM SET pgaudit.log = 'none'", [], "admin"),
+        ("ALTER ROLE maint01 SET pgaudit.log = 'none'", [], "admin"),
+        ("SELECT set_config('pgaudit.log', 'none', false)", [], "admin"),
+        ("SELECT set_config('application_name', 'x', false)", [], "other"),
         ("GRANT SELECT ON s.t TO temp_user", [], "admin"),
         ("CREATE TABLE s.copy AS SELECT * FROM s.t", [], "admin"),
         ("SET application_name = 'x'", [], "other"),
@@ -54,6 +57,8 @@ def test_unfilled_parameter_keeps_placeholder() -> None:
 def test_setting_is_named_for_audit() -> None:
     assert map_sql("SET pgaudit.log TO 'read'").setting == "pgaudit.log"
     assert map_sql("ALTER SYSTEM SET pgaudit.log = 'none'").setting == "pgaudit.log"
+    assert map_sql("ALTER ROLE m SET pgaudit.log = 'none'").setting == "pgaudit.log"
+    assert map_sql("SELECT set_config('pgaudit.log', 'none', false)").setting == "pgaudit.log"
 
 
 def test_prepare_line_is_other_but_executed_prepare_is_the_query() -> None:

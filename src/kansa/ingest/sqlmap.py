@@ -64,6 +64,14 @@ class _Collector(Visitor):  # type: ignore[misc]
         self.keys: list[tuple[str, str]] = []
         self.equalities = 0
         self.fuzzy = 0  # LIKE, ranges, IN lists: predicates that return candidate lists
+        self.set_config: str | None = None
+
+    def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
+        name = node.funcname[-1].sval if node.funcname else ""
+        if str(name).lower() == "set_config" and node.args:
+            setting = self._value(node.args[0])
+            if setting and setting.lower().startswith("pgaudit."):
+                self.set_config = setting.lower()
 
     def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
         name = _range_name(node)
@@ -203,6 +211,8 @@ def _map_node(node: ast.Node | None, command: str | None) -> SqlAccess:
     c = _Collector()
     c(node)
     if isinstance(node, ast.SelectStmt):
+        if c.set_config:  # SELECT set_config('pgaudit.log', 'none', false)
+            return SqlAccess(action="admin", tables=c.tables, setting=c.set_config)
         if not c.tables:
             return SqlAccess(action="other")  # SELECT 1, SELECT now(): no data touched
         return SqlAccess(action=_read_action(c), tables=c.tables,
@@ -226,7 +236,8 @@ def _map_node(node: ast.Node | None, command: str | None) -> SqlAccess:
         if name.lower().startswith("pgaudit."):
             return SqlAccess(action="admin", setting=name.lower())
         return SqlAccess(action="other", setting=name.lower() or None)
-    if isinstance(node, ast.AlterSystemStmt):
+    if isinstance(node, (ast.AlterSystemStmt, ast.AlterRoleSetStmt, ast.AlterDatabaseSetStmt)):
+        # ALTER ROLE maint SET pgaudit.log = 'none' silences one account: as loud as SET itself
         name = str(node.setstmt.name or "").lower() if node.setstmt else ""
         return SqlAccess(action="admin", setting=name or None)
     if isinstance(node, _DDL_NODES):
