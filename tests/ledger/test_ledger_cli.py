@@ -43,7 +43,11 @@ def test_seal_verify_prove_and_tamper(tmp_path: Path, capsys: pytest.CaptureFixt
     code, bad = _run(["ledger", "verify", *w], capsys)
     assert code == 1 and bad["first_bad"] == 2
     assert main(["ledger", "verify", "-w", str(root)]) == 1
-    assert "TAMPERED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "TAMPERED" in out and "UPDATE" in out
+    assert main(["ledger", "verify", "-w", str(root), "--lang", "en"]) == 1
+    assert "sealed" in capsys.readouterr().out.replace("│", "")
+    assert main(["ledger", "verify", "-w", str(root), "--lang", "fr"]) == 2
 
 
 def test_proving_a_leaf_outside_the_tree_is_a_user_error(

@@ -222,6 +222,7 @@ def test_removed_ledger_rows_are_caught(sealed: Workspace) -> None:
     r = verify(sealed)
     assert not r["ok"] and r["first_bad"] == 6
     assert r["bad_leaves"][0]["problem"] == "leaf missing"
+    assert "ledger_leaves" in r["bad_leaves"][0]["reason_en"] and r["bad_leaves"][0]["reason_ja"]
     with pytest.raises(KansaError, match="not contiguous"):
         seal_pending(sealed)
 

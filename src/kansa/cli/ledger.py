@@ -22,7 +22,7 @@ def _when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds") if ms else "-"
 
 
-def _show_verify(r: dict[str, Any]) -> None:
+def _show_verify(r: dict[str, Any], lang: str = "ja") -> None:
     if r["ok"]:
         console.print(
             f"[green]ledger intact[/green]: {r['tree_size']} leaves, {r['heads_checked']} signed heads checked"
@@ -30,11 +30,13 @@ def _show_verify(r: dict[str, Any]) -> None:
         )
         return
     console.print(f"[red]ledger TAMPERED[/red]: first bad leaf {r['first_bad']} of {r['tree_size']}")
+    key = "reason_ja" if lang == "ja" else "reason_en"
     table = Table("leaf", "kind", "ref_id", "problem")
+    table.add_column("why", overflow="fold")
     for b in r["bad_leaves"]:
-        table.add_row(str(b["leaf_index"]), str(b["kind"]), str(b["ref_id"]), b["problem"])
+        table.add_row(str(b["leaf_index"]), str(b["kind"]), str(b["ref_id"]), b["problem"], b[key])
     for h in r["bad_heads"]:
-        table.add_row(f"head {h['tree_size']}", h["origin"], "", h["problem"])
+        table.add_row(f"head {h['tree_size']}", h["origin"], "", h["problem"], h[key])
     console.print(table)
 
 
@@ -87,11 +89,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--trusted-heads", help="Heads exported earlier (export-heads) to check against."),
         ] = None,
+        lang: Annotated[str, typer.Option(help="Language of the explanations: ja or en.")] = "ja",
     ) -> None:
         """Recompute every leaf and root from the rows as they are now; exit 1 if anything changed."""
+        if lang not in ("ja", "en"):
+            raise KansaError(f"--lang must be ja or en, got {lang!r}")
         with workspace(ws_path, "ledger verify") as ws:
             r = api.verify(ws, trusted_heads=trusted)
-        emit(r, as_json, _show_verify)
+        emit(r, as_json, lambda d: _show_verify(d, lang))
         if not r["ok"]:
             raise typer.Exit(1)
 

@@ -1,0 +1,46 @@
+"""Why a verification problem matters, in Japanese and English, for the people who read it.
+
+Privacy officers read verification results, not Merkle trees, so each problem code comes with a
+sentence in both languages that says what was found and what it implies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+REASONS: dict[str, tuple[str, str]] = {
+    "row changed": (
+        "封印後にこのイベント行の内容が変更されています（UPDATE）。記録時の値とは一致しません。",
+        "This event row was changed after it was sealed (UPDATE); it no longer matches what was recorded.",
+    ),
+    "row deleted": (
+        "封印済みのイベント行が削除されています（DELETE）。",
+        "A sealed event row has been deleted (DELETE).",
+    ),
+    "leaf missing": (
+        "台帳（ledger_leaves）自体から行が削除されています。",
+        "A row was removed from the ledger itself (ledger_leaves).",
+    ),
+    "bad signature": (
+        "署名付きツリーヘッドの署名が公開鍵で検証できません（改ざん、または鍵の差し替え）。",
+        "A signed tree head's signature does not verify with the public key (altered, or the key was replaced).",
+    ),
+    "ledger shorter than head": (
+        "署名済みヘッドが示す件数より台帳が短くなっています（末尾の削除）。",
+        "The ledger is shorter than a signed head says it was (entries removed from the end).",
+    ),
+    "root mismatch": (
+        "現在の行から再計算したルートが署名済みヘッドと一致しません（行と葉ハッシュの両方が書き換えられた可能性）。",
+        "The root recomputed from today's rows differs from a signed head (rows and leaf hashes rewritten together?).",
+    ),
+    "leaves beyond the last signed head": (
+        "最後の署名済みヘッドより後に、署名のない葉が追加されています。",
+        "Leaves were added after the last signed head without a signature.",
+    ),
+}
+
+
+def explain(problem: dict[str, Any]) -> dict[str, Any]:
+    """The problem with ``reason_ja`` and ``reason_en`` added (the code itself when unknown)."""
+    ja, en = REASONS.get(str(problem.get("problem")), (str(problem.get("problem")),) * 2)
+    return {**problem, "reason_ja": ja, "reason_en": en}
