@@ -87,6 +87,12 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
         terminals.append((term, addr, aid, "大阪センター サーバ室"))
         ldap.append((f"保守担当{i:02d}", aid, f"{aid}@cc-kansai.example", "maintainer", "",
                      "システム", "保守", "基盤", "maint", "sv001"))
+    actors.append(("sv001", "スーパーバイザー01", "supervisor", CONTRACTOR, None, "supervisors", False,
+                   start - timedelta(1200), None))
+    accounts += [("app", "sv001", "sv001", False), ("endpoint", "sv001", "sv001", False)]
+    terminals.append(("CC-SV-001", "10.20.5.11", "sv001", "大阪センター"))
+    ldap.append(("スーパーバイザー01", "sv001", "sv001@cc-kansai.example", "supervisor", "",
+                 "コールセンター", "運用", "オペレーション", "supervisors", ""))
     actors += [("svc-callcenter", "コールセンターアプリ", "service", CONTRACTOR, None, "system", False, None, None),
                ("svc-backup", "バックアップ", "service", CONTRACTOR, None, "system", True, None, None)]
     accounts += [("db", "cc_app", "svc-callcenter", False), ("db", "backup", "svc-backup", False),
@@ -100,6 +106,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
     assignments: list[tuple[Any, ...]] = []
     subjects: list[tuple[Any, ...]] = []
     call_lists: dict[tuple[str, str], list[str]] = {}
+    sv_days: set[date] = set()
     for o in w.owners:
         d = start
         while d <= end:
@@ -110,7 +117,20 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
             lst = sorted(p.record_id for p in rng.sample(o.people, min(len(o.people), 400)))
             call_lists[(o.owner_id, f"{d:%Y-%m}")] = lst
             subjects += [(aid, o.owner_id, s) for s in lst]
+            # The supervisor exports each campaign's call list on its first working day (legitimate bulk export).
+            first = next((x for x in workdays(d, (month_end - d).days + 1)), None)
+            if first is not None:
+                t = at(first, 8.7 + rng.random() * 0.2)
+                if first not in sv_days:
+                    sv_days.add(first)
+                    w.logon += [(t - timedelta(minutes=5), "sv001", "CC-SV-001", "Logon"),
+                                (t + timedelta(hours=9), "sv001", "CC-SV-001", "Logoff")]
+                w.app.append({"time": t, "actor": "sv001", "action": "export", "resource": o.schema_table.replace(".", "/"),
+                              "owner": o.owner_id, "subjects": lst, "rows": len(lst), "purpose": "call",
+                              "ticket": aid, "terminal": "CC-SV-001", "source_ip": "10.20.5.11",
+                              "outcome": "success", "bytes": 300 * len(lst), "system": "callcenter"})
             d = month_end + timedelta(1)
+    assignments.append(("SV-DUTY", "sv001", "supervisors", None, None, "duty", "call", start, None))
     assignments.append(("MAINT-DUTY", None, "maint", None, None, "maintenance", "maintenance", start, None))
     reg.update(assignments=assignments, assignment_subjects=subjects)
 
