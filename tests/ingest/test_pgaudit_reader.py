@@ -170,3 +170,11 @@ def test_csv_connection_from(tmp_path: Path, conn: str, ip: str | None) -> None:
     p.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn=conn),
                  encoding="utf-8")
     assert _read(p)[0][0]["source_ip"] == ip
+
+
+def test_euc_jp_statement_from_an_euc_jp_database_is_read(tmp_path: Path) -> None:
+    line = _csv_line("AUDIT: SESSION,1,1,READ,SELECT,,,SELECT * FROM s.t WHERE 住民番号 = 'X1',<none>")
+    p = tmp_path / "pg.csv"
+    p.write_bytes(line.encode("euc_jp"))
+    access, bad = _read(p)
+    assert bad == [] and access[0]["subjects"] == [("s", "X1")]

@@ -182,14 +182,22 @@ def _open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
 
 
-def _undecodable(values: Iterable[Any]) -> bool:
-    for v in values:
-        if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-    return False
+def _recode(value: str) -> str | None:
+    """Text of a field read as UTF-8 with surrogate escapes; None if it is not UTF-8 or EUC-JP.
+
+    A server whose database encoding is EUC_JP (common in older Japanese systems) writes the
+    statement text in that encoding. SJIS/CP932 cannot be a server encoding, so we do not guess
+    it: a guess that loose would turn garbage into "text" instead of quarantining it.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("euc_jp")
+    except UnicodeError:
+        return None
 
 
 def _csv_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None, str, str]]:
@@ -207,12 +215,13 @@ def _csv_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None, 
             continue
         first, last = last + 1, reader.line_num
         raw = ",".join(fields)[:500]
-        if _undecodable(fields):
-            yield first, last, None, "not valid UTF-8", raw.encode("utf-8", "replace").decode()
+        recoded = [_recode(f) for f in fields]
+        if any(f is None for f in recoded):
+            yield first, last, None, "not valid UTF-8 (nor EUC-JP)", raw.encode("utf-8", "replace").decode()
         elif len(fields) != len(CSVLOG_COLUMNS):
             yield first, last, None, f"expected {len(CSVLOG_COLUMNS)} csvlog columns, got {len(fields)}", raw
         else:
-            row: dict[str, Any] = dict(zip(CSVLOG_COLUMNS, fields, strict=True))
+            row: dict[str, Any] = dict(zip(CSVLOG_COLUMNS, recoded, strict=True))
             row["source_ip"] = _source_ip(row["connection_from"])
             yield first, last, row, "", raw
 
@@ -221,9 +230,11 @@ def _json_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None,
     for n, line in enumerate(text, start=1):
         if not line.strip():
             continue
-        if _undecodable([line]):
-            yield n, n, None, "not valid UTF-8", line.encode("utf-8", "replace").decode()[:500]
+        text_line = _recode(line)
+        if text_line is None:
+            yield n, n, None, "not valid UTF-8 (nor EUC-JP)", line.encode("utf-8", "replace").decode()[:500]
             continue
+        line = text_line
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
