@@ -23,8 +23,11 @@ def world(ws: Workspace) -> Builder:
     b.usb(at(15, 16), "u-op1", tag="usb")
     # op2 opens another owner's data it has no task for, on day 12
     b.access(at(12, 11), "op2", "view", "city-b", ["C001"], tag="notask")
-    # op3 looks up a person who is not on the call list, day 10
-    b.access(at(10, 15), "op3", "view", "pref-a", ["X999"], tag="curious")
+    # op3 keeps opening people who are not on the call list (days 5-10); op5 does so once, honestly
+    for d in range(5, 11):
+        for k in range(2):
+            b.access(at(d, 15, k), "op3", "view", "pref-a", [f"X{d}{k}"], tag=f"curious{d}")
+    b.access(at(8, 15), "op5", "view", "pref-a", ["Y001"])
     # the maintainer switches database auditing off on day 16
     b.access(at(16, 22), "mnt1", "admin", None, [], resource="pgaudit.log",
              statement="ALTER SYSTEM SET pgaudit.log = 'none'", tag="auditoff")
@@ -51,12 +54,15 @@ def test_no_task_names_the_owner_without_assignment(ws: Workspace, world: Builde
     assert "city-b" in str(hits[0]["reason_ja"])
 
 
-def test_curiosity_flags_lookup_outside_call_list(ws: Workspace, world: Builder) -> None:
+def test_curiosity_flags_the_repeated_snooper_not_the_one_off(ws: Workspace, world: Builder) -> None:
     run_audit(ws)
     hits = _by_rule(ws, "curiosity")
-    assert [(f["actor_id"], f["day"]) for f in hits] == [("op3", at(10, 0).date())]
-    ev = explain(ws, str(hits[0]["finding_id"]))
-    assert [e["event_id"] for e in ev["access_events"]] == world.ids["curious"]
+    assert {f["actor_id"] for f in hits} == {"op3"}
+    first = min(hits, key=lambda f: str(f["day"]))
+    assert at(5, 0).date() < first["day"] <= at(10, 0).date()  # it takes a few repeats, not one
+    ev = explain(ws, str(first["finding_id"]))
+    day = (first["day"] - START).days  # type: ignore[operator]
+    assert [e["event_id"] for e in ev["access_events"]] == world.ids[f"curious{day}"]
 
 
 def test_usb_after_download_links_both_events(ws: Workspace, world: Builder) -> None:
@@ -132,5 +138,5 @@ def test_evaluate_against_truth(ws: Workspace, world: Builder, tmp_path: Path) -
     assert r["true_positives"] == ["op1"] and r["missed"] == ["op5"]
     assert r["recall"] == 0.5
     assert r["detection"]["op1"]["days_to_detect"] == 0
-    assert set(r["false_positives"]) == {"op2", "op3", "mnt1"}
+    assert set(r["false_positives"]) == {"op2", "op3", "mnt1"}  # no task, snooping, audit off
     assert r["precision"] == pytest.approx(1 / 4)

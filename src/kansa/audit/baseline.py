@@ -24,6 +24,7 @@ MIN_HISTORY = 5  # fewer prior observations than this is no baseline at all
 @dataclass(frozen=True)
 class Baseline:
     median: float
+    high: float  # the largest value seen: "unlike any day before" is part of some rules
     scale: float  # MAD (or its stand-in), never below sqrt(median) or 1
     n: int
 
@@ -41,4 +42,4 @@ def baseline(values: Sequence[float] | np.ndarray, min_history: int = MIN_HISTOR
     mad = float(np.median(dev))
     if mad == 0.0:
         mad = float(np.mean(dev)) * 1.2533 / 1.4826 if dev.any() else 0.0
-    return Baseline(median=med, scale=max(mad, float(np.sqrt(max(med, 1.0)))), n=int(arr.size))
+    return Baseline(median=med, high=float(arr.max()), scale=max(mad, float(np.sqrt(max(med, 1.0)))), n=int(arr.size))

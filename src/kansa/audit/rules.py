@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from kansa.audit.baseline import MIN_HISTORY, OUTLIER_Z, Baseline, baseline
 from kansa.audit.finding import Finding, severity_for
@@ -84,7 +85,9 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
             continue
         zs = [b.z(x) for b in (mine, peers) if b is not None]
         score = min(zs)
-        if score <= OUTLIER_Z:
+        # Far above: beyond the robust cut-off AND above every day seen before (own and peers'),
+        # because among thousands of honest actor-days a few land beyond 3.5 by chance alone.
+        if score <= OUTLIER_Z or any(x <= b.high for b in (mine, peers) if b is not None):
             continue
         med_own = f"{mine.median:.0f}" if mine else "-"
         med_peer = f"{peers.median:.0f}" if peers else "-"
@@ -136,7 +139,11 @@ def _have_assignments(con: duckdb.DuckDBPyConnection) -> bool:
 
 # ---- (2) access without a task ---------------------------------------------------------------
 def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]:
-    """Access to an owner's data on a day the actor had no valid assignment for that owner."""
+    """Access to an owner's data on a day the actor had no valid assignment for that owner.
+
+    Service accounts (an application's own database role) act for users; their reads are judged
+    through the application's log of who asked, so they are not held to assignments here.
+    """
     if not _have_assignments(con):
         return []  # no registry of tasks: the rule cannot speak (docs/audit.md)
     rows = _rows(
@@ -149,6 +156,7 @@ def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]:
         FROM access_events e LEFT JOIN actors a USING (actor_id)
         WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
           AND e.action IN ({_ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
+          AND coalesce(a.role, '') <> 'service'
           AND NOT {_COVERED.format(extra="")}
         GROUP BY ALL ORDER BY day, e.actor_id, e.owner_id
         """,
@@ -183,10 +191,20 @@ def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]:
 
 # ---- (3) curiosity look-ups ------------------------------------------------------------------
 LOOKUP_MAX_SUBJECTS = 10  # a look-up names a handful of people; more is a bulk read (rule 1)
+# Honest staff open someone off their list now and then (a phone enquiry, a mistyped id); a
+# snooper does it again and again. So the rule compares a month's count (the period tickets,
+# campaigns and audit reviews run on) with the same count for colleagues in the same role.
+CURIOSITY_WINDOW_DAYS = 30
 
 
 def curiosity(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]:
-    """Look-ups of people outside the subject lists of the actor's assignments for that owner."""
+    """Views of people outside the subject lists of the actor's assignments, far more than peers.
+
+    Only record views count (a search shows candidates the actor did not choose). A view is
+    "off-list" when the actor had assignments for that owner that day, all of them with subject
+    lists, and the person is on none; with no assignment at all, rule 2 speaks instead.
+    Services act for users and are judged through the users' own log, so they are left out.
+    """
     if not _have_assignments(con):
         return []
     in_list = _COVERED.format(
@@ -197,12 +215,12 @@ def curiosity(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
         extra="AND NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = s.assignment_id)"
     )
     any_scope = _COVERED.format(extra="")
-    rows = _rows(
+    off = _rows(
         con,
         f"""
         WITH look AS (
             SELECT e.event_id FROM access_events e JOIN access_subjects x USING (event_id)
-            WHERE e.ts < ? AND e.action IN ('view', 'search')
+            WHERE e.ts < ? AND e.action = 'view'
             GROUP BY e.event_id HAVING count(*) <= {LOOKUP_MAX_SUBJECTS}
         )
         SELECT e.actor_id, CAST(e.ts AS DATE) AS day,
@@ -210,31 +228,80 @@ def curiosity(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
                list(DISTINCT e.event_id) AS ids, list(DISTINCT e.owner_id) AS owners
         FROM look JOIN access_events e USING (event_id) JOIN access_subjects x USING (event_id)
              LEFT JOIN actors a ON a.actor_id = e.actor_id
-        WHERE e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
+        WHERE e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
           AND {any_scope} AND NOT {open_scope} AND NOT {in_list}
-        GROUP BY ALL ORDER BY day, e.actor_id
+        GROUP BY ALL
         """,
         [cutoff],
     )
+    active = _rows(
+        con,
+        f"""
+        SELECT DISTINCT e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown')
+        FROM access_events e LEFT JOIN actors a USING (actor_id)
+        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({_ACTIONS_SQL})
+          AND coalesce(a.role, '') <> 'service'
+        """,
+        [cutoff],
+    )
+    if not off:
+        return []
+    days = sorted({d for _a, d, _r in active} | {r[1] for r in off})
+    day_ix = {d: i for i, d in enumerate(days)}
+    actors = sorted({a for a, _d, _r in active} | {r[0] for r in off})
+    act_ix = {a: i for i, a in enumerate(actors)}
+    role_of: dict[str, str] = {}
+    act_m = np.zeros((len(actors), len(days)), dtype=np.int64)
+    off_m = np.zeros((len(actors), len(days)), dtype=np.int64)
+    for a, d, role in active:
+        act_m[act_ix[a], day_ix[d]] = 1
+        role_of[a] = role
+    detail_of: dict[tuple[str, date], tuple[int, list[int], list[str]]] = {}
+    for a, d, n, ids, owners in off:
+        off_m[act_ix[a], day_ix[d]] = int(n)
+        act_m[act_ix[a], day_ix[d]] = 1
+        detail_of[(a, d)] = (int(n), list(ids), sorted(str(o) for o in owners))
+    ordinals = np.array([d.toordinal() for d in days])
+    c_off = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), off_m.cumsum(axis=1)], axis=1)
+    c_act = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), act_m.cumsum(axis=1)], axis=1)
     out = []
-    for actor, day, n_subj, ids, owners in rows:
-        n = int(n_subj)
-        owners_s = ", ".join(sorted(str(o) for o in owners))
+    for (a, d), (n, ids, owners) in sorted(detail_of.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        j = day_ix[d]
+        lo = int(np.searchsorted(ordinals, d.toordinal() - CURIOSITY_WINDOW_DAYS + 1))
+        window_off = c_off[:, j + 1] - c_off[:, lo]
+        window_act = c_act[:, j + 1] - c_act[:, lo]
+        role = role_of.get(a, "unknown")
+        peers = [
+            float(window_off[k]) for k, other in enumerate(actors)
+            if other != a and role_of.get(other, "unknown") == role and window_act[k] > 0
+        ]
+        b = baseline(peers, min_history=3)
+        x = float(window_off[act_ix[a]])
+        if b is None:
+            continue
+        z = b.z(x)
+        if z <= OUTLIER_Z or x <= b.high:
+            continue
+        owners_s = ", ".join(owners)
         out.append(
             Finding(
                 rule="curiosity",
-                actor_id=actor,
-                day=day,
-                score=float(n),
-                severity=severity_for(n, high=5, medium=2),
+                actor_id=a,
+                day=d,
+                score=round(z, 2),
+                severity=severity_for(z, high=3 * OUTLIER_Z, medium=OUTLIER_Z),
                 reason_ja=(
-                    f"{day} に担当リスト外の {n} 人を個別に照会({owners_s})。割当の対象者一覧にない人物。"
+                    f"{d} に担当外の {n} 人を個別に閲覧({owners_s})。直近 {CURIOSITY_WINDOW_DAYS} 日で担当外閲覧 "
+                    f"{x:.0f} 人(同じ役割の同僚 {b.n} 人の中央値 {b.median:.0f}、最大 {b.high:.0f})。"
+                    f"修正 z 値 {z:.1f} > {OUTLIER_Z}。"
                 ),
                 reason_en=(
-                    f"Looked up {n} person(s) on {day} ({owners_s}) who are not on the subject list "
-                    "of any assignment the actor had that day."
+                    f"Opened {n} record(s) on {d} ({owners_s}) of people on none of the actor's assignment "
+                    f"lists; {x:.0f} such people in the last {CURIOSITY_WINDOW_DAYS} days vs a median of "
+                    f"{b.median:.0f} (max {b.high:.0f}) among {b.n} peers; modified z {z:.1f} > {OUTLIER_Z}."
                 ),
-                detail={"subjects": n, "owners": sorted(str(o) for o in owners)},
+                detail={"subjects_today": n, "window_days": CURIOSITY_WINDOW_DAYS, "window_subjects": x,
+                        "peer_median": b.median, "peer_max": b.high, "peers": b.n, "owners": owners},
                 access_events=_ids(ids),
             )
         )
