@@ -78,7 +78,13 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
         terminals.append((term, addr, aid, "大阪センター"))
         ldap.append((f"オペレーター{i:03d}", aid, f"{aid}@cc-kansai.example", "operator", owner.owner_id,
                      "コールセンター", "運用", "オペレーション", f"team-{owner.owner_id}", "sv001"))
-    maint = [("mt001", False), ("mt002", False), ("mt003", True)]   # (actor, placed by agency)
+    # Which maintainer is the insider, and who else came through the agency, varies by seed, so
+    # that nothing downstream can key on a name, a terminal or "temp" alone.
+    n_maint = rng.randint(3, 5)
+    insider_no = rng.randint(1, n_maint)
+    agency_nos = {insider_no, rng.randint(1, n_maint)}
+    maint = [(f"mt{i:03d}", i in agency_nos) for i in range(1, n_maint + 1)]   # (actor, placed by agency)
+    insider = f"mt{insider_no:03d}"
     for i, (aid, temp) in enumerate(maint, 1):
         term, addr = f"MNT-PC-{i:02d}", f"10.20.9.{i + 10}"
         actors.append((aid, f"保守担当{i:02d}", "maintainer", AGENCY if temp else CONTRACTOR,
@@ -173,7 +179,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
             db.audit(bs, at(day, 2.0 + 0.01 * (k + 1)), "READ", "SELECT", o.schema_table,
                      f"COPY {o.schema_table} TO stdout;")
         # Honest maintainers: small checks and vacuum during the day, from their own terminals.
-        for mi, (maid, temp) in enumerate(maint, 1):
+        for mi, (maid, _temp) in enumerate(maint, 1):
             term, addr = f"MNT-PC-{mi:02d}", f"10.20.9.{mi + 10}"
             w.logon += [(at(day, 8.8 + rng.random() * 0.5), maid, term, "Logon"),
                         (at(day, 18 + rng.random()), maid, term, "Logoff")]
@@ -186,13 +192,13 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                 if rng.random() < 0.3:
                     db.audit(ms, t + timedelta(seconds=60), "MISC", "VACUUM", o.schema_table,
                              f"VACUUM ANALYZE {o.schema_table}")
-            if not temp and rng.random() < 0.03:  # night incident work: small reads, after hours
+            if maid != insider and rng.random() < 0.03:  # night incident work: small reads, after hours
                 o = rng.choice(w.owners)
                 t = at(day, 20 + rng.random() * 2)
                 ns = db.session("maint_admin", addr, "psql", t)
                 db.audit(ns, t + timedelta(seconds=40), "READ", "SELECT", o.schema_table,
                          f"SELECT * FROM {o.schema_table} WHERE updated_at > now() - interval '1 day' LIMIT 100")
-            if not temp and rng.random() < 0.03:
+            if maid != insider and rng.random() < 0.03:
                 t = at(day, 11 + rng.random() * 4)
                 w.device += [(t, maid, term, "Connect", "E:\\;E:\\patches"),
                              (t + timedelta(minutes=5), maid, term, "Disconnect", "")]
@@ -231,8 +237,8 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
     violations = [{"kind": "unapproved_subcontractor", "org": sub, "owner": sub_owner.owner_id,
                    "country": "CN", "first": sub_start.isoformat(), "actors": [a for a, _, _ in sub_actors]}]
 
-    # The insider: mt003 pulls owners' tables in slices after hours, every week or so.
-    insider, iterm, iaddr = "mt003", "MNT-PC-03", "10.20.9.13"
+    # The insider pulls owners' tables in slices after hours, every week or so.
+    iterm, iaddr = f"MNT-PC-{insider_no:02d}", f"10.20.9.{insider_no + 10}"
     first_day = days_worked[min(len(days_worked) - 1, rng.randint(3, 8))]
     pulls: list[dict[str, Any]] = []
     stolen: dict[str, list[str]] = {}
