@@ -99,10 +99,10 @@ def test_gdpr_72_hours_and_art34() -> None:
 def test_bad_incident_names_file(tmp_path: Path) -> None:
     p = tmp_path / "inc.yaml"
     p.write_text("discovered_at: 2026-11-02\npersns: 5\n", encoding="utf-8")
-    with pytest.raises(KansaError, match="inc.yaml.*persns"):
+    with pytest.raises(KansaError, match=r"inc\.yaml.*persns"):
         load_incident(p)
     p.write_text("discovered_at: [\n", encoding="utf-8")
-    with pytest.raises(KansaError, match="inc.yaml"):
+    with pytest.raises(KansaError, match=r"inc\.yaml"):
         load_incident(p)
 
 

@@ -1,9 +1,74 @@
-"""CLI for respond: parses arguments, calls kansa's Python API, prints. (Commands added by the respond work.)"""
+"""CLI for respond: parses arguments, calls kansa.respond, prints (table or --json)."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from kansa.cli.common import JsonOpt, console, emit
+from kansa.model.errors import KansaError
+
+respond_app = typer.Typer(help="Breach response: what must be reported, to whom, by when; drafts.", no_args_is_help=True)
+
+IncidentArg = Annotated[Path, typer.Argument(help="Incident YAML file (see docs/respond.md).")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="Assess as of this date (YYYY-MM-DD; default today).")]
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise KansaError(f"--today: expected YYYY-MM-DD, got {value!r}") from exc
+
+
+def _render(result: dict[str, Any]) -> None:
+    inc = result["incident"]
+    console.print(f"[bold]{inc['title'] or 'incident'}[/bold] — {inc['persons']:,} persons, "
+                  f"aware since {inc['discovered_at']}, as of {result['today']}")
+    table = Table("obligation", "to", "due", "legal basis", "because")
+    for o in result["obligations"]:
+        d = o["deadline"]
+        due = d.get("due_at") or d["due"] or d["note_en"]
+        if d["overdue"]:
+            due = f"[red]{due} OVERDUE[/red]"
+        elif d["days_left"] is not None:
+            due = f"{due} ({d['days_left']} d)"
+        table.add_row(o["title_en"] + "\n" + o["title_ja"], o["to"], due, o["basis"],
+                      "\n".join(b["basis"] for b in o["because"]))
+    console.print(table)
+    for note in result["notes"]:
+        console.print(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+
+    @respond_app.command("assess")
+    def assess_cmd(incident: IncidentArg, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
+        """Which reports and notices the incident requires, by when, and on what legal basis."""
+        from kansa.respond import assess, load_incident
+
+        emit(assess(load_incident(incident), _today(today)), as_json, _render)
+
+    @respond_app.command("draft")
+    def draft_cmd(
+        incident: IncidentArg,
+        out: Annotated[Path, typer.Option("--out", help="Folder for the drafts.")],
+        lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "ja",
+        pdf: Annotated[bool, typer.Option("--pdf", help="Also write PDF (WeasyPrint).")] = False,
+        today: TodayOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Write drafts of the PPC report (速報/確報) and the notice to affected persons."""
+        from kansa.respond import draft, load_incident
+
+        result = draft(load_incident(incident), out, _today(today), lang=lang, pdf=pdf)
+        emit(result, as_json, lambda r: console.print("\n".join(f"wrote {f}" for f in r["files"])))
+
+    app.add_typer(respond_app, name="respond")

@@ -67,6 +67,7 @@ class Incident:
     secondary_damage: str = ""
     measures: str = ""
     contact: str = ""
+    published: str = ""
     items: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,6 +154,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         secondary_damage=str(data.get("secondary_damage", "")),
         measures=str(data.get("measures", "")),
         contact=str(data.get("contact", "")),
+        published=str(data.get("published", "")),
         items=tuple(str(i) for i in (items if isinstance(items, list) else [items])),
     )
 
