@@ -174,3 +174,22 @@ def test_unapproved_subcontractor_works_on_owner_data(world: Path) -> None:
     theirs = [e for e in events if e["actor"] in v["actors"]]
     assert theirs and all(e["owner"] == v["owner"] for e in theirs)
     assert min(e["time"][:10] for e in theirs) >= v["first"]
+
+
+@pytest.mark.parametrize("scenario", ["ntt-west", "suginami"])
+def test_truth_has_the_agreed_shape(scenario: str, tmp_path: Path) -> None:
+    out = tmp_path / scenario
+    simulate(scenario, 5, out, days=14, scale=0.1)
+    truth = json.loads((out / "truth.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert truth["scenario"] == scenario and truth["seed"] == 5
+    assert truth["bad_actors"]
+    for b in truth["bad_actors"]:
+        assert {"actor", "kind", "first_bad_act"} <= b.keys()
+        assert manifest["start"] <= b["first_bad_act"] <= manifest["end"]
+    with open(out / "registry" / "actors.csv", encoding="utf-8") as fh:
+        actors = {r["actor_id"] for r in csv.DictReader(fh)}
+    assert {b["actor"] for b in truth["bad_actors"]} <= actors
+    for leak in truth["leaks"]:
+        assert {"file", "owners", "n"} <= leak.keys() and (out / leak["file"]).exists()
+    assert "truth.json" not in {f["path"] for f in manifest["files"]}
