@@ -250,3 +250,19 @@ def test_failed_seal_leaves_the_ledger_unchanged(ws: Workspace, monkeypatch: pyt
     assert ws.con.execute("SELECT count(*) FROM ledger_leaves").fetchall() == [(1,)]
     monkeypatch.undo()
     assert seal_pending(ws)["tree_size"] == 2 and verify(ws)["ok"]
+
+
+def test_sealing_in_small_chunks_gives_the_same_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kansa.ledger import seal as seal_module
+    from kansa.model.workspace import init_workspace
+
+    roots = []
+    for chunk in (3, 1000):
+        monkeypatch.setattr(seal_module, "CHUNK", chunk)
+        with init_workspace(tmp_path / f"w{chunk}") as w:
+            for i in range(10):
+                add_access(w, i)
+            r = seal_pending(w)
+            assert r["sealed"] == 10 and verify(w)["ok"]
+            roots.append(r["root"])
+    assert roots[0] == roots[1]

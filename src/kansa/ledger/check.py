@@ -64,7 +64,10 @@ def verify(
     key = public_key if public_key is not None else signing.signing_key(ws).public_key()
     heads = _heads(ws)
     external = _load_export(trusted_heads) if trusted_heads is not None else []
-    recomputed: list[bytes] = []
+    all_heads = [(h, "workspace") for h in heads] + [(h, "export") for h in external]
+    wanted = {h["tree_size"] for h, _ in all_heads}
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    tree = merkle.Frontier()  # the tree of the rows as they are now, O(log n) memory
     bad: list[dict[str, Any]] = []
     expected = 0
     for idx, kind, ref_id, stored, now in store.current_leaves(con):
@@ -73,18 +76,16 @@ def verify(
             expected = idx
         if now is None:
             bad.append({"leaf_index": idx, "kind": kind, "ref_id": ref_id, "problem": "row deleted"})
-            recomputed.append(stored)  # keep sizes aligned; the leaf is already reported
+            now = stored  # keep sizes aligned; the leaf is already reported
         elif now != stored:
             bad.append({"leaf_index": idx, "kind": kind, "ref_id": ref_id, "problem": "row changed"})
-            recomputed.append(now)
-        else:
-            recomputed.append(now)
+        tree.push(now)
+        if tree.size in wanted:
+            roots[tree.size] = tree.root()
         expected += 1
-    size = len(recomputed)
+    size = tree.size
     bad_heads: list[dict[str, Any]] = []
     good_sizes = [0]
-    all_heads = [(h, "workspace") for h in heads] + [(h, "export") for h in external]
-    roots = dict(merkle.prefix_roots(recomputed, (h["tree_size"] for h, _ in all_heads)))
     for h, origin in all_heads:
         hk = h.get("_key", key)
         problem = None

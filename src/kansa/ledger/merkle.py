@@ -62,20 +62,33 @@ def _fold(stack: list[tuple[int, bytes]]) -> bytes:
     return r
 
 
+class Frontier:
+    """A growing tree kept as its perfect subtrees only: O(log n) memory, root at any size."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []
+        self.size = 0
+
+    def push(self, h: bytes) -> None:
+        _push(self._stack, h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        return _fold(self._stack)
+
+
 def prefix_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> Iterator[tuple[int, bytes]]:
     """Roots of the trees of the given sizes (ascending) over one leaf stream, in one pass."""
     wanted = sorted(set(sizes))
-    stack: list[tuple[int, bytes]] = []
-    count = 0
+    tree = Frontier()
     it = iter(leaves)
     for size in wanted:
-        while count < size:
+        while tree.size < size:
             try:
-                _push(stack, next(it))
+                tree.push(next(it))
             except StopIteration:
                 return
-            count += 1
-        yield size, _fold(stack)
+        yield size, tree.root()
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import heapq
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import duckdb
@@ -20,6 +21,8 @@ from kansa.ledger import merkle, signing, store
 from kansa.ledger.canonical import canonical_row
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
+
+CHUNK = 50_000
 
 
 def _size(con: duckdb.DuckDBPyConnection) -> int:
@@ -31,31 +34,47 @@ def _size(con: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
-def _append(
-    ws: Workspace, con: duckdb.DuckDBPyConnection, new: list[tuple[str, int, bytes]]
-) -> dict[str, Any]:
-    """Inside an open transaction: add leaves after the current end and sign the new head."""
-    start = _size(con)
-    now = datetime.now(UTC)
-    if new:
-        frame = pd.DataFrame(
-            {
-                "leaf_index": range(start, start + len(new)),
-                "kind": [k for k, _, _ in new],
-                "ref_id": [r for _, r, _ in new],
-                "leaf_hash": [h.hex() for _, _, h in new],
-                "sealed_at": [now] * len(new),
-            }
+def _insert(
+    con: duckdb.DuckDBPyConnection, start: int, chunk: list[tuple[str, int, bytes]], now: datetime
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "leaf_index": range(start, start + len(chunk)),
+            "kind": [k for k, _, _ in chunk],
+            "ref_id": [r for _, r, _ in chunk],
+            "leaf_hash": [h.hex() for _, _, h in chunk],
+            "sealed_at": [now] * len(chunk),
+        }
+    )
+    con.register("_ledger_new", frame)
+    try:
+        con.execute(
+            "INSERT INTO ledger_leaves SELECT leaf_index, kind, ref_id, leaf_hash, sealed_at FROM _ledger_new"
         )
-        con.register("_ledger_new", frame)
-        try:
-            con.execute(
-                "INSERT INTO ledger_leaves SELECT leaf_index, kind, ref_id, leaf_hash, sealed_at FROM _ledger_new"
-            )
-        finally:
-            con.unregister("_ledger_new")
-    size = start + len(new)
-    root_hex = merkle.root(store.stored_hashes(con)).hex()
+    finally:
+        con.unregister("_ledger_new")
+
+
+def _append(
+    ws: Workspace, con: duckdb.DuckDBPyConnection, new: Iterable[tuple[str, int, bytes]]
+) -> dict[str, Any]:
+    """Inside an open transaction: add leaves after the current end and sign the new head.
+
+    Streams: the existing leaves go through a Merkle frontier (O(log n) memory) and new leaves are
+    inserted in chunks, so sealing millions of events does not hold them all in memory.
+    """
+    start = _size(con)
+    tree = merkle.Frontier()
+    for h in store.iter_stored_hashes(con):
+        tree.push(h)
+    now = datetime.now(UTC)
+    it = iter(new)
+    while chunk := list(islice(it, CHUNK)):
+        _insert(con, tree.size, chunk, now)
+        for _, _, h in chunk:
+            tree.push(h)
+    size = tree.size
+    root_hex = tree.root().hex()
     last = store.one(con, "SELECT max(tree_size) FROM ledger_heads")
     if last is None or last[0] is None or int(last[0]) < size:
         key = signing.signing_key(ws)
@@ -65,7 +84,7 @@ def _append(
             "INSERT INTO ledger_heads VALUES (?, ?, ?, ?, ?)",
             [size, root_hex, ts_ms, signing.key_id(key.public_key()), sig],
         )
-    return {"sealed": len(new), "tree_size": size, "root": root_hex}
+    return {"sealed": size - start, "tree_size": size, "root": root_hex}
 
 
 def _tagged(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[tuple[int, str, bytes]]:
@@ -82,7 +101,7 @@ def seal_pending(ws: Workspace) -> dict[str, Any]:
     con.execute("BEGIN TRANSACTION")
     try:
         streams = [_tagged(con, kind) for kind in store.EVENT_TABLES]
-        new = [(kind, eid, h) for eid, kind, h in heapq.merge(*streams)]
+        new = ((kind, eid, h) for eid, kind, h in heapq.merge(*streams))
         result = _append(ws, con, new)
         con.execute("COMMIT")
     except BaseException:

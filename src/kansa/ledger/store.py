@@ -135,6 +135,15 @@ def current_leaves(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, str, i
             yield int(idx), str(kind), int(ref_id), bytes.fromhex(stored), found
 
 
+def iter_stored_hashes(con: duckdb.DuckDBPyConnection) -> Iterator[bytes]:
+    """Every stored leaf hash in order, streamed in batches on ``con`` itself (so that it sees the
+    caller's open transaction); run nothing else on ``con`` until the stream is exhausted."""
+    cur = con.execute("SELECT leaf_hash FROM ledger_leaves ORDER BY leaf_index")
+    while batch := cur.fetchmany(BATCH):
+        for (h,) in batch:
+            yield bytes.fromhex(h)
+
+
 def stored_hashes(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> list[bytes]:
     sql = "SELECT leaf_hash FROM ledger_leaves"
     params: list[Any] = []
