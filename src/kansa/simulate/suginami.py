@@ -82,11 +82,13 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
             t0, t1 = at(day, 8.5 + rng.random() * 0.3), at(day, 17.25 + rng.random())
             w.logon += [(t0, cid, term, "Logon"), (t1, cid, term, "Logoff")]
             t = t0
+            todays: list[str] = []
             for k in range(rng.randint(6, 14)):
                 t += timedelta(seconds=rng.randint(600, 2400))
                 if t >= t1:
                     break
                 ticket = f"TKT-{day:%Y%m%d}-{i:02d}{k:02d}"
+                todays.append(ticket)
                 household = rng.sample(people, rng.randint(1, 3))
                 hids = sorted(p.record_id for p in household)
                 assignments.append((ticket, cid, "kumin-ka", OWNER, owner.dataset_name, "ticket",
@@ -107,10 +109,13 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                 for _ in range(rng.randint(1, 3)):
                     target = rng.choice(interests) if rng.random() < 0.7 else rng.choice(people)
                     tb = at(day, rng.choice([12.1, 12.5, 16.8, 17.0]) + rng.random() * 0.2)
-                    access(tb, cid, "search", [target.record_id], None, term, addr, session)
-                    access(tb + timedelta(seconds=rng.randint(10, 60)), cid, "view", [target.record_id], None,
+                    # Sometimes he files the look-up under one of his own tickets of the day as cover.
+                    cover = rng.choice(todays) if todays and rng.random() < 0.3 else None
+                    access(tb, cid, "search", [target.record_id], cover, term, addr, session)
+                    access(tb + timedelta(seconds=rng.randint(10, 60)), cid, "view", [target.record_id], cover,
                            term, addr, session)
-                    lookups.append({"time": tb.isoformat(timespec="milliseconds"), "subject": target.record_id})
+                    lookups.append({"time": tb.isoformat(timespec="milliseconds"), "subject": target.record_id,
+                                    "ticket": cover})
     reg.update(assignments=assignments, assignment_subjects=subjects)
     w.truth = {
         "bad_actors": [{"actor": bad, "kind": "unrelated_lookup", "first_bad_act": first_bad.isoformat(),
