@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from kansa.model.errors import InputError
 from kansa.model.workspace import Workspace
 
@@ -88,9 +90,13 @@ def ingest_registry(ws: Workspace, directory: Path) -> dict[str, Any]:
                     except ValueError as exc:
                         bad.append((reader.line_num, str(exc), ",".join(str(v) for v in rec.values())))
             con.execute(f"DELETE FROM {table}")
-            if rows:
-                placeholders = ", ".join("?" for _ in cols)
-                con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", rows)
+            if rows:  # bulk through Arrow: executemany costs a round trip per row
+                arrow = pa.Table.from_pylist([dict(zip(cols, r, strict=True)) for r in rows])
+                con.register("_kansa_registry_rows", arrow)
+                try:
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _kansa_registry_rows")
+                finally:
+                    con.unregister("_kansa_registry_rows")
             for line, reason, raw in bad:
                 con.execute("INSERT INTO quarantine VALUES (NULL, 'registry', ?, ?, ?, ?)", [str(path), line, reason, raw])
             counts[table] = len(rows)
