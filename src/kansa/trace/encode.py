@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
 K = 8
@@ -41,7 +42,7 @@ def keyed_hashes(key: bytes, rec: dict[str, str]) -> list[tuple[str, str]]:
         if all(f in rec for f in combo):
             kind = "+".join(combo)
             msg = (kind + "\x1f" + "\x1f".join(rec[f] for f in combo)).encode("utf-8")
-            out.append((kind, hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]))
+            out.append((kind, hmac.digest(key, msg, "sha256").hex()[:32]))
     return out
 
 
@@ -50,13 +51,22 @@ def _bigrams(s: str) -> list[str]:
     return [padded[i : i + 2] for i in range(len(padded) - 1)]
 
 
+@lru_cache(maxsize=1 << 20)
+def _gram_mask(key: bytes, fieldname: str, gram: str) -> int:
+    # Bigrams repeat across records (surnames, towns), so caching their bit masks makes indexing
+    # a large dataset mostly dictionary look-ups instead of HMACs.
+    digest = hmac.new(key, f"{fieldname}\x1f{gram}".encode(), hashlib.sha256).digest()
+    mask = 0
+    for j in range(K):
+        mask |= 1 << (int.from_bytes(digest[2 * j : 2 * j + 2], "big") % BITS)
+    return mask
+
+
 def bloom(key: bytes, fieldname: str, value: str) -> bytes:
     """The CLK Bloom filter of one normalised field value (BITS bits)."""
     bits = 0
     for gram in set(_bigrams(value)):
-        digest = hmac.new(key, f"{fieldname}\x1f{gram}".encode(), hashlib.sha256).digest()
-        for j in range(K):
-            bits |= 1 << (int.from_bytes(digest[2 * j : 2 * j + 2], "big") % BITS)
+        bits |= _gram_mask(key, fieldname, gram)
     return bits.to_bytes(BITS // 8, "big")
 
 

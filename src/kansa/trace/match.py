@@ -66,6 +66,19 @@ def _candidates(ws: Workspace, hashes: list[list[tuple[str, str]]]) -> list[tupl
 _AGGREGATE_ONLY = r"^\s*select\s+count\s*\("
 
 
+def _tier(a: dict[str, Any]) -> int:
+    """Order of suspicion, set from reasons: had the data and copied to removable media; could
+    have had most of the list; copied to removable media with the access itself unlogged (the
+    NTT West case); the rest."""
+    if a["share"] > 0 and a["removable_media_events"]:
+        return 0
+    if a["share"] >= 0.5:
+        return 1
+    if a["removable_media_events"]:
+        return 2
+    return 3
+
+
 def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
     """Who could have produced the list: per actor, leaked subjects touched one by one, bulk exports
     of the leaked owners' data, removable-media copies; ranked by the share of leaked rows covered."""
@@ -102,13 +115,13 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
             GROUP BY 1
             """
         ).fetchall()
-        removable = dict(
-            con.execute(
-                "SELECT actor_id, count(*) FROM endpoint_events WHERE to_removable GROUP BY actor_id"
-            ).fetchall()
-        )
+        usb = con.execute(
+            "SELECT actor_id, count(*), min(ts), max(ts) FROM endpoint_events"
+            " WHERE to_removable AND actor_id IS NOT NULL GROUP BY actor_id"
+        ).fetchall()
     finally:
         con.unregister("leaked_subjects")
+    removable = {actor: int(n) for actor, n, _f, _l in usb}
     acc: dict[str, dict[str, Any]] = {}
 
     def slot(actor: str) -> dict[str, Any]:
@@ -127,6 +140,9 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
         a = slot(actor)
         a.update(bulk_exports=int(n), bulk_owners=sorted(owners))
         widen(a, first, last)
+    for actor, _n, first, last in usb:
+        # copies to removable media count even when the data access itself went unlogged
+        widen(slot(actor), first, last)
     out = []
     for a in acc.values():
         bulk_rows = sum(rows_per_owner.get(o, 0) for o in a["bulk_owners"])
@@ -143,7 +159,9 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
             reasons.append(f"{a['removable_media_events']} copies to removable media")
         a["why"] = "; ".join(reasons)
         out.append(a)
-    out.sort(key=lambda a: (-a["share"], -a["removable_media_events"], -a["bulk_exports"], -a["exports"], a["actor"]))
+    out.sort(key=lambda a: (_tier(a), -a["share"], -a["removable_media_events"], -a["bulk_exports"], a["actor"]))
+    for a in out:
+        a["tier"] = _tier(a)
     return out[:TOP_ACTORS]
 
 
