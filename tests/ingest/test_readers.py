@@ -138,3 +138,14 @@ def test_bom_and_crlf_lines_are_read(ws: Workspace, tmp_path: Path, line: Callab
     cert.mkdir()
     (cert / "logon.csv").write_bytes(b"\xef\xbb\xbfid,date,user,pc,activity\r\n{1},03/04/2024 09:00:00,U3,PC-9,Logon\r\n")
     assert ingest_cert_dir(ws, cert)["endpoint_events"] == 1
+
+
+def test_registry_saved_by_excel_in_cp932(ws: Workspace, registry_dir: Path) -> None:
+    text = (registry_dir / "actors.csv").read_text(encoding="utf-8")
+    (registry_dir / "actors.csv").write_bytes(text.encode("cp932"))
+    ingest_registry(ws, registry_dir)
+    names = {r[0] for r in ws.con.execute("SELECT display_name FROM actors").fetchall()}
+    assert names == {"山田", "佐藤", "鈴木"}
+    (registry_dir / "actors.csv").write_bytes(b"actor_id,display_name,role\nA1,\x81 \xff,operator\n")
+    with pytest.raises(InputError, match="actors.csv"):
+        ingest_registry(ws, registry_dir)

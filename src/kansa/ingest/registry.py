@@ -8,6 +8,7 @@ transaction, and an unchanged export (same bytes) is skipped. Bad rows are quara
 from __future__ import annotations
 
 import csv
+import io
 import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,6 +42,17 @@ def _convert(value: str, dtype: str) -> Any:
     if dtype in ("BIGINT", "INTEGER"):
         return int(value)
     return value
+
+
+def _decode(path: Path) -> str:
+    """UTF-8 (with or without BOM) as formats.md says; CP932 as Excel in Japan saves CSV."""
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError("neither UTF-8 nor CP932 text", path=str(path))
 
 
 def registry_digest(directory: Path) -> str:
@@ -78,7 +90,7 @@ def ingest_registry(ws: Workspace, directory: Path) -> dict[str, Any]:
                 " ORDER BY ordinal_position", [table]).fetchall())
             rows: list[list[Any]] = []
             bad: list[tuple[int, str, str]] = []
-            with path.open(encoding="utf-8-sig", newline="") as fh:
+            with io.StringIO(_decode(path), newline="") as fh:
                 reader = csv.DictReader(fh)
                 unknown = [c for c in (reader.fieldnames or []) if c not in types]
                 cols = [c for c in (reader.fieldnames or []) if c in types]
