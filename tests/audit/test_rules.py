@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,10 @@ def test_curiosity_flags_the_repeated_snooper_not_the_one_off(ws: Workspace, wor
     hits = _by_rule(ws, "curiosity")
     assert {f["actor_id"] for f in hits} == {"op3"}
     first = min(hits, key=lambda f: str(f["day"]))
-    assert at(5, 0).date() < first["day"] <= at(10, 0).date()  # it takes a few repeats, not one
+    first_day = date.fromisoformat(str(first["day"]))
+    assert at(5, 0).date() < first_day <= at(10, 0).date()  # it takes a few repeats, not one
     ev = explain(ws, str(first["finding_id"]))
-    day = (first["day"] - START).days  # type: ignore[operator]
+    day = (first_day - START).days
     assert [e["event_id"] for e in ev["access_events"]] == world.ids[f"curious{day}"]
 
 

@@ -25,21 +25,38 @@ MIN_HISTORY = 5  # fewer prior observations than this is no baseline at all
 class Baseline:
     median: float
     high: float  # the largest value seen: "unlike any day before" is part of some rules
-    scale: float  # MAD (or its stand-in), never below sqrt(median) or 1
+    scale: float  # MAD (or its stand-in), never below the counting noise
     n: int
+    log: bool = False  # median and scale are of log(1 + x)
 
     def z(self, x: float) -> float:
-        return 0.6745 * (x - self.median) / self.scale
+        v = float(np.log1p(x)) if self.log else x
+        return 0.6745 * (v - self.median) / self.scale
+
+    @property
+    def typical(self) -> float:
+        """The median on the original scale (for reasons shown to people)."""
+        return float(np.expm1(self.median)) if self.log else self.median
 
 
-def baseline(values: Sequence[float] | np.ndarray, min_history: int = MIN_HISTORY) -> Baseline | None:
-    """The median and robust spread of ``values``, or None when there are too few of them."""
-    arr = np.asarray(values, dtype=float)
-    if arr.size < min_history:
+def baseline(
+    values: Sequence[float] | np.ndarray, min_history: int = MIN_HISTORY, log: bool = False
+) -> Baseline | None:
+    """The median and robust spread of ``values``, or None when there are too few of them.
+
+    ``log`` measures on log(1 + x): daily volumes are multiplicative (a busy day is twice a quiet
+    one, not twenty rows more), so their honest spread is even on a log scale, and a bulk pull
+    stands out as orders of magnitude. The counting-noise floor then becomes 1/sqrt(level).
+    """
+    raw = np.asarray(values, dtype=float)
+    if raw.size < min_history:
         return None
+    arr = np.log1p(raw) if log else raw
     med = float(np.median(arr))
     dev = np.abs(arr - med)
     mad = float(np.median(dev))
     if mad == 0.0:
         mad = float(np.mean(dev)) * 1.2533 / 1.4826 if dev.any() else 0.0
-    return Baseline(median=med, high=float(arr.max()), scale=max(mad, float(np.sqrt(max(med, 1.0)))), n=int(arr.size))
+    level = max(float(np.expm1(med)) if log else med, 1.0)
+    floor = 1.0 / np.sqrt(level) if log else np.sqrt(level)
+    return Baseline(median=med, high=float(raw.max()), scale=max(mad, float(floor)), n=int(arr.size), log=log)

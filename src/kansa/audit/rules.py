@@ -72,13 +72,13 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
     def peer_baseline(role: str, day: date) -> Baseline | None:
         key = (role, day)
         if key not in peer_cache:
-            peer_cache[key] = baseline([v for d, v in role_days[role] if d < day])
+            peer_cache[key] = baseline([v for d, v in role_days[role] if d < day], log=True)
         return peer_cache[key]
 
     out: list[Finding] = []
     for actor, day, role, n, n_exp, ids in rows:
         x = float(n)
-        mine = baseline(own[actor])
+        mine = baseline(own[actor], log=True)
         peers = peer_baseline(role, day)
         own[actor].append(x)
         if mine is None and peers is None:
@@ -89,8 +89,8 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
         # because among thousands of honest actor-days a few land beyond 3.5 by chance alone.
         if score <= OUTLIER_Z or any(x <= b.high for b in (mine, peers) if b is not None):
             continue
-        med_own = f"{mine.median:.0f}" if mine else "-"
-        med_peer = f"{peers.median:.0f}" if peers else "-"
+        med_own = f"{mine.typical:.0f}" if mine else "-"
+        med_peer = f"{peers.typical:.0f}" if peers else "-"
         out.append(
             Finding(
                 rule="bulk_pull",
@@ -109,9 +109,9 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
                 detail={
                     "rows": x,
                     "exports": int(n_exp),
-                    "own_median": mine.median if mine else None,
+                    "own_median": mine.typical if mine else None,
                     "own_days": mine.n if mine else len(own[actor]) - 1,
-                    "peer_median": peers.median if peers else None,
+                    "peer_median": peers.typical if peers else None,
                     "peer_days": peers.n if peers else 0,
                     "z": zs,
                 },
