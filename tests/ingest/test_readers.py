@@ -147,5 +147,5 @@ def test_registry_saved_by_excel_in_cp932(ws: Workspace, registry_dir: Path) -> 
     names = {r[0] for r in ws.con.execute("SELECT display_name FROM actors").fetchall()}
     assert names == {"山田", "佐藤", "鈴木"}
     (registry_dir / "actors.csv").write_bytes(b"actor_id,display_name,role\nA1,\x81 \xff,operator\n")
-    with pytest.raises(InputError, match="actors.csv"):
+    with pytest.raises(InputError, match=r"actors\.csv"):
         ingest_registry(ws, registry_dir)

@@ -8,8 +8,8 @@ transaction, and an unchanged export (same bytes) is skipped. Bad rows are quara
 from __future__ import annotations
 
 import csv
-import io
 import hashlib
+import io
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
