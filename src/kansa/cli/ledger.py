@@ -72,10 +72,11 @@ def register(app: typer.Typer) -> None:
 
         def render(d: Any) -> None:
             rows = d if isinstance(d, list) else [d]
-            table = Table("tree size", "root", "signed at (UTC)", "key id")
+            table = Table("tree size", "signed at (UTC)", "key id")
+            table.add_column("root", overflow="fold")
             for h in rows:
                 table.add_row(
-                    str(h["tree_size"]), h["root"], _when(h["timestamp_ms"]), (h["key_id"] or "-")[:16]
+                    str(h["tree_size"]), _when(h["timestamp_ms"]), (h["key_id"] or "-")[:16], h["root"]
                 )
             console.print(table)
 
