@@ -140,6 +140,10 @@ def test_actors_who_touched_leaked_subjects(ws: Workspace, world: Path, tmp_path
     assert top["actor"] == "mallory" and top["exports"] == 1
     assert top["subjects"] >= 95  # subjects of rows 0..119 of A that mallory touched: A[0..99]
     assert report["actors"][1]["actor"] == "alice" and report["actors"][1]["subjects"] <= 5
+    # evidence after the cut-off day cannot explain the leak: only mallory's day-1 export remains
+    early = trace_file(ws, leak, until=date(2024, 3, 1))
+    assert [a["actor"] for a in early["actors"]] == ["mallory"]
+    assert trace_file(ws, leak, until=date(2024, 2, 29))["actors"] == []
 
 
 def test_headerless_and_missing_columns(ws: Workspace, world: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,14 +87,23 @@ def index_cmd(
 @trace_app.command("file")
 def file_cmd(
     leak: Annotated[Path, typer.Argument(help="The leaked list (CSV/TSV/Excel).")],
+    until: Annotated[
+        str | None, typer.Option(help="Use only events up to this day (YYYY-MM-DD), e.g. when the list was found.")
+    ] = None,
     ws_path: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Attribute a leaked list to owners/datasets/versions and list who accessed those people."""
     from kansa.trace import trace_file
 
+    day = None
+    if until is not None:
+        try:
+            day = date.fromisoformat(until)
+        except ValueError as exc:
+            raise KansaError(f"--until must be YYYY-MM-DD, got {until!r}") from exc
     with workspace(ws_path, "trace file", str(leak)) as ws:
-        emit(trace_file(ws, leak), as_json, _render_trace)
+        emit(trace_file(ws, leak, until=day), as_json, _render_trace)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ names leaked rows by line number only; it never repeats their content.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def _tier(a: dict[str, Any]) -> int:
     return 3
 
 
-def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
+def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None) -> list[dict[str, Any]]:
     """Who could have produced the list: per actor, leaked subjects touched one by one, bulk exports
     of the leaked owners' data, removable-media copies; ranked by the share of leaked rows covered."""
     if matched.empty:
@@ -87,6 +88,7 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
     pairs = matched[["owner_id", "subject_id"]].drop_duplicates()
     rows_per_owner = pairs.groupby("owner_id").size().to_dict()
     total = len(pairs)
+    cutoff = until or datetime(9999, 1, 1, tzinfo=UTC)
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
     con.register("leaked_subjects", pairs)
     try:
@@ -100,24 +102,28 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
             FROM leaked_subjects l
             JOIN access_subjects s ON s.owner_id = l.owner_id AND s.subject_id = l.subject_id
             JOIN access_events e ON e.event_id = s.event_id
+            WHERE e.ts < ?
             GROUP BY 1
-            """
+            """,
+            [cutoff],
         ).fetchall()
         bulk = con.execute(
             f"""
             SELECT coalesce(e.actor_id, 'account:' || coalesce(e.account, '?')) AS actor,
                    list(DISTINCT e.owner_id) AS owners, count(*) AS n, min(e.ts), max(e.ts)
             FROM access_events e
-            WHERE e.action IN ('export', 'print')
+            WHERE e.action IN ('export', 'print') AND e.ts < ?
               AND e.owner_id IN (SELECT DISTINCT owner_id FROM leaked_subjects)
               AND NOT EXISTS (SELECT 1 FROM access_subjects s WHERE s.event_id = e.event_id)
               AND NOT regexp_matches(coalesce(e.statement, ''), '{_AGGREGATE_ONLY}', 'i')
             GROUP BY 1
-            """
+            """,
+            [cutoff],
         ).fetchall()
         usb = con.execute(
             "SELECT actor_id, count(*), min(ts), max(ts) FROM endpoint_events"
-            " WHERE to_removable AND actor_id IS NOT NULL GROUP BY actor_id"
+            " WHERE to_removable AND actor_id IS NOT NULL AND ts < ? GROUP BY actor_id",
+            [cutoff],
         ).fetchall()
     finally:
         con.unregister("leaked_subjects")
@@ -165,8 +171,17 @@ def _actors(ws: Workspace, matched: pd.DataFrame) -> list[dict[str, Any]]:
     return out[:TOP_ACTORS]
 
 
-def trace_file(ws: Workspace, path: Path) -> dict[str, Any]:
-    """Attribute a leaked list to indexed datasets and list the actors who accessed its subjects."""
+def trace_file(ws: Workspace, path: Path, until: date | datetime | None = None) -> dict[str, Any]:
+    """Attribute a leaked list to indexed datasets and list the actors who accessed its subjects.
+
+    ``until`` (e.g. the day the list was found) limits the evidence to events before it: what
+    happened after the leak surfaced cannot explain it. A date means the end of that local day.
+    """
+    cutoff: datetime | None = None
+    if isinstance(until, datetime):
+        cutoff = until if until.tzinfo else until.replace(tzinfo=ws.timezone)
+    elif isinstance(until, date):
+        cutoff = datetime.combine(until + timedelta(days=1), time(0), tzinfo=ws.timezone)
     ensure_trace_tables(ws)
     path = Path(path)
     table = read_table(path)
@@ -229,7 +244,8 @@ def trace_file(ws: Workspace, path: Path) -> dict[str, Any]:
         "unattributed_lines": unattributed[:100],
         "ambiguous_rows": ambiguous,
         "datasets": datasets,
-        "actors": _actors(ws, matched_pairs),
+        "actors": _actors(ws, matched_pairs, cutoff),
+        "until": cutoff,
         # per leaked line, the best record per dataset: owner record ids (never names), so the
         # owner can notify exactly these people
         "matches": [
