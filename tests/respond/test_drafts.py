@@ -29,6 +29,9 @@ def test_pdf_contains_japanese(tmp_path: Path) -> None:
     assert "株式会社検証" in text
     assert "速報" in text
     assert "管理者権限の濫用" in text
+    notice = next(Path(f) for f in result["files"] if f.endswith("notice-to-persons.ja.pdf"))
+    notice_text = "".join(page.extract_text() or "" for page in PdfReader(notice).pages)
+    assert "お詫び" in notice_text and "報告事項" not in notice_text  # split per draft
 
 
 def test_missing_facts_are_marked_not_invented() -> None:
