@@ -42,12 +42,13 @@ def _render_trace(data: dict[str, Any]) -> None:
     console.print(table)
     if data["actors"]:
         at = Table(title="who accessed these people / アクセスした担当者")
-        for col in ("actor", "subjects", "share", "exports", "removable", "first", "last"):
-            at.add_column(col)
+        for col in ("tier", "actor", "subjects", "share", "bulk exports", "removable", "first", "last"):
+            at.add_column(col, no_wrap=col in ("actor", "first", "last"))
         for a in data["actors"]:
-            at.add_row(a["actor"], str(a["subjects"]), f"{a['share']:.0%}", str(a["exports"]),
-                       str(a["removable_media_events"]), str(a["first_access"])[:19], str(a["last_access"])[:19])
+            at.add_row(str(a["tier"]), a["actor"], str(a["subjects"]), f"{a['share']:.0%}", str(a["bulk_exports"]),
+                       str(a["removable_media_events"]), str(a["first_access"])[:10], str(a["last_access"])[:10])
         console.print(at)
+        console.print(f"first candidate: {data['actors'][0]['actor']}: {data['actors'][0]['why']}", highlight=False)
     else:
         console.print("no access events name these subjects (ingest access logs to see who touched them)")
 

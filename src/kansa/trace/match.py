@@ -135,6 +135,8 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
                                       "bulk_owners": [], "first_access": None, "last_access": None})
 
     def widen(a: dict[str, Any], first: Any, last: Any) -> None:
+        # our cursor does not carry the workspace zone; show times in the organisation's local time
+        first, last = first.astimezone(ws.timezone), last.astimezone(ws.timezone)
         a["first_access"] = first if a["first_access"] is None else min(a["first_access"], first)
         a["last_access"] = last if a["last_access"] is None else max(a["last_access"], last)
 
