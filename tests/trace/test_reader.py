@@ -41,3 +41,11 @@ def test_cp932_headerless_by_content(tmp_path: Path) -> None:
     assert table.encoding in ("cp932", "shift_jis")
     assert table.first_data_line == 1 and len(table.rows) == 20
     assert table.columns == {"phone": 0, "name": 1, "dob": 2}
+
+
+def test_split_name_columns_are_joined(tmp_path: Path) -> None:
+    path = tmp_path / "split.csv"
+    path.write_text("姓,名,セイ,メイ,電話\n山田,太郎,ヤマダ,タロウ,090-1111-2222\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.canonical_fields == ["kana", "name", "phone"]
+    assert table.fields(table.rows[0]) == {"name": "山田太郎", "kana": "ヤマダタロウ", "phone": "090-1111-2222"}

@@ -121,7 +121,7 @@ def index_dataset(
     )
     keys_df = pd.DataFrame(key_rows, columns=["kind", "digest", "dataset_id", "record_no"])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    fields = sorted(k for k in table.columns if k != "id")
+    fields = table.canonical_fields
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:

@@ -239,7 +239,7 @@ def trace_file(ws: Workspace, path: Path, until: date | datetime | None = None) 
     return {
         "file": str(path),
         "encoding": table.encoding,
-        "fields": sorted(k for k in table.columns if k != "id"),
+        "fields": table.canonical_fields,
         "rows": total,
         "matched_rows": len(per_row),
         "unattributed_rows": len(unattributed),

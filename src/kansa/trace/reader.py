@@ -44,8 +44,18 @@ class Table:
     encoding: str = "utf-8"
     first_data_line: int = 2  # 1-based line number of rows[0] in the file
 
+    @property
+    def canonical_fields(self) -> list[str]:
+        """The comparable fields this list has (split name columns count as one)."""
+        return sorted({k.split("_")[0] for k in self.columns if k != "id"})
+
     def fields(self, row: Sequence[str]) -> dict[str, object]:
-        return {k: (row[i] if i < len(row) else "") for k, i in self.columns.items()}
+        out: dict[str, object] = {k: (row[i] if i < len(row) else "") for k, i in self.columns.items()}
+        for whole in ("name", "kana"):
+            parts = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
+            if whole not in out and any(parts):
+                out[whole] = "".join(str(p) for p in parts)
+        return out
 
 
 def decode(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -75,11 +85,25 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, s
     return str(best), best.encoding
 
 
+# Lists often split the name: 姓 / 名, セイ / メイ. Whole-header matches only (名 alone is too short
+# to search for inside other headers).
+SPLIT_HEADERS: dict[str, tuple[str, ...]] = {
+    "name_family": ("姓", "氏", "苗字", "名字", "lastname", "familyname", "surname"),
+    "name_given": ("名", "名前(名)", "firstname", "givenname"),
+    "kana_family": ("セイ", "せい", "姓カナ", "姓(カナ)", "フリガナ(姓)", "姓フリガナ"),
+    "kana_given": ("メイ", "めい", "名カナ", "名(カナ)", "フリガナ(名)", "名フリガナ"),
+}
+
+
 def guess_columns(header: Sequence[str]) -> dict[str, int]:
     """Canonical field → column index, from header words. Unknown headers are left out."""
     out: dict[str, int] = {}
     for i, raw in enumerate(header):
         h = fold(raw).lower().replace(" ", "")
+        split = next((k for k, words in SPLIT_HEADERS.items() if h in (w.lower() for w in words)), None)
+        if split is not None:
+            out.setdefault(split, i)
+            continue
         for fieldname, words in HEADER_WORDS:
             if fieldname in out:
                 continue
@@ -166,6 +190,6 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
         cols["id"] = header.index(id_column)
-    if not any(k in cols for k in ("name", "kana", "dob", "phone", "address")):
+    if not any(k.split("_")[0] in ("name", "kana", "dob", "phone", "address") for k in cols):
         raise InputError("no personal-data column recognised (氏名, カナ, 生年月日, 電話, 住所)", path=str(path))
     return Table(path=path, header=list(header), rows=body, columns=cols, encoding=enc, first_data_line=first_line)
