@@ -125,6 +125,7 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
             " WHERE to_removable AND actor_id IS NOT NULL AND ts < ? GROUP BY actor_id",
             [cutoff],
         ).fetchall()
+        roles = dict(con.execute("SELECT actor_id, role FROM actors").fetchall())
     finally:
         con.unregister("leaked_subjects")
     removable = {actor: int(n) for actor, n, _f, _l in usb}
@@ -165,9 +166,13 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
                            f"({bulk_rows} of {total} leaked rows belong to these owners)")
         if a["removable_media_events"]:
             reasons.append(f"{a['removable_media_events']} copies to removable media")
+        a["role"] = roles.get(a["actor"])
+        if a["role"] == "service":
+            reasons.append("a service account: find who used it at those times")
         a["why"] = "; ".join(reasons)
         out.append(a)
-    out.sort(key=lambda a: (_tier(a), -a["share"], -a["removable_media_events"], -a["bulk_exports"], a["actor"]))
+    # within a tier, people before service accounts (a backup job exports everything every night)
+    out.sort(key=lambda a: (_tier(a), a["role"] == "service", -a["share"], -a["removable_media_events"], -a["bulk_exports"], a["actor"]))
     for a in out:
         a["tier"] = _tier(a)
     return out[:TOP_ACTORS]
