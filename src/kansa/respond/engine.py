@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from kansa.model.errors import KansaError
 from kansa.respond.calendar import add_business_days, add_calendar_days
 from kansa.respond.incident import Incident
 
@@ -99,6 +100,10 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date) -> dict[str
 
 def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
     """Evaluate every rule against ``incident`` as of ``today``."""
+    if today < incident.discovered_at.date():
+        raise KansaError(
+            f"--today {today.isoformat()} is before discovered_at {incident.discovered_at.date().isoformat()}"
+        )
     rules = load_rules()
     facts = facts_of(incident)
     kind = incident.controller_kind

@@ -1,0 +1,39 @@
+"""The rule set is data: check it is self-consistent, and deadline invariants hold for any day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kansa.model.errors import KansaError
+from kansa.respond import assess
+from kansa.respond.calendar import add_calendar_days, is_office_closed
+from kansa.respond.engine import load_rules
+
+
+def test_every_rule_cites_a_basis_and_references_known_triggers() -> None:
+    rules = load_rules()
+    trigger_ids = {t["id"] for t in rules.triggers}
+    assert len(trigger_ids) == len(rules.triggers)
+    for t in rules.triggers:
+        assert t["basis"].strip() and t["why_ja"].strip() and t["why_en"].strip()
+    for o in rules.obligations:
+        assert o["basis"].strip()
+        assert set(o["if_any"]) <= trigger_ids, o["id"]
+        assert o["deadline"]["kind"] in {"calendar_days", "business_days", "hours", "asap"}
+
+
+@given(st.dates(min_value=date(2022, 4, 1), max_value=date(2030, 12, 31)), st.integers(1, 90))
+def test_rolled_deadline_is_open_and_not_early(start: date, days: int) -> None:
+    due = add_calendar_days(start, days, roll_to_open_day=True)
+    assert due >= start + timedelta(days=days)
+    assert not is_office_closed(due)
+    assert all(is_office_closed(d) for d in (start + timedelta(days=k) for k in range(days, (due - start).days)))
+
+
+def test_today_before_discovery_is_refused() -> None:
+    with pytest.raises(KansaError, match="before discovered_at"):
+        assess({"discovered_at": "2026-11-02", "persons": 1}, date(2026, 11, 1))
