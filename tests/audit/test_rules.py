@@ -142,3 +142,6 @@ def test_evaluate_against_truth(ws: Workspace, world: Builder, tmp_path: Path) -
     assert r["detection"]["op1"]["days_to_detect"] == 0
     assert set(r["false_positives"]) == {"op2", "op3", "mnt1"}  # no task, snooping, audit off
     assert r["precision"] == pytest.approx(1 / 4)
+    truth.write_text(json.dumps({"bad_actors": bad, "violations": [{"kind": "x", "actors": ["op2"]}]}))
+    r = evaluate(ws, truth)
+    assert r["flagged_violation_actors"] == ["op2"] and r["precision_with_violations"] == pytest.approx(2 / 4)

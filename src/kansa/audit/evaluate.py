@@ -44,6 +44,14 @@ def evaluate(ws: Workspace, truth_path: Path, severities: tuple[str, ...] = ("hi
             raise KansaError("bad_actors entries need an 'actor'", path=str(truth_path))
         first = item.get("first_bad_act")
         bad[str(item["actor"])] = _as_day(first, ws, str(truth_path)) if first else date.min
+    # Actors truth names in other violations (e.g. an unapproved subcontractor's staff): flagging
+    # them is a right answer to a different question, reported separately from precision.
+    explained = {
+        str(a)
+        for v in (truth.get("violations", []) if isinstance(truth, dict) else [])
+        if isinstance(v, dict)
+        for a in v.get("actors", [])
+    }
     marks = ",".join("?" for _ in severities)
     rows = ws.con.execute(
         f"SELECT actor_id, rule, day FROM findings WHERE actor_id IS NOT NULL AND severity IN ({marks})",
@@ -66,6 +74,8 @@ def evaluate(ws: Workspace, truth_path: Path, severities: tuple[str, ...] = ("hi
             "rules": rules,
         }
     precision = len(tp) / len(flagged) if flagged else (1.0 if not bad else 0.0)
+    fp_other = [a for a in fp if a in explained]
+    precision_v = (len(tp) + len(fp_other)) / len(flagged) if flagged else precision
     recall = len(tp) / len(bad) if bad else 1.0
     by_rule: dict[str, dict[str, int]] = {}
     for actor, items in flagged.items():
@@ -79,6 +89,8 @@ def evaluate(ws: Workspace, truth_path: Path, severities: tuple[str, ...] = ("hi
         "recall": round(recall, 4),
         "true_positives": tp,
         "false_positives": fp,
+        "flagged_violation_actors": fp_other,
+        "precision_with_violations": round(precision_v, 4),
         "missed": fn,
         "flagged_actors": len(flagged),
         "bad_actors": len(bad),

@@ -25,7 +25,10 @@ EVIDENCE_LIMIT = 50  # event ids kept per finding (the counts in the reason cove
 # A USB write is linked to a download that happened this long before it: one working day plus
 # the night, so that "download in the afternoon, copy next morning" is still seen.
 USB_WINDOW = timedelta(hours=24)
-SLOW_REPEAT_DAYS = 30  # a standing slow-leak outlier is reported again after this many days
+SLOW_REPEAT_DAYS = 30
+# "Above every earlier day" only means something once an honest record is unlikely: with n prior
+# days the chance that an ordinary day beats them all is 1/(n+1), at most 5 % from 19 days on.
+RECORD_HISTORY = 19  # a standing slow-leak outlier is reported again after this many days
 
 _ACTIONS_SQL = ", ".join(f"'{a}'" for a in DATA_ACTIONS)
 _EXPORT_SQL = ", ".join(f"'{a}'" for a in EXPORT_ACTIONS)
@@ -72,13 +75,15 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> list[Finding]
     def peer_baseline(role: str, day: date) -> Baseline | None:
         key = (role, day)
         if key not in peer_cache:
-            peer_cache[key] = baseline([v for d, v in role_days[role] if d < day], log=True)
+            peer_cache[key] = baseline(
+                [v for d, v in role_days[role] if d < day], min_history=RECORD_HISTORY, log=True
+            )
         return peer_cache[key]
 
     out: list[Finding] = []
     for actor, day, role, n, n_exp, ids in rows:
         x = float(n)
-        mine = baseline(own[actor], log=True)
+        mine = baseline(own[actor], min_history=RECORD_HISTORY, log=True)
         peers = peer_baseline(role, day)
         own[actor].append(x)
         if mine is None and peers is None:
