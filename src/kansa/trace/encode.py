@@ -28,6 +28,9 @@ STRONG_KEYS: tuple[tuple[str, ...], ...] = (
     ("kana", "phone"),
     ("phone", "dob"),
     ("name", "address"),
+    ("name", "postcode"),  # a postcode area holds a few thousand people: name or birth date
+    ("kana", "postcode"),  # together with it is as good as an address
+    ("dob", "postcode"),
 )
 # Single fields: blocks only (many people share a birthday or a name); candidates from these
 # must also pass the Bloom similarity test.
