@@ -110,3 +110,18 @@ def test_yaml_dates_load(tmp_path: Path) -> None:
     p = tmp_path / "inc.yaml"
     p.write_text("discovered_at: 2026-11-02\npersons: 1001\ncategories: [basic]\n", encoding="utf-8")
     assert assess(load_incident(p), date(2026, 11, 3))["reportable"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("令和8年11月2日", "2026-11-02"), ("Ｒ８．１１．２", "2026-11-02"), ("令和元年5月1日", "2019-05-01"),
+     ("平成31年4月30日", "2019-04-30")],
+)
+def test_wareki_discovery_dates(text: str, expected: str) -> None:
+    r = assess(_inc(discovered_at=text), date(2027, 1, 1))
+    assert r["incident"]["discovered_at"].startswith(expected)
+
+
+def test_impossible_wareki_date_is_an_error() -> None:
+    with pytest.raises(KansaError, match="discovered_at"):
+        assess(_inc(discovered_at="令和8年2月30日"), date(2027, 1, 1))

@@ -7,6 +7,8 @@ file, and every field the rules read has one canonical name and type here.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -79,6 +81,22 @@ class Incident:
         return d
 
 
+_ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988, "昭和": 1925, "S": 1925}
+_WAREKI = re.compile(r"^(令和|平成|昭和|R|H|S)\s*(元|\d{1,2})\s*[年.]\s*(\d{1,2})\s*[月.]\s*(\d{1,2})\s*日?$")
+
+
+def _wareki(text: str) -> date | None:
+    """令和8年11月2日 / R8.11.2 (full-width digits too) → date; None if not a wareki date."""
+    m = _WAREKI.match(unicodedata.normalize("NFKC", text).strip())
+    if m is None:
+        return None
+    era, year, month, day = m.groups()
+    try:
+        return date(_ERAS[era] + (1 if year == "元" else int(year)), int(month), int(day))
+    except ValueError:
+        return None
+
+
 def _when(value: Any, key: str, source: str | None) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -89,7 +107,10 @@ def _when(value: Any, key: str, source: str | None) -> datetime:
             return datetime.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise InputError(f"{key}: expected an ISO date or date-time, got {value!r}", path=source)
+        wareki = _wareki(value)
+        if wareki is not None:
+            return datetime.combine(wareki, time.min)
+    raise InputError(f"{key}: expected an ISO or wareki date (令和8年11月2日), got {value!r}", path=source)
 
 
 def _bool(value: Any, key: str, source: str | None) -> bool:
