@@ -125,3 +125,11 @@ def test_wareki_discovery_dates(text: str, expected: str) -> None:
 def test_impossible_wareki_date_is_an_error() -> None:
     with pytest.raises(KansaError, match="discovered_at"):
         assess(_inc(discovered_at="令和8年2月30日"), date(2027, 1, 1))
+
+
+def test_possible_upper_bound_decides_threshold() -> None:
+    assert not assess(_inc(persons=800), date(2026, 11, 3))["reportable"]
+    r = assess(_inc(persons=800, persons_upper=1200), date(2026, 11, 3))
+    assert "appi.preliminary_report" in _ids(r)
+    with pytest.raises(KansaError, match="persons_upper"):
+        assess(_inc(persons=800, persons_upper=10), date(2026, 11, 3))

@@ -51,7 +51,8 @@ def facts_of(incident: Incident) -> dict[str, Any]:
         "gdpr": incident.gdpr,
         "gdpr_unlikely_risk": incident.gdpr_unlikely_risk,
         "gdpr_high_risk": high,
-        "persons": incident.persons,
+        # "発生したおそれがある" counts: a possible upper bound decides the thresholds.
+        "persons": max(incident.persons, incident.persons_upper or 0),
     }
 
 

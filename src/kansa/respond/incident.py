@@ -39,7 +39,7 @@ _KNOWN = {
     "title", "what", "discovered_at", "occurred_at", "controller_kind", "controller_name",
     "entrustor", "categories", "sensitive", "property_damage", "my_number", "my_number_public",
     "gdpr_unlikely_risk", "gdpr_high_risk", "gdpr_role", "cause", "secondary_damage",
-    "measures", "contact", "items", "published",
+    "measures", "contact", "items", "published", "persons_upper",
 }
 
 
@@ -51,6 +51,7 @@ class Incident:
     discovered_at: datetime
     controller_kind: str
     persons: int
+    persons_upper: int | None = None
     categories: tuple[str, ...] = ()
     sensitive: bool = False
     property_damage: bool = False
@@ -137,6 +138,9 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     persons = data.get("persons", 0)
     if isinstance(persons, bool) or not isinstance(persons, int) or persons < 0:
         raise InputError(f"persons: expected a whole number >= 0, got {persons!r}", path=source)
+    upper = data.get("persons_upper")
+    if upper is not None and (isinstance(upper, bool) or not isinstance(upper, int) or upper < persons):
+        raise InputError(f"persons_upper: expected a whole number >= persons, got {upper!r}", path=source)
     cats = data.get("categories", []) or []
     if isinstance(cats, str):
         cats = [cats]
@@ -158,6 +162,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         occurred_at=_when(data["occurred_at"], "occurred_at", source) if data.get("occurred_at") else None,
         controller_kind=kind,
         persons=persons,
+        persons_upper=upper,
         categories=categories,
         sensitive=flags.get("sensitive", any(c in SENSITIVE_WORDS for c in categories)),
         property_damage=flags.get("property_damage", any(c in PROPERTY_WORDS for c in categories)),
