@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from audit_world import START, Builder, at, normal_days, registry
 
-from kansa.audit import evaluate, explain, list_findings, run_audit
+from kansa.audit import evaluate, explain, list_findings, run_audit, triage
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
@@ -145,3 +145,14 @@ def test_evaluate_against_truth(ws: Workspace, world: Builder, tmp_path: Path) -
     truth.write_text(json.dumps({"bad_actors": bad, "violations": [{"kind": "x", "actors": ["op2"]}]}))
     r = evaluate(ws, truth)
     assert r["flagged_violation_actors"] == ["op2"] and r["precision_with_violations"] == pytest.approx(2 / 4)
+
+
+def test_triage_survives_a_rerun(ws: Workspace, world: Builder) -> None:
+    run_audit(ws)
+    fid = str(_by_rule(ws, "no_task")[0]["finding_id"])
+    triage(ws, fid, "benign", "phone enquiry")
+    run_audit(ws)
+    assert [f["verdict"] for f in list_findings(ws) if f["finding_id"] == fid] == ["benign"]
+    assert explain(ws, fid)["triage"][0]["note"] == "phone enquiry"
+    with pytest.raises(KansaError):
+        triage(ws, fid, "maybe")

@@ -1,10 +1,10 @@
 """Insider detection: explainable, causal findings over the access model.
 
 Public API (other capabilities and the CLI call only these):
-``run_audit``, ``list_findings``, ``explain``, ``evaluate``.
+``run_audit``, ``list_findings``, ``explain``, ``triage``, ``evaluate``.
 """
 
 from kansa.audit.evaluate import evaluate
-from kansa.audit.run import explain, list_findings, run_audit
+from kansa.audit.run import explain, list_findings, run_audit, triage
 
-__all__ = ["evaluate", "explain", "list_findings", "run_audit"]
+__all__ = ["evaluate", "explain", "list_findings", "run_audit", "triage"]

@@ -91,11 +91,14 @@ def list_findings(
             params.append(val)
     sql = (
         "SELECT f.finding_id, f.rule, f.actor_id, f.day, f.score, f.severity, f.reason_ja, f.reason_en, "
-        "(SELECT count(*) FROM finding_evidence v WHERE v.finding_id = f.finding_id) AS evidence "
+        "(SELECT count(*) FROM finding_evidence v WHERE v.finding_id = f.finding_id) AS evidence, "
+        "coalesce((SELECT arg_max(t.verdict, t.ts) FROM triage t WHERE t.finding_id = f.finding_id), 'open') "
+        "AS verdict "
         "FROM findings f" + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {_SEVERITY_ORDER}, f.score DESC, f.day, f.finding_id"
     )
-    cols = ["finding_id", "rule", "actor_id", "day", "score", "severity", "reason_ja", "reason_en", "evidence"]
+    cols = ["finding_id", "rule", "actor_id", "day", "score", "severity", "reason_ja", "reason_en", "evidence",
+            "verdict"]
     return [dict(zip(cols, row, strict=True)) for row in ws.con.execute(sql, params).fetchall()]
 
 
@@ -130,4 +133,22 @@ def explain(ws: Workspace, finding_id_: str) -> dict[str, Any]:
     )
     ecols = [d[0] for d in end.description]
     out["endpoint_events"] = [dict(zip(ecols, r, strict=True)) for r in end.fetchall()]
+    tri = ws.con.execute(
+        "SELECT ts, verdict, note, by_user FROM triage WHERE finding_id = ? ORDER BY ts", [finding_id_]
+    ).fetchall()
+    out["triage"] = [dict(zip(("ts", "verdict", "note", "by"), r, strict=True)) for r in tri]
     return out
+
+
+VERDICTS = ("open", "benign", "confirmed", "escalated")
+
+
+def triage(ws: Workspace, finding_id_: str, verdict: str, note: str | None = None, by: str | None = None) -> dict[str, Any]:
+    """Record an analyst's verdict on a finding (appended: the history of verdicts is kept)."""
+    ensure_tables(ws)
+    if verdict not in VERDICTS:
+        raise KansaError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if ws.con.execute("SELECT 1 FROM findings WHERE finding_id = ?", [finding_id_]).fetchone() is None:
+        raise KansaError(f"no finding {finding_id_!r} (run `kansa audit findings` to list them)")
+    ws.con.execute("INSERT INTO triage VALUES (?, now(), ?, ?, ?)", [finding_id_, verdict, note, by])
+    return {"finding_id": finding_id_, "verdict": verdict, "note": note}

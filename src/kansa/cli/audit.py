@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kansa.audit import evaluate, explain, list_findings, run_audit
+from kansa.audit import evaluate, explain, list_findings, run_audit, triage
 from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
 from kansa.model.errors import KansaError
 
@@ -102,6 +103,20 @@ def explain_cmd(
         console.print(t)
 
     emit(info, as_json, render)
+
+
+@audit_app.command("triage")
+def triage_cmd(
+    finding_id: Annotated[str, typer.Argument(help="A finding id from `kansa audit findings`.")],
+    verdict: Annotated[str, typer.Option(help="open, benign, confirmed or escalated.")],
+    note: Annotated[str | None, typer.Option(help="Why (kept with the verdict).")] = None,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a verdict on a finding; the history of verdicts is kept and survives re-runs."""
+    with workspace(ws_path, "audit triage", f"{finding_id} {verdict}") as ws:
+        result = triage(ws, finding_id, verdict, note, by=getpass.getuser())
+    emit(result, as_json, lambda d: console.print(f"{d['finding_id']}: {d['verdict']}"))
 
 
 @eval_app.command("audit")
