@@ -128,20 +128,30 @@ def test_actors_who_touched_leaked_subjects(ws: Workspace, world: Path, tmp_path
     ws.con.execute(
         "INSERT INTO access_events (event_id, ts, actor_id, account, action, owner_id, source_system, batch_id)"
         " VALUES (1, '2024-03-01 10:00+09', 'mallory', 'm1', 'export', 'pref-a', 'app', 1),"
-        " (2, '2024-03-02 10:00+09', 'alice', 'a1', 'view', 'pref-a', 'app', 1)"
+        " (2, '2024-03-02 10:00+09', 'alice', 'a1', 'view', 'pref-a', 'app', 1),"
+        " (3, '2024-03-03 10:00+09', 'bob', 'b1', 'export', 'pref-a', 'db', 1),"
+        " (4, '2024-03-03 11:00+09', 'carol', 'c1', 'export', 'pref-a', 'db', 1)"
     )
+    # bulk exports naming no subjects: bob's returned 10 rows, carol's did not say
+    ws.con.execute("UPDATE access_events SET row_count = 10 WHERE event_id = 3")
     for p in a[:100]:
         ws.con.execute("INSERT INTO access_subjects VALUES (1, 'pref-a', ?)", [p.pid])
     for p in a[90:95]:
         ws.con.execute("INSERT INTO access_subjects VALUES (2, 'pref-a', ?)", [p.pid])
     leak, *_ = _leak(tmp_path, world)
     report = trace_file(ws, leak)
-    top = report["actors"][0]
-    assert top["actor"] == "mallory" and top["exports"] == 1
-    assert top["subjects"] >= 95  # subjects of rows 0..119 of A that mallory touched: A[0..99]
-    assert report["actors"][1]["actor"] == "alice" and report["actors"][1]["subjects"] <= 5
+    by = {a["actor"]: a for a in report["actors"]}
+    n = report["matched_rows"]
+    assert by["carol"]["share"] == 1.0  # could have carried every leaked row of pref-a
+    assert by["bob"]["share"] == round(10 / n, 4)  # at most the 10 rows his export returned
+    assert by["mallory"]["exports"] == 1
+    assert by["mallory"]["subjects"] >= 95  # subjects of rows 0..119 of A that mallory touched: A[0..99]
+    assert by["alice"]["subjects"] <= 5
+    order = [a["actor"] for a in report["actors"]]
+    assert order.index("carol") < order.index("mallory") < order.index("bob")
     # evidence after the cut-off day cannot explain the leak: only mallory's day-1 export remains
     early = trace_file(ws, leak, until=date(2024, 3, 1))
+    assert early["until"] is not None
     assert [a["actor"] for a in early["actors"]] == ["mallory"]
     assert trace_file(ws, leak, until=date(2024, 2, 29))["actors"] == []
 

@@ -110,13 +110,15 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
         bulk = con.execute(
             f"""
             SELECT coalesce(e.actor_id, 'account:' || coalesce(e.account, '?')) AS actor,
-                   list(DISTINCT e.owner_id) AS owners, count(*) AS n, min(e.ts), max(e.ts)
+                   e.owner_id, count(*) AS n, min(e.ts), max(e.ts),
+                   -- rows the exports returned, when every one of them says (NULL: unknown)
+                   CASE WHEN bool_and(e.row_count IS NOT NULL) THEN sum(e.row_count) END AS rows_out
             FROM access_events e
             WHERE e.action IN ('export', 'print') AND e.ts < ?
               AND e.owner_id IN (SELECT DISTINCT owner_id FROM leaked_subjects)
               AND NOT EXISTS (SELECT 1 FROM access_subjects s WHERE s.event_id = e.event_id)
               AND NOT regexp_matches(coalesce(e.statement, ''), '{_AGGREGATE_ONLY}', 'i')
-            GROUP BY 1
+            GROUP BY 1, 2
             """,
             [cutoff],
         ).fetchall()
@@ -145,16 +147,21 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
         a = slot(actor)
         a.update(subjects=int(n), events=int(ev), exports=int(ex))
         widen(a, first, last)
-    for actor, owners, n, first, last in bulk:
+    for actor, owner, n, first, last, rows_out in bulk:
         a = slot(actor)
-        a.update(bulk_exports=int(n), bulk_owners=sorted(owners))
+        a["bulk_exports"] += int(n)
+        a["bulk_owners"] = sorted({*a["bulk_owners"], owner})
+        # an export that returned k rows can have carried at most k of the leaked rows
+        cap = rows_per_owner.get(owner, 0) if rows_out is None else min(int(rows_out), rows_per_owner.get(owner, 0))
+        a.setdefault("_bulk_rows", 0)
+        a["_bulk_rows"] += cap
         widen(a, first, last)
     for actor, _n, first, last in usb:
         # copies to removable media count even when the data access itself went unlogged
         widen(slot(actor), first, last)
     out = []
     for a in acc.values():
-        bulk_rows = sum(rows_per_owner.get(o, 0) for o in a["bulk_owners"])
+        bulk_rows = int(a.pop("_bulk_rows", 0))
         covered = max(a["subjects"], bulk_rows)
         a["share"] = round(covered / total, 4)
         a["removable_media_events"] = int(removable.get(a["actor"], 0))
@@ -163,7 +170,7 @@ def _actors(ws: Workspace, matched: pd.DataFrame, until: datetime | None = None)
             reasons.append(f"touched {a['subjects']} of {total} leaked subjects one by one ({a['exports']} export events)")
         if a["bulk_exports"]:
             reasons.append(f"{a['bulk_exports']} bulk exports of {', '.join(a['bulk_owners'])} "
-                           f"({bulk_rows} of {total} leaked rows belong to these owners)")
+                           f"(could carry {bulk_rows} of {total} leaked rows)")
         if a["removable_media_events"]:
             reasons.append(f"{a['removable_media_events']} copies to removable media")
         a["role"] = roles.get(a["actor"])
