@@ -156,3 +156,9 @@ def test_triage_survives_a_rerun(ws: Workspace, world: Builder) -> None:
     assert explain(ws, fid)["triage"][0]["note"] == "phone enquiry"
     with pytest.raises(KansaError):
         triage(ws, fid, "maybe")
+
+
+def test_empty_workspace_has_nothing_to_say(ws: Workspace) -> None:
+    result = run_audit(ws)
+    assert result["findings"] == 0 and result["until"] is None
+    assert list_findings(ws) == []

@@ -66,11 +66,12 @@ def findings_cmd(
 
     def render(items: list[dict[str, Any]]) -> None:
         t = Table(title=f"{len(items)} finding(s) / 所見")
-        for col in ("id", "severity", "rule", "actor", "day", "score", "reason"):
-            t.add_column(col)
+        for col in ("id", "severity", "rule", "actor", "day", "score", "verdict"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("reason", ratio=1)
         for f in items[:limit]:
             t.add_row(f["finding_id"], f["severity"], f["rule"], str(f["actor_id"]), str(f["day"]),
-                      f"{f['score']:.1f}", f["reason_ja"] if lang == "ja" else f["reason_en"])
+                      f"{f['score']:.1f}", f["verdict"], f["reason_ja"] if lang == "ja" else f["reason_en"])
         console.print(t)
 
     emit(rows, as_json, render)
