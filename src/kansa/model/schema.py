@@ -107,7 +107,7 @@ MODEL_MIGRATIONS: list[Migration] = [
             """,
             """
             CREATE TABLE access_events (
-                event_id    BIGINT PRIMARY KEY,    -- = ledger leaf index
+                event_id    BIGINT PRIMARY KEY,    -- one sequence across access and endpoint events; ledger.leaf_index_of maps it to a leaf
                 ts          TIMESTAMPTZ NOT NULL,
                 actor_id    VARCHAR,               -- resolved person; NULL when unresolved
                 account     VARCHAR,               -- as logged
@@ -138,7 +138,7 @@ MODEL_MIGRATIONS: list[Migration] = [
             """,
             """
             CREATE TABLE endpoint_events (
-                event_id    BIGINT PRIMARY KEY,    -- = ledger leaf index
+                event_id    BIGINT PRIMARY KEY,    -- one sequence across access and endpoint events; ledger.leaf_index_of maps it to a leaf
                 ts          TIMESTAMPTZ NOT NULL,
                 actor_id    VARCHAR,
                 account     VARCHAR,
