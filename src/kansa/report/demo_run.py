@@ -55,13 +55,17 @@ def _run(step: DemoStep, fn: Callable[[], Any]) -> Any:
     return step.result
 
 
-def _incident_from_trace(traced: dict[str, Any], discovered: date) -> dict[str, Any]:
-    """A draft incident an officer would start from after a leak was attributed."""
+def _incident_from_trace(traced: dict[str, Any], discovered: date, controller_kind: str) -> dict[str, Any]:
+    """A draft incident an officer would start from after a leak was attributed.
+
+    Assessed twice: as the contractor (an entrustee: it must tell its clients) and as one of
+    the owners whose records were attributed (a business: it must report to the PPC).
+    """
     matched = int(traced.get("matched", traced.get("matched_rows", 0)) or 0)
     return {
         "title": "名簿業者への個人データ流出の疑い (demo)",
         "discovered_at": discovered.isoformat(),
-        "controller_kind": "entrustee",
+        "controller_kind": controller_kind,
         "persons": max(matched, 1),
         "categories": ["basic"],
         "wrongful_act": True,
@@ -74,7 +78,13 @@ def _bind_trace(ws: Workspace, leak: Path) -> Callable[[Callable[..., Any]], Any
     return lambda f: f(ws, leak)
 
 
-def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed: int = 7) -> list[DemoStep]:
+def _bind_assess(incident: dict[str, Any], today: date) -> Callable[[Callable[..., Any]], Any]:
+    return lambda f: f(incident, today)
+
+
+def run_demo(
+    ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed: int = 7, days: int | None = None
+) -> list[DemoStep]:
     """Run simulate → ingest → seal → audit → trace → respond on ``ws``; return every step."""
     steps: list[DemoStep] = []
 
@@ -88,7 +98,7 @@ def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed
             return None
         return _run(s, lambda: call(fn))
 
-    sim = step("simulate", "kansa.simulate", "simulate", lambda f: f(scenario, seed, world_dir))
+    sim = step("simulate", "kansa.simulate", "simulate", lambda f: f(scenario, seed, world_dir, days))
     if sim is None and not (world_dir / "manifest.json").exists():
         return steps
     step("ingest", "kansa.ingest", "ingest_world", lambda f: f(ws, world_dir))
@@ -98,6 +108,8 @@ def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed
     findings = step("findings", "kansa.audit", "list_findings", lambda f: f(ws))
     if isinstance(findings, list):
         steps[-1].result = {"count": len(findings), "top": findings[:10]}
+    if (world_dir / "truth.json").exists():
+        step("audit vs truth", "kansa.audit", "evaluate", lambda f: f(ws, world_dir / "truth.json"))
     step("trace index", "kansa.trace", "index_world_datasets", lambda f: f(ws, world_dir))
     traced: dict[str, Any] = {}
     for leak in sorted((world_dir / "leaks").glob("leak-*.csv")):
@@ -107,5 +119,7 @@ def run_demo(ws: Workspace, world_dir: Path, *, scenario: str = "ntt-west", seed
         if isinstance(got, dict) and not traced:
             traced = got
     today = date.today()
-    step("respond assess", "kansa.respond", "assess", lambda f: f(_incident_from_trace(traced, today), today))
+    for kind in ("entrustee", "business"):
+        incident = _incident_from_trace(traced, today, kind)
+        step(f"respond assess ({kind})", "kansa.respond", "assess", _bind_assess(incident, today))
     return steps
