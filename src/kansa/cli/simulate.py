@@ -16,16 +16,27 @@ def register(app: typer.Typer) -> None:
 
     @app.command("simulate")
     def simulate_cmd(
-        scenario: Annotated[str, typer.Argument(help="Scenario name, e.g. ntt-west.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="World directory to write.")],
+        scenario_arg: Annotated[
+            str | None,
+            typer.Argument(metavar="[SCENARIO]", help="Scenario name, e.g. ntt-west.", show_default=False),
+        ] = None,
+        scenario_opt: Annotated[
+            str | None,
+            typer.Option("--scenario", help="Scenario name (same as the argument).", show_default=False),
+        ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed → same bytes).")] = 7,
         days: Annotated[int | None, typer.Option("--days", help="Days simulated (default 90).")] = None,
         scale: Annotated[float, typer.Option("--scale", help="Multiplies people and records.")] = 1.0,
         as_json: JsonOpt = False,
     ) -> None:
         """Write a synthetic world (logs, registry, datasets, leaks, truth) in kansa's input formats."""
+        from kansa.model.errors import KansaError
         from kansa.simulate import simulate
 
+        if scenario_arg and scenario_opt and scenario_arg != scenario_opt:
+            raise KansaError(f"two scenarios given: {scenario_arg!r} and --scenario {scenario_opt!r}")
+        scenario = scenario_opt or scenario_arg or "ntt-west"
         summary = simulate(scenario, seed, out, days=days, scale=scale)
 
         def render(data: dict) -> None:
