@@ -26,14 +26,8 @@ from zoneinfo import ZoneInfo
 from kansa.ingest.records import BadLine, Chunk
 from kansa.ingest.sqlmap import map_sql
 from kansa.model.errors import KansaError
+from kansa.model.formats import CSVLOG_COLUMNS
 
-CSVLOG_COLUMNS = (
-    "log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
-    "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id",
-    "transaction_id", "error_severity", "sql_state_code", "message", "detail", "hint",
-    "internal_query", "internal_query_pos", "context", "query", "query_pos", "location",
-    "application_name", "backend_type", "leader_pid", "query_id",
-)
 CHUNK_LINES = 5000
 _AUDIT_PREFIX = "AUDIT: "
 _PREVIOUSLY = "<previously logged>"

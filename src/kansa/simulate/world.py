@@ -12,10 +12,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from kansa.model.formats import CSVLOG_COLUMNS
 from kansa.simulate.damage import damaged_row, leak_columns, leak_header
 from kansa.simulate.people import Person
 from kansa.simulate.writers import (
-    CSVLOG_COLUMNS,
     cert_time,
     iso_ms,
     pg_time,

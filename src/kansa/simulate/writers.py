@@ -15,15 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# PostgreSQL 15 csvlog columns, in order.
-CSVLOG_COLUMNS = (
-    "log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
-    "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id",
-    "transaction_id", "error_severity", "sql_state_code", "message", "detail", "hint",
-    "internal_query", "internal_query_pos", "context", "query", "query_pos", "location",
-    "application_name", "backend_type", "leader_pid", "query_id",
-)
-
 
 def _write_bytes(path: Path, data: bytes, compress: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
