@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-Case = tuple[str, Callable[[Path], object], Callable[[Path], object], Callable[[Path], None]]
-
 
 def _world(tmp: Path) -> Path:
     from kansa.simulate import simulate

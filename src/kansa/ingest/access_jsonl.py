@@ -6,14 +6,13 @@ why, so one broken line never costs the rest of the file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kansa.ingest.records import BadLine, Chunk
-from kansa.ingest.textfile import numbered_lines
+from kansa.ingest.records import Chunk
+from kansa.ingest.textfile import json_line_chunks
 from kansa.model.vocab import ACTIONS
 
 CHUNK_LINES = 20_000
@@ -64,16 +63,4 @@ def parse_access(obj: Any, line: int) -> dict[str, Any]:
 
 
 def read_access(path: Path) -> Iterator[Chunk]:
-    chunk = Chunk()
-    for lineno, text in numbered_lines(path):
-        chunk.end_line = lineno
-        if text.strip():
-            try:
-                chunk.access.append(parse_access(json.loads(text), lineno))
-            except (ValueError, TypeError) as exc:
-                chunk.bad.append(BadLine(lineno, str(exc), text[:2000]))
-        if lineno % CHUNK_LINES == 0:
-            yield chunk
-            chunk = Chunk(end_line=lineno)
-    if chunk.access or chunk.bad or chunk.end_line:
-        yield chunk
+    return json_line_chunks(path, parse_access, CHUNK_LINES)

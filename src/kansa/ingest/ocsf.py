@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kansa.ingest.records import BadLine, Chunk
-from kansa.ingest.textfile import numbered_lines
+from kansa.ingest.records import Chunk
+from kansa.ingest.textfile import json_line_chunks, numbered_lines
 from kansa.model.vocab import ACTIONS
 
 CHUNK_LINES = 20_000
@@ -89,16 +89,4 @@ def looks_like_ocsf(path: Path) -> bool:
 
 
 def read_ocsf(path: Path) -> Iterator[Chunk]:
-    chunk = Chunk()
-    for lineno, text in numbered_lines(path):
-        chunk.end_line = lineno
-        if text.strip():
-            try:
-                chunk.access.append(parse_ocsf(json.loads(text), lineno))
-            except (ValueError, TypeError, OverflowError) as exc:
-                chunk.bad.append(BadLine(lineno, str(exc), text[:2000]))
-        if lineno % CHUNK_LINES == 0:
-            yield chunk
-            chunk = Chunk(end_line=lineno)
-    if chunk.access or chunk.bad or chunk.end_line:
-        yield chunk
+    return json_line_chunks(path, parse_ocsf, CHUNK_LINES)

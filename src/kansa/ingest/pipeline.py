@@ -255,45 +255,32 @@ def ingest_chunks(
                 continue
             chunk_bad = [b for b in chunk.bad if b.line > resume_after]
             bad = list(chunk_bad)
-            for rec in chunk.access:
-                if int(rec.get("source_line") or 0) <= resume_after:
-                    continue
-                read_count += 1
-                try:
-                    row = {k: rec.get(k) for k in ACCESS_KEYS}
-                    row["ts"] = _to_utc(rec["ts"], tz)
-                    if not row.get("action"):
-                        raise ValueError("no action")
-                except (KeyError, ValueError, TypeError) as exc:
-                    bad.append(BadLine(int(rec.get("source_line") or 0), f"bad record: {exc}", repr(rec)[:500]))
-                    continue
-                row["source_system"] = row.get("source_system") or source
-                if row.get("actor_id") is None:
-                    row["actor_id"] = resolver.resolve(rec, default_system)
-                row.update(event_id=next_id, batch_id=batch_id, source_file=name)
-                for owner, subject in rec.get("subjects") or ():
-                    subject_rows.append({"event_id": next_id, "owner_id": owner, "subject_id": str(subject)})
-                access_rows.append(row)
-                next_id += 1
             endpoint_rows: list[dict[str, Any]] = []
-            for rec in chunk.endpoint:
-                if int(rec.get("source_line") or 0) <= resume_after:
-                    continue
-                read_count += 1
-                try:
-                    row = {k: rec.get(k) for k in ENDPOINT_KEYS}
-                    row["ts"] = _to_utc(rec["ts"], tz)
-                    if not row.get("kind"):
-                        raise ValueError("no kind")
-                except (KeyError, ValueError, TypeError) as exc:
-                    bad.append(BadLine(int(rec.get("source_line") or 0), f"bad record: {exc}", repr(rec)[:500]))
-                    continue
-                row["source_system"] = row.get("source_system") or source
-                if row.get("actor_id") is None:
-                    row["actor_id"] = resolver.resolve(rec, default_system)
-                row.update(event_id=next_id, batch_id=batch_id, source_file=name)
-                endpoint_rows.append(row)
-                next_id += 1
+            for records, keys, required, rows in (
+                (chunk.access, ACCESS_KEYS, "action", access_rows),
+                (chunk.endpoint, ENDPOINT_KEYS, "kind", endpoint_rows),
+            ):
+                for rec in records:
+                    line = int(rec.get("source_line") or 0)
+                    if line <= resume_after:
+                        continue
+                    read_count += 1
+                    try:
+                        row = {k: rec.get(k) for k in keys}
+                        row["ts"] = _to_utc(rec["ts"], tz)
+                        if not row.get(required):
+                            raise ValueError(f"no {required}")
+                    except (KeyError, ValueError, TypeError) as exc:
+                        bad.append(BadLine(line, f"bad record: {exc}", repr(rec)[:500]))
+                        continue
+                    row["source_system"] = row.get("source_system") or source
+                    if row.get("actor_id") is None:
+                        row["actor_id"] = resolver.resolve(rec, default_system)
+                    row.update(event_id=next_id, batch_id=batch_id, source_file=name)
+                    for owner, subject in rec.get("subjects") or ():
+                        subject_rows.append({"event_id": next_id, "owner_id": owner, "subject_id": str(subject)})
+                    rows.append(row)
+                    next_id += 1
             _insert(ws, "access_events", _ACCESS_TYPES, access_rows)
             _insert(ws, "endpoint_events", _ENDPOINT_TYPES, endpoint_rows)
             _insert(ws, "access_subjects", _SUBJECT_TYPES, subject_rows)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from kansa.ingest.records import BadLine, Chunk
 from kansa.model.errors import InputError
 
 
@@ -37,3 +39,26 @@ def numbered_lines(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[in
                 yield lineno, line.rstrip("\r\n")
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot read after line {lineno}: {exc}", path=str(path), line=lineno + 1) from exc
+
+
+def json_line_chunks(
+    path: Path, parse: Callable[[Any, int], dict[str, Any]], chunk_lines: int = 20_000
+) -> Iterator[Chunk]:
+    """Chunks of access records from a JSON Lines file, one parser per schema (kansa, OCSF).
+
+    A line that is not JSON, or that ``parse`` rejects (ValueError, TypeError, OverflowError),
+    becomes a BadLine with its number; blank lines are skipped but still counted.
+    """
+    chunk = Chunk()
+    for lineno, text in numbered_lines(path):
+        chunk.end_line = lineno
+        if text.strip():
+            try:
+                chunk.access.append(parse(json.loads(text), lineno))
+            except (ValueError, TypeError, OverflowError) as exc:
+                chunk.bad.append(BadLine(lineno, str(exc), text[:2000]))
+        if lineno % chunk_lines == 0:
+            yield chunk
+            chunk = Chunk(end_line=lineno)
+    if chunk.access or chunk.bad or chunk.end_line:
+        yield chunk

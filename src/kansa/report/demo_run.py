@@ -61,7 +61,7 @@ def _incident_from_trace(traced: dict[str, Any], discovered: date, controller_ki
     Assessed twice: as the contractor (an entrustee: it must tell its clients) and as one of
     the owners whose records were attributed (a business: it must report to the PPC).
     """
-    matched = int(traced.get("matched", traced.get("matched_rows", 0)) or 0)
+    matched = int(traced.get("matched_rows") or 0)
     return {
         "title": "名簿業者への個人データ流出の疑い (demo)",
         "discovered_at": discovered.isoformat(),
