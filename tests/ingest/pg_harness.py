@@ -76,7 +76,7 @@ class PgCluster:
             "log_filename = 'postgresql'", "log_timezone = 'Asia/Tokyo'",
             "pgaudit.log = 'read,write,ddl,role,misc'", "pgaudit.log_parameter = on",
             "pgaudit.log_catalog = off", "pgaudit.log_relation = on",
-            "pgaudit.log_statement_once = on", "log_connections = on",
+            "pgaudit.log_statement_once = on", "log_connections = on", "log_disconnections = on",
         ])
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as f:
             f.write("\n" + conf + "\n")

@@ -35,7 +35,7 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
 def test_csvlog_audit_line_maps_and_other_lines_are_skipped(tmp_path: Path) -> None:
     p = tmp_path / "postgresql.csv"
     p.write_text(
-        _csv_line("connection authorized: user=maint01 database=kintai")
+        _csv_line("checkpoint starting: time", user="", conn="")
         + _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
                     'WHERE resident_id = $1",R77'),
         encoding="utf-8")
@@ -178,3 +178,33 @@ def test_euc_jp_statement_from_an_euc_jp_database_is_read(tmp_path: Path) -> Non
     p.write_bytes(line.encode("euc_jp"))
     access, bad = _read(p)
     assert bad == [] and access[0]["subjects"] == [("s", "X1")]
+
+
+def test_connection_messages_become_login_and_logout(tmp_path: Path) -> None:
+    """C1: log_connections/log_disconnections lines are session events keyed by session id."""
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line("connection received: host=10.0.0.5 port=51234", user="")
+        + _csv_line("connection authorized: user=maint01 database=kintai application_name=psql",
+                    session="65a.7")
+        + _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", session="65a.7")
+        + _csv_line("disconnection: session time: 0:41:02.117 user=maint01 database=kintai "
+                    "host=10.0.0.5 port=51234", session="65a.7", vxid="",
+                    ts="2024-01-05 10:41:02.240 JST")
+        + _csv_line('password authentication failed for user "maint02"', user="maint02",
+                    severity="FATAL", session="65a.8"),
+        encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == []
+    assert [(e["action"], e["outcome"], e["source_system"]) for e in access] == [
+        ("login", "success", "postgresql"), ("export", "success", "pgaudit"),
+        ("logout", "success", "postgresql"), ("login", "failure", "postgresql")]
+    login, export, logout, failed = access
+    assert login["resource"] == logout["resource"] == "session:65a.7"
+    assert export["resource"] == "s.t"  # statements keep their table, not the session
+    assert failed["resource"] == "session:65a.8" and failed["account"] == "maint02"
+    assert login["account"] == logout["account"] == "maint01"
+    assert login["source_ip"] == logout["source_ip"] == "10.0.0.5"
+    assert logout["statement"].startswith("disconnection: session time: 0:41:02.117")
+    assert [e["source_line"] for e in access] == [2, 3, 4, 5]
+    assert logout["ts"] - login["ts"] == timedelta(minutes=41, seconds=2, microseconds=117000)

@@ -30,6 +30,14 @@ SET pgaudit.log = 'none';
 SELECT * FROM pref_osaka.residents;
 """
 
+# A second connection that switches auditing off first, then reads and exports: the C1 shape of
+# the NTT West maintainer's sessions.
+SILENT = """
+SET pgaudit.log = 'none';
+SELECT * FROM pref_osaka.residents;
+COPY pref_osaka.residents TO STDOUT;
+"""
+
 
 def _events(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -47,6 +55,7 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
         cluster.start()
         try:
             cluster.psql(SESSION, host="127.0.0.1")
+            cluster.psql(SILENT, host="127.0.0.1")
         finally:
             cluster.stop()
         yield {"csv": cluster.log("csv"), "json": cluster.log("json")}
@@ -58,7 +67,8 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
 @pytest.mark.postgres
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: str) -> None:
-    events = _events(pg_logs[kind])
+    everything = _events(pg_logs[kind])
+    events = [e for e in everything if e["source_system"] == "pgaudit"]
     resident = [e for e in events if e["resource"] == "pref_osaka.residents"]
     actions = [e["action"] for e in resident]
     assert "insert" in actions and "export" in actions and "search" in actions
@@ -66,7 +76,7 @@ def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: 
     assert view and ("pref_osaka", "R002") in view[0]["subjects"]
     assert all(e["account"] == "postgres" for e in events)
     assert all(e["source_ip"] == "127.0.0.1" for e in events)
-    assert all(e["ts"].tzinfo is not None and e["source_system"] == "pgaudit" for e in events)
+    assert all(e["ts"].tzinfo is not None for e in events)
     # changing what pgaudit logs is an admin event the audit can see ...
     assert any(e["action"] == "admin" and e["resource"] == "pgaudit.log" for e in events)
     # ... but pgaudit does NOT log the SET that turns it off ('none'): the log just goes silent,
@@ -86,3 +96,41 @@ def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: 
     assert failed[0]["subjects"] == [("pref_osaka", "R001")]
     assert len(view) == 2 and [e["action"] for e in events].count("other") == 2
     assert all(e["owner_id"] == "pref_osaka" for e in resident)
+
+
+def _sessions(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Events grouped by connection: from each login to its logout, in log order."""
+    out: list[list[dict[str, Any]]] = []
+    for e in events:
+        if e["action"] == "login":
+            out.append([])
+        out[-1].append(e)
+    return out
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_real_sessions_have_login_and_logout(pg_logs: dict[str, Path], kind: str) -> None:
+    events = _events(pg_logs[kind])
+    logins = [e for e in events if e["action"] == "login"]
+    logouts = [e for e in events if e["action"] == "logout"]
+    # harness setup (unix socket, no address) and the two workload connections
+    assert len(logins) == len(logouts) >= 2
+    for e in logins + logouts:
+        assert e["source_system"] == "postgresql" and e["account"] == "postgres"
+        assert e["resource"].startswith("session:") and e["outcome"] == "success"
+        assert e["owner_id"] is None and e["subjects"] == []
+    assert logins[0]["statement"].startswith("connection authorized: user=postgres")
+    assert logouts[0]["statement"].startswith("disconnection: session time:")
+    sessions = _sessions(events)
+    for s in sessions:  # every session: one login first, one logout last, same session resource
+        assert s[0]["action"] == "login" and s[-1]["action"] == "logout"
+        assert [e["action"] for e in s].count("login") == 1
+        assert s[0]["resource"] == s[-1]["resource"]
+        assert len({e["resource"] for e in s if e["source_system"] == "postgresql"}) == 1
+    work, silent = sessions[-2], sessions[-1]
+    assert [e["source_ip"] for e in work + silent] == ["127.0.0.1"] * len(work + silent)
+    # the session that ran SET pgaudit.log = 'none' shows a login and a logout and nothing else
+    assert [e["action"] for e in silent] == ["login", "logout"]
+    assert silent[0]["ts"] <= silent[1]["ts"] and silent[0]["resource"] != work[0]["resource"]
+    assert len(work) > 10

@@ -88,6 +88,46 @@ def _source_ip_json(remote_host: Any) -> str | None:
     return str(remote_host)
 
 
+# With log_connections / log_disconnections on (C1 in docs/formats.md) the server writes these two
+# messages for every client session. They are not pgaudit's, but they are what shows a session that
+# ran with auditing switched off: a login and a logout with no AUDIT line in between.
+_LOGIN = re.compile(r"^(?:replication )?connection authorized: user=(\S*)")
+_LOGOUT = re.compile(r"^disconnection: session time: \S+ user=(\S*)")
+_AUTH_FAILED = re.compile(r'^password authentication failed for user "(.*)"')
+
+
+def session_event(row: dict[str, Any], line: int) -> dict[str, Any] | None:
+    """A login (connection authorized), logout (disconnection) or failed login; else None."""
+    message = str(row.get("message") or "")
+    severity = str(row.get("error_severity") or "")
+    outcome = "success"
+    if severity == "LOG" and (m := _LOGIN.match(message)):
+        action = "login"
+    elif severity == "LOG" and (m := _LOGOUT.match(message)):
+        action = "logout"
+    elif severity == "FATAL" and (m := _AUTH_FAILED.match(message)):
+        action, outcome = "login", "failure"
+    else:
+        return None
+    session = row.get("session_id") or row.get("process_id")
+    return {
+        "ts": parse_log_time(str(row["log_time"])),
+        "account": row.get("user_name") or m.group(1) or None,
+        "action": action,
+        "resource": f"session:{session}" if session else None,
+        "columns": None,
+        "owner_id": None,
+        "terminal": None,
+        "source_ip": row.get("source_ip"),
+        "outcome": outcome,
+        "row_count": None,
+        "statement": message,
+        "source_system": "postgresql",
+        "source_line": line,
+        "subjects": [],
+    }
+
+
 class _Mapper:
     """Turns AUDIT log records into access dicts; remembers statements logged once."""
 
@@ -107,6 +147,9 @@ class _Mapper:
         session = str(row.get("session_id") or row.get("process_id") or "")
         audit = split_audit(row.get("message") or "")
         if audit is None:
+            login = session_event(row, line)
+            if login is not None:
+                return login
             severity = str(row.get("error_severity") or "")
             if severity in ("ERROR", "FATAL", "PANIC") and row.get("virtual_transaction_id"):
                 failed = self.open.pop((session, str(row["virtual_transaction_id"])), None)
