@@ -17,7 +17,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any, cast
@@ -27,6 +27,7 @@ from kansa.ingest.records import BadLine, Chunk
 from kansa.ingest.sqlmap import map_sql
 from kansa.model.errors import KansaError
 from kansa.model.formats import CSVLOG_COLUMNS
+from kansa.model.workspace import Workspace
 
 CHUNK_LINES = 5000
 _AUDIT_PREFIX = "AUDIT: "
@@ -128,10 +129,38 @@ def session_event(row: dict[str, Any], line: int) -> dict[str, Any] | None:
     }
 
 
+class OwnerMap:
+    """Which owner's data a table holds: registry ``db_owners`` rows, else the schema's name.
+
+    One database often holds several clients' data in schemas named for the project, not for the
+    client (``cc_2019_osaka``), or one client's tables in ``public``. The most specific row wins:
+    database + schema + table, then database + schema, then the same without a database. A table
+    named without a schema is looked up in ``public`` (PostgreSQL's default search_path).
+    """
+
+    def __init__(self, rows: Iterable[tuple[str | None, str, str | None, str]] = ()) -> None:
+        self.rows = {(db or None, schema, table or None): owner for db, schema, table, owner in rows}
+
+    @classmethod
+    def load(cls, ws: Workspace) -> OwnerMap:
+        return cls(ws.con.execute('SELECT "database", "schema", "table", owner_id FROM db_owners').fetchall())
+
+    def owner_of(self, database: str | None, relation: str) -> str | None:
+        schema, dot, table = relation.partition(".")
+        if not dot:
+            schema, table = "public", relation
+        for key in ((database, schema, table), (database, schema, None), (None, schema, table),
+                    (None, schema, None)):
+            if key in self.rows:
+                return self.rows[key]
+        return schema if dot else None
+
+
 class _Mapper:
     """Turns AUDIT log records into access dicts; remembers statements logged once."""
 
-    def __init__(self) -> None:
+    def __init__(self, owners: OwnerMap | None = None) -> None:
+        self.owners = owners or OwnerMap()
         self.statements: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
         # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
         # right after an AUDIT line means that statement failed.
@@ -186,7 +215,7 @@ class _Mapper:
         self.emitted[seen] = None
         if len(self.emitted) > 10000:
             self.emitted.pop(next(iter(self.emitted)))
-        owner = resource.split(".", 1)[0] if resource and "." in resource and not (
+        owner = self.owners.owner_of(row.get("database_name") or None, resource) if resource and not (
             mapped and mapped.setting) else None
         subjects = sorted({(owner, v) for _, v in mapped.keys if not v.startswith("$")}) if (
             mapped and owner) else []
@@ -283,6 +312,7 @@ def _json_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None,
         yield n, n, {
             "log_time": obj["timestamp"], "user_name": obj.get("user"),
             "session_id": obj.get("session_id"), "process_id": obj.get("pid"),
+            "database_name": obj.get("dbname"),
             "error_severity": obj.get("error_severity"), "virtual_transaction_id": obj.get("vxid"),
             "message": obj.get("message"), "source_ip": _source_ip_json(obj.get("remote_host")),
         }, "", line[:500]
@@ -293,12 +323,18 @@ def _is_json(path: Path) -> bool:
     return name.endswith(".json") or name.endswith(".jsonl")
 
 
-def read_pgaudit(path: Path) -> Iterator[Chunk]:
+def pgaudit_reader(ws: Workspace) -> Callable[[Path], Iterator[Chunk]]:
+    """read_pgaudit bound to the workspace's table→owner mapping (registry db_owners.csv)."""
+    owners = OwnerMap.load(ws)
+    return lambda path: read_pgaudit(path, owners)
+
+
+def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
     """Yield chunks of access records from a PostgreSQL csvlog or jsonlog file (plain or .gz)."""
     path = Path(path)
     if not path.is_file():
         raise KansaError(f"{path}: no such PostgreSQL log file")
-    mapper = _Mapper()
+    mapper = _Mapper(owners)
     chunk = Chunk()
     try:
         with _open_text(path) as text:

@@ -21,6 +21,7 @@ from kansa.model.workspace import Workspace
 
 REGISTRY_TABLES = (
     "organisations", "contracts", "actors", "accounts", "terminals", "assignments", "assignment_subjects",
+    "db_owners",
 )
 
 

@@ -57,7 +57,7 @@ def ingest_pgaudit_file(ws: Workspace, path: Path) -> dict[str, Any]:
             [str(path), "no pgaudit reader available in this kansa; file not ingested"],
         )
         return FileResult(path=str(path), source="pgaudit", quarantined=1, not_ingested=True).to_dict()
-    reader: Callable[[Path], Iterable[Chunk]] = pgaudit.read_pgaudit
+    reader: Callable[[Path], Iterable[Chunk]] = pgaudit.pgaudit_reader(ws)
     return ingest_chunks(ws, path, "pgaudit", reader).to_dict()
 
 

@@ -202,4 +202,18 @@ MODEL_MIGRATIONS: list[Migration] = [
             "CREATE INDEX access_subjects_subject ON access_subjects(owner_id, subject_id)",
         ],
     ),
+    Migration(
+        2,
+        "database table owners (registry db_owners.csv)",
+        [
+            """
+            CREATE TABLE db_owners (
+                "database"  VARCHAR,               -- empty: any database
+                "schema"    VARCHAR NOT NULL,
+                "table"     VARCHAR,               -- empty: every table of the schema
+                owner_id    VARCHAR NOT NULL
+            )
+            """,
+        ],
+    ),
 ]
