@@ -11,6 +11,7 @@ import pytest
 
 from kansa.model.errors import KansaError, NotAWorkspace
 from kansa.model.migrations import Migration
+from kansa.model.schema import MODEL_MIGRATIONS
 from kansa.model.workspace import MARKER, init_workspace, open_workspace
 
 
@@ -31,7 +32,7 @@ def test_model_tables_exist_and_version_recorded(tmp_path: Path) -> None:
     with init_workspace(tmp_path / "w") as ws:
         tables = {r[0] for r in ws.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         assert {"access_events", "access_subjects", "endpoint_events", "actors", "contracts", "quarantine"} <= tables
-        assert ws.con.execute("SELECT version FROM schema_versions WHERE component='model'").fetchone() == (1,)
+        assert ws.con.execute("SELECT version FROM schema_versions WHERE component='model'").fetchone() == (MODEL_MIGRATIONS[-1].version,)
 
 
 def test_open_refuses_non_workspace(tmp_path: Path) -> None:
