@@ -108,6 +108,52 @@ def registry_cmd(directory: Annotated[Path, typer.Argument(help="Folder of regis
         emit(ingest_registry(ws, directory), as_json, render)
 
 
+@ingest_app.command("dataset")
+def dataset_cmd(
+    file: Annotated[Path, typer.Argument(help="The owner's list: CSV, TSV or Excel (.xlsx).")],
+    owner: Annotated[str, typer.Option("--owner", help="Owner id (organisation the data belongs to).")],
+    name: Annotated[str, typer.Option("--name", help="Dataset name, e.g. car-tax.")],
+    version: Annotated[str | None, typer.Option("--version", help="Version, e.g. 2024.")] = None,
+    valid_from: Annotated[str | None, typer.Option("--valid-from", help="First day this version was in use.")] = None,
+    valid_to: Annotated[str | None, typer.Option("--valid-to", help="Last day this version was in use.")] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Column with the record id (default: the row number).")
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="Comma-separated: basic,tax,health,my_number,...")
+    ] = None,
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="auto, utf-8, cp932 (= shift_jis) or euc-jp.")
+    ] = "auto",
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an owner's dataset (checked, recorded) and index it for trace."""
+    from kansa.ingest import ingest_dataset
+    from kansa.trace import index_dataset
+
+    cats = [c for c in (categories or "").split(",") if c.strip()]
+    with workspace(ws_path, "ingest dataset", str(file)) as ws:
+        recorded = ingest_dataset(ws, file, owner, name, version=version, valid_from=valid_from,
+                                  valid_to=valid_to, id_column=id_column, categories=cats, encoding=encoding)
+        indexed = index_dataset(ws, file, owner, name, version=version, id_column=id_column,
+                                encoding=None if recorded["encoding"] == "xlsx" else recorded["encoding"],
+                                valid_from=valid_from, valid_to=valid_to)
+
+    def render(d: dict[str, Any]) -> None:
+        r, t = d["dataset"], d["trace"]
+        state = "unchanged (same content)" if r["skipped"] else "recorded"
+        console.print(f"{r['path']}: {r['dataset_id']} {state}; {r['records']} records, encoding {r['encoding']}, "
+                      f"id {r['id_column'] or 'row number'}", highlight=False)
+        for note in r["notes"]:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        console.print(f"indexed for trace: {t.get('records')} records, fields {', '.join(t.get('fields') or [])}"
+                      + (f"; {t['skipped']} rows without a usable field" if t.get("skipped") else ""),
+                      highlight=False)
+
+    emit({"dataset": recorded, "trace": indexed}, as_json, render)
+
+
 @ingest_app.command("status")
 def status_cmd(ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """What has been ingested: files per source, events, quarantined lines and why."""
