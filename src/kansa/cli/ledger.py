@@ -6,6 +6,8 @@ Thin on purpose: parsing and printing only; everything else is kansa.ledger's pu
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +30,8 @@ def _show_verify(r: dict[str, Any], lang: str = "ja") -> None:
             f"[green]ledger intact[/green]: {r['tree_size']} leaves, {r['heads_checked']} signed heads checked"
             + (f"; {r['pending']} events not yet sealed" if r["pending"] else "")
         )
+        if "head_file" in r:
+            console.print(f"consistent with the head(s) in {r['head_file']['path']}", highlight=False)
         return
     console.print(f"[red]ledger TAMPERED[/red]: first bad leaf {r['first_bad']} of {r['tree_size']}")
     key = "reason_ja" if lang == "ja" else "reason_en"
@@ -38,6 +42,42 @@ def _show_verify(r: dict[str, Any], lang: str = "ja") -> None:
     for h in r["bad_heads"]:
         table.add_row(f"head {h['tree_size']}", h["origin"], "", h["problem"], h[key])
     console.print(table)
+
+
+_HEAD_KEYS = ("tree_size", "root", "timestamp_ms", "signature")
+
+
+def _as_export(ws: Any, path: Path, tmp: Path) -> Path:
+    """A head file as kept by a witness → a heads export that ``verify`` reads.
+
+    Accepted: an ``export-heads`` file, one head as ``ledger head --json`` prints it, or a list of
+    them (``ledger head --all --json``). A bare head carries no public key: it is checked against
+    the workspace's key, so a head signed by another key (a rebuilt ledger) fails.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KansaError("no such head file", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KansaError(f"cannot read head file: {exc}", path=str(path)) from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KansaError(f"not JSON: {exc.msg}", path=str(path), line=exc.lineno) from exc
+    if isinstance(doc, dict) and "heads" in doc:
+        return path
+    heads = doc if isinstance(doc, list) else [doc]
+    for i, h in enumerate(heads):
+        missing = [k for k in _HEAD_KEYS if not isinstance(h, dict) or h.get(k) in (None, "")]
+        if missing:
+            which = f"head {i + 1}: " if isinstance(doc, list) else ""
+            raise KansaError(f"{which}not a signed tree head (missing {', '.join(missing)});"
+                             " use the output of `kansa ledger head --json` or `export-heads`", path=str(path))
+    api.export_heads(ws, tmp)  # the workspace's public key, through the public API
+    export = json.loads(tmp.read_text(encoding="utf-8"))
+    export["heads"] = heads
+    tmp.write_text(json.dumps(export), encoding="utf-8")
+    return tmp
 
 
 def register(app: typer.Typer) -> None:
@@ -90,13 +130,24 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--trusted-heads", help="Heads exported earlier (export-heads) to check against."),
         ] = None,
+        head_file: Annotated[
+            Path | None,
+            typer.Option("--head", help="A head kept elsewhere (`ledger head --json` or export-heads): prove"
+                         " that today's ledger extends it."),
+        ] = None,
         lang: Annotated[str, typer.Option(help="Language of the explanations: ja or en.")] = "ja",
     ) -> None:
         """Recompute every leaf and root from the rows as they are now; exit 1 if anything changed."""
         if lang not in ("ja", "en"):
             raise KansaError(f"--lang must be ja or en, got {lang!r}")
-        with workspace(ws_path, "ledger verify") as ws:
-            r = api.verify(ws, trusted_heads=trusted)
+        if head_file is not None and trusted is not None:
+            raise KansaError("give --head or --trusted-heads, not both")
+        with workspace(ws_path, "ledger verify") as ws, tempfile.TemporaryDirectory() as tmp:
+            given = trusted if head_file is None else _as_export(ws, head_file, Path(tmp) / "heads.json")
+            r = api.verify(ws, trusted_heads=given)
+            if head_file is not None:
+                kept = [h for h in r["bad_heads"] if h.get("origin") == "export"]
+                r["head_file"] = {"path": str(head_file), "consistent": not kept and r["ok"]}
         emit(r, as_json, lambda d: _show_verify(d, lang))
         if not r["ok"]:
             raise typer.Exit(1)
