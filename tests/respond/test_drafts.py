@@ -51,6 +51,15 @@ def test_cli_assess_json_and_bad_lang(tmp_path: Path, capsys: pytest.CaptureFixt
     inc.write_text("discovered_at: 2026-11-02\npersons: 1\ncategories: [要配慮個人情報]\n", encoding="utf-8")
     assert main(["respond", "assess", str(inc), "--today", "2026-11-03", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    # a business or a public body would report, but an entrustee would notify its entrustor instead
+    assert out["reportable"] == "unknown"
+    assert "role" in {q["fact"] for q in out["questions"]}
+    inc.write_text("discovered_at: 2026-11-02\nrole: controller\npersons: 1\ncategories: [要配慮個人情報]\n",
+                   encoding="utf-8")
+    assert main(["respond", "assess", str(inc), "--today", "2026-11-03", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert out["reportable"] is True
+    assert main(["respond", "assess", str(inc), "--today", "2026-11-03"]) == 0
+    assert "reportable" in capsys.readouterr().out
     assert main(["respond", "draft", str(inc), "--out", str(tmp_path / "d"), "--lang", "fr"]) == 2
     assert main(["respond", "assess", str(inc), "--today", "03/11/2026"]) == 2

@@ -29,9 +29,11 @@ def _today(value: str | None) -> date:
 
 def _render(result: dict[str, Any]) -> None:
     inc = result["incident"]
-    console.print(f"[bold]{inc['title'] or 'incident'}[/bold] — {inc['persons']:,} persons, "
+    persons = "unknown number of" if inc["persons"] is None else f"{inc['persons']:,}"
+    console.print(f"[bold]{inc['title'] or 'incident'}[/bold] — {persons} persons, "
                   f"aware since {inc['discovered_at']}, as of {result['today']}")
-    table = Table("obligation", "to", "due", "legal basis", "because")
+    console.print(f"reportable: [bold]{result['reportable']}[/bold]")
+    table = Table("obligation", "status", "to", "due", "legal basis", "because")
     for o in result["obligations"]:
         d = o["deadline"]
         due = d.get("due_at") or d["due"] or d["note_en"]
@@ -39,9 +41,13 @@ def _render(result: dict[str, Any]) -> None:
             due = f"[red]{due} OVERDUE[/red]"
         elif d["days_left"] is not None:
             due = f"{due} ({d['days_left']} d)"
-        table.add_row(o["title_en"] + "\n" + o["title_ja"], o["to"], due, o["basis"],
-                      "\n".join(b["basis"] for b in o["because"]))
+        why = [b["basis"] for b in o["because"]] + [f"? {p['trigger']}: {', '.join(p['unknown'])}" for p in o["pending"]]
+        table.add_row(o["title_en"] + "\n" + o["title_ja"], o["status"], o["to"], due, o["basis"], "\n".join(why))
     console.print(table)
+    for q in result["questions"]:
+        console.print(f"[yellow]{q['text']}[/yellow]")
+    for a in result["assumptions"]:
+        console.print(f"assumed: {a['fact']} = {a['assumed']} — {a['why_en']}")
     for note in result["notes"]:
         console.print(f"note: {note}")
 

@@ -50,6 +50,8 @@ LABELS: dict[str, dict[str, str]] = {
         "overdue": "期限超過",
         "none_required": "法定の報告義務は判定されませんでした（任意報告）",
         "todo": "（未記入：記載してください）",
+        "unknown": "（不明：確認中）",
+        "status_unknown": "要確認（事実が未確認）",
         "notify_planned": "本人への通知を準備中",
         "notify_none": "本人への通知義務は判定されていません",
         "notice_title": "個人情報の漏えい等に関するお知らせとお詫び",
@@ -87,6 +89,8 @@ LABELS: dict[str, dict[str, str]] = {
         "overdue": "OVERDUE",
         "none_required": "No statutory reporting duty was found (voluntary report)",
         "todo": "(to fill in)",
+        "unknown": "(unknown: being checked)",
+        "status_unknown": "to confirm (facts unknown)",
         "notify_planned": "Notice to affected persons in preparation",
         "notify_none": "No duty to notify persons was found",
         "notice_title": "Notice and apology concerning your personal information",
@@ -114,7 +118,8 @@ def render_drafts(incident: Incident, today: date, lang: str = "ja") -> dict[str
     result = assess_incident(incident, today)
     obligations = result["obligations"]
     ids = {o["id"]: o for o in obligations}
-    notify = any(i.endswith("notify_persons") or i == "gdpr.art34_subjects" for i in ids)
+    notify = any((i.endswith("notify_persons") or i == "gdpr.art34_subjects") and o["status"] == "required"
+                 for i, o in ids.items())
     env = _env()
     common: dict[str, Any] = {
         "lang": lang, "L": L, "inc": incident.to_dict(), "today": today.isoformat(), "todo": L["todo"],

@@ -4,6 +4,13 @@ Why rules as data (rules.yaml): the law changes (APPI 2022, the 2024 rule amendm
 organisations add their own duties (contracts, ordinances); editing a reviewed YAML file with a
 citation per rule is safer than editing code. Every obligation carries the triggers that fired,
 their legal basis and a plain reason, so an officer can check the assessment, not just trust it.
+
+Why three-valued logic: days after a leak, many facts are unknown. A rule over an unknown fact is
+"unknown" unless the known facts already decide it (1,001 persons makes the size rule true even
+while the categories are unknown). An unknown rule never silently becomes "not reportable": it
+yields ``reportable: "unknown"`` and a question naming the fact and who can answer it. Facts
+that can only *remove* a duty (high-level encryption) are assumed absent, and the assumption is
+listed with its question.
 """
 
 from __future__ import annotations
@@ -17,16 +24,22 @@ from typing import Any
 import yaml
 
 from kansa.model.errors import KansaError
-from kansa.respond.calendar import add_business_days, add_calendar_days
+from kansa.respond.calendar import add_business_days, add_calendar_days, is_office_closed
 from kansa.respond.incident import Incident
 
 Condition = dict[str, Any]
+Tri = bool | None
+
+# The 2024 amendment of Enforcement Rules Art. 7(3) (personal information being acquired, e.g. web
+# skimming) applies from this day.
+ACQUISITION_RULE_FROM = date(2024, 4, 1)
 
 
 @dataclass(frozen=True)
 class RuleSet:
     triggers: tuple[dict[str, Any], ...]
     obligations: tuple[dict[str, Any], ...]
+    questions: dict[str, dict[str, str]]
 
 
 @lru_cache(maxsize=1)
@@ -34,69 +47,185 @@ def load_rules() -> RuleSet:
     """The packaged rule set (kansa/respond/rules.yaml)."""
     text = resources.files("kansa.respond").joinpath("rules.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    return RuleSet(tuple(data["triggers"]), tuple(data["obligations"]))
+    return RuleSet(tuple(data["triggers"]), tuple(data["obligations"]), dict(data["questions"]))
+
+
+def _or(values: list[Tri]) -> Tri:
+    if any(v is True for v in values):
+        return True
+    return None if any(v is None for v in values) else False
+
+
+def _and(values: list[Tri]) -> Tri:
+    if any(v is False for v in values):
+        return False
+    return None if any(v is None for v in values) else True
 
 
 def facts_of(incident: Incident) -> dict[str, Any]:
-    """The values conditions may read; GDPR high risk defaults to the APPI aggravating facts."""
+    """The values conditions may read (True, False or None = unknown)."""
     high = incident.gdpr_high_risk
     if high is None:
-        high = incident.sensitive or incident.property_damage or incident.wrongful_purpose
+        high = _or([incident.sensitive, incident.property_damage, incident.wrongful_purpose])
+    persons: int | None = incident.persons
+    if persons is not None or incident.persons_upper is not None:
+        # "発生したおそれがある" counts: a possible upper bound decides the thresholds.
+        persons = max(persons or 0, incident.persons_upper or 0)
     return {
         "sensitive": incident.sensitive,
         "property_damage": incident.property_damage,
+        "ordinance_sensitive": incident.ordinance_sensitive,
         "wrongful_purpose": incident.wrongful_purpose,
         "my_number": incident.my_number,
         "my_number_public": incident.my_number_public,
+        "my_number_system": incident.my_number_system,
         "gdpr": incident.gdpr,
         "gdpr_unlikely_risk": incident.gdpr_unlikely_risk,
         "gdpr_high_risk": high,
-        # "発生したおそれがある" counts: a possible upper bound decides the thresholds.
-        "persons": max(incident.persons, incident.persons_upper or 0),
+        # an exemption: unknown → assumed absent (the conservative reading), listed as assumption
+        "encrypted": bool(incident.encrypted),
+        "being_acquired": incident.being_acquired,
+        "acquisition_rule_in_force": incident.discovered_at.date() >= ACQUISITION_RULE_FROM,
+        "persons": persons,
     }
 
 
-def holds(cond: Condition, facts: dict[str, Any]) -> bool:
-    """Evaluate one condition of the small rule language."""
+def holds(cond: Condition, facts: dict[str, Any]) -> Tri:
+    """Evaluate one condition of the small rule language (Kleene three-valued logic)."""
     if "flag" in cond:
-        return bool(facts[cond["flag"]])
+        v = facts[cond["flag"]]
+        return None if v is None else bool(v)
     if "persons_over" in cond:
-        return int(facts["persons"]) > int(cond["persons_over"])
+        n = facts["persons"]
+        return None if n is None else int(n) > int(cond["persons_over"])
     if "all" in cond:
-        return all(holds(c, facts) for c in cond["all"])
+        return _and([holds(c, facts) for c in cond["all"]])
     if "any" in cond:
-        return any(holds(c, facts) for c in cond["any"])
+        return _or([holds(c, facts) for c in cond["any"]])
     if "not" in cond:
-        return not holds(cond["not"], facts)
+        v = holds(cond["not"], facts)
+        return None if v is None else not v
     raise ValueError(f"unknown condition {cond!r}")
 
 
-def _deadline(spec: dict[str, Any], incident: Incident, today: date) -> dict[str, Any]:
+def unknown_facts(cond: Condition, facts: dict[str, Any]) -> list[str]:
+    """The facts a condition reads that are unknown, in order of appearance."""
+    if "flag" in cond:
+        return [cond["flag"]] if facts[cond["flag"]] is None else []
+    if "persons_over" in cond:
+        return ["persons"] if facts["persons"] is None else []
+    out: list[str] = []
+    for sub in cond.get("all", []) + cond.get("any", []) + ([cond["not"]] if "not" in cond else []):
+        out.extend(f for f in unknown_facts(sub, facts) if f not in out)
+    return out
+
+
+def _applies(kinds: list[str], incident: Incident) -> tuple[Tri, list[str]]:
+    """Whether a rule for ``kinds`` applies to the incident; unknown while sector/role are unknown."""
+    possible = incident.possible_kinds
+    if possible <= set(kinds):
+        return True, []
+    if not possible & set(kinds):
+        return False, []
+    missing = [f for f, v in (("sector", incident.sector), ("role", incident.role)) if v is None]
+    return None, missing
+
+
+def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: Tri) -> dict[str, Any]:
     kind = spec["kind"]
     start: datetime = incident.discovered_at
     out: dict[str, Any] = {"kind": kind, "note_ja": spec.get("note_ja", ""), "note_en": spec.get("note_en", "")}
     due: date | None = None
+    learned = start.date().isoformat()
+    first = incident.first_day_counts
+    how: str
     if kind == "calendar_days":
         days = int(spec["days"])
-        if incident.wrongful_purpose and "days_if_wrongful" in spec:
-            days = int(spec["days_if_wrongful"])
-        due = add_calendar_days(start.date(), days, roll_to_open_day=bool(spec.get("roll_to_open_day")))
+        extra = ""
+        if "days_if_wrongful" in spec:
+            if wrongful is True:
+                days = int(spec["days_if_wrongful"])
+                extra = f"; {days} days because the wrongful-purpose kind applies"
+            elif wrongful is None:
+                extra = (f"; {days} days assumed (the earlier date) while a wrongful purpose is unknown — "
+                         f"{spec['days_if_wrongful']} if it is confirmed")
+        offset = days - 1 if first else days
+        plain = start.date() + timedelta(days=offset)
+        roll = bool(spec.get("roll_to_open_day"))
+        due = add_calendar_days(start.date(), offset, roll_to_open_day=roll)
         out["days"] = days
-        if spec.get("roll_to_open_day") and due != start.date() + timedelta(days=days):
-            out["rolled_from"] = (start.date() + timedelta(days=days)).isoformat()
+        counted = "the day of learning counts as day 1" if first else "the day of learning not counted (Civil Code Art. 140)"
+        how = f"learned {learned}; {counted}; + {days} calendar days = {plain.isoformat()}{extra}"
+        if roll and due != plain:
+            out["rolled_from"] = plain.isoformat()
+            how += f"; {plain.isoformat()} is a closed day (weekend, holiday or 12/29–1/3) → next open day {due.isoformat()}"
+        if spec.get("note_en", "").startswith("promptly"):
+            how += "; the law says 'promptly': this date is the guideline's outer bound, earlier is expected"
     elif kind == "business_days":
-        due = add_business_days(start.date(), int(spec["days"]))
-        out["days"] = int(spec["days"])
+        days = int(spec["days"])
+        due = add_business_days(start.date(), days)
+        out["days"] = days
+        how = f"learned {learned}; + {days} open days (weekends, holidays and 12/29–1/3 skipped) = {due.isoformat()}"
     elif kind == "hours":
         due_at = start + timedelta(hours=int(spec["hours"]))
         out["due_at"] = due_at.isoformat()
         due = due_at.date()
-    elif kind != "asap":
+        clock = "a date without time is read as 00:00, the earliest reading" if start.time() == datetime.min.time() else ""
+        how = f"aware at {start.isoformat()} + {spec['hours']} hours = {due_at.isoformat()}" + (f" ({clock})" if clock else "")
+    elif kind == "asap":
+        how = "no fixed day: promptly / without undue delay — do it now"
+    else:
         raise ValueError(f"unknown deadline kind {kind!r}")
     out["due"] = due.isoformat() if due else None
     out["days_left"] = (due - today).days if due else None
     out["overdue"] = bool(due and due < today)
+    out["closed_day"] = bool(due and is_office_closed(due))
+    out["how_computed"] = how
     return out
+
+
+# Facts read from the category list: while no categories are given, ask for the list once.
+_CATEGORY_FACTS = frozenset({"sensitive", "property_damage", "ordinance_sensitive", "my_number"})
+
+
+def _question(rules: RuleSet, fact: str, because: list[str]) -> dict[str, Any]:
+    q = rules.questions.get(fact, {"ja": fact, "en": fact, "who": "担当者 / the officer"})
+    return {
+        "fact": fact, "question_ja": q["ja"], "question_en": q["en"], "who": q["who"], "because": because,
+        "text": f"unknown: ask {q['who']} — {q['en']} ({fact})",
+    }
+
+
+def _law_applies(rule: dict[str, Any], incident: Incident) -> bool:
+    """Japanese rules (appi., admin., mynumber.) apply unless the jurisdictions leave APPI out."""
+    return incident.appi or rule["id"].startswith("gdpr.")
+
+
+def _reportable(rules: RuleSet, incident: Incident, facts: dict[str, Any]) -> bool | str:
+    """True/False when every kind the organisation may be (sector/role unknown) agrees, else "unknown".
+
+    A business and a public body both report 1 person's sensitive data: the answer is then
+    known although the sector is not.
+    """
+    conds = {t["id"]: (set(t["kinds"]), holds(t["when"], facts) if _law_applies(t, incident) else False)
+             for t in rules.triggers}
+    per_kind: list[Tri] = []
+    for kind in sorted(incident.possible_kinds):
+        values: list[Tri] = []
+        for o in rules.obligations:
+            if not o.get("report") or kind not in o["kinds"]:
+                continue
+            role_ok: Tri = True
+            if "gdpr_role" in o:
+                role_ok = None if incident.gdpr_role is None else o["gdpr_role"] == incident.gdpr_role
+            fired = _or([c for tid in o["if_any"] for kinds, c in [conds[tid]] if kind in kinds])
+            values.append(_and([role_ok, fired]))
+        per_kind.append(_or(values))
+    if all(v is True for v in per_kind):
+        return True
+    if all(v is False for v in per_kind):
+        return False
+    return "unknown"
 
 
 def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
@@ -107,48 +236,100 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         )
     rules = load_rules()
     facts = facts_of(incident)
-    kind = incident.controller_kind
     triggers: list[dict[str, Any]] = []
-    fired: set[str] = set()
+    met_of: dict[str, Tri] = {}
+    asks: dict[str, list[str]] = {}
     for t in rules.triggers:
-        if kind not in t["kinds"]:
+        applies, missing = _applies(t["kinds"], incident)
+        if applies is False or not _law_applies(t, incident):
             continue
-        met = holds(t["when"], facts)
-        if met:
-            fired.add(t["id"])
-        triggers.append({"id": t["id"], "met": met, "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]})
+        cond = holds(t["when"], facts)
+        met = _and([applies, cond])
+        met_of[t["id"]] = met
+        unknown = (missing if applies is None else []) + (unknown_facts(t["when"], facts) if cond is None else [])
+        triggers.append({"id": t["id"], "met": met, "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"],
+                         "unknown": unknown if met is None else []})
     obligations: list[dict[str, Any]] = []
     for o in rules.obligations:
-        if kind not in o["kinds"]:
+        applies, missing = _applies(o["kinds"], incident)
+        role_ok: Tri = True
+        if "gdpr_role" in o:
+            role_ok = None if incident.gdpr_role is None else o["gdpr_role"] == incident.gdpr_role
+            if role_ok is None:
+                missing = [*missing, "gdpr_role"]
+        fired: Tri = _or([met_of.get(tid, False) for tid in o["if_any"]])
+        status = _and([applies, role_ok, fired])
+        if status is False:
             continue
-        if "gdpr_role" in o and o["gdpr_role"] != incident.gdpr_role:
-            continue
-        because = [t for t in triggers if t["met"] and t["id"] in o["if_any"]]
-        if not because:
-            continue
+        because = [t for t in triggers if t["met"] is True and t["id"] in o["if_any"]]
+        pending = [t for t in triggers if t["met"] is None and t["id"] in o["if_any"]]
+        if status is None:
+            for f in missing if (applies is None or role_ok is None) else []:
+                asks.setdefault(f, []).append(o["id"])
+            for t in pending:
+                for f in t["unknown"]:
+                    asks.setdefault(f, []).append(o["id"])
+        wrongful = met_of.get(o["deadline"].get("wrongful_trigger", ""), False)
+        if status is True and wrongful is None:
+            asks.setdefault("wrongful_purpose", []).append(o["id"])
+        deadline = _deadline(o["deadline"], incident, today, wrongful)
+        recipients = list(incident.entrustors) if "notify_entrustor" in o["id"] else []
         obligations.append({
             "id": o["id"],
+            "kind": o["id"].split(".", 1)[1],
+            "status": "required" if status else "unknown",
+            "report": bool(o.get("report")),
             "to": o["to"],
+            "recipients": recipients,
             "title_ja": o["title_ja"],
             "title_en": o["title_en"],
             "basis": o["basis"],
-            "deadline": _deadline(o["deadline"], incident, today),
-            "because": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]} for t in because],
+            "due": deadline.get("due_at") or deadline["due"],
+            "how_computed": deadline["how_computed"],
+            "deadline": deadline,
+            "because": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
+                        for t in because],
+            "pending": [{"trigger": t["id"], "basis": t["basis"], "unknown": t["unknown"]} for t in pending],
         })
+    required = [o for o in obligations if o["status"] == "required"]
+    if incident.role == "entrustee" and any(o["kind"] == "notify_entrustor" for o in obligations) \
+            and not incident.entrustors:
+        asks.setdefault("entrustors", []).append("appi.notify_entrustor")
+    if incident.categories is None:
+        for f in _CATEGORY_FACTS & set(asks):
+            asks.setdefault("categories", []).extend(asks.pop(f))
+    questions = [_question(rules, f, sorted(set(ids))) for f, ids in asks.items()]
+    assumptions: list[dict[str, Any]] = []
+    if incident.encrypted is None and obligations:
+        q = _question(rules, "encrypted", [o["id"] for o in obligations])
+        assumptions.append({"fact": "encrypted", "assumed": False,
+                            "why_en": "high-level encryption only removes duties; until confirmed it is assumed absent",
+                            "why_ja": "高度な暗号化は義務を免除する事情のため、確認できるまで「なし」とみなす",
+                            "question": q})
+    reportable = _reportable(rules, incident, facts)
     notes: list[str] = []
-    if kind == "entrustee" and any(o["id"] == "appi.notify_entrustor" for o in obligations):
-        notes.append("委託先は委託元へ通知すれば委員会報告・本人通知の義務を免れる (APPI Art. 26(1) proviso); "
-                     "the entrustor must then report.")
+    if any(o["kind"] == "notify_entrustor" for o in obligations):
+        who = "、".join(incident.entrustors) or "（委託元を特定してください / name the entrustors）"
+        notes.append(f"委託先は委託元（{who}）へ通知すれば委員会報告・本人通知の義務を免れる (APPI Art. 26(1) proviso); "
+                     "each entrustor must then assess and report itself.")
     if not obligations:
-        notes.append("No statutory report triggered; record the incident and keep evidence. "
+        notes.append("No statutory report triggered on the facts given; record the incident and keep evidence. "
                      "法定の報告義務は発生していません（記録・証拠保全は継続）。")
+    if reportable == "unknown":
+        notes.append("Reportability depends on facts not known yet: answer the questions, then assess again. "
+                     "判定に必要な事実が未確認です。質問に回答のうえ再判定してください。")
     return {
         "incident": incident.to_dict(),
         "today": today.isoformat(),
-        "action_required": bool(obligations),
-        "reportable": any(o["id"].endswith("_report") or o["id"].startswith("gdpr.art33") for o in obligations),
+        "reportable": reportable,
+        "action_required": bool(required) or ("unknown" if obligations else False),
+        "grounds": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
+                    for t in triggers if t["met"] is True],
+        "questions": questions,
+        "assumptions": assumptions,
         "triggers": triggers,
         "obligations": obligations,
         "overdue": [o["id"] for o in obligations if o["deadline"]["overdue"]],
         "notes": notes,
+        "disclaimer": "kansa drafts; a person decides. kansaは下書きを作成し、判断は担当者が行います。",
     }

@@ -3,6 +3,11 @@
 Why a strict parser: a breach assessment built on a misspelt key ("persons" vs "person") would
 silently say "nothing to report". Unknown keys and wrong types are therefore errors that name the
 file, and every field the rules read has one canonical name and type here.
+
+Why facts may be unknown (None): in the first days after a leak most facts are not known yet.
+A missing fact must never read as "no" — the engine answers "unknown" and asks who can tell.
+So a field left out stays None here; only facts whose absence cannot create a duty (e.g. an
+exemption such as high-level encryption) are given a conservative default by the engine.
 """
 
 from __future__ import annotations
@@ -19,10 +24,34 @@ import yaml
 from kansa.model.errors import InputError, KansaError
 
 CONTROLLER_KINDS = ("business", "administrative_organ", "entrustee")
+SECTORS = ("business", "public_body")
+ROLES = ("controller", "entrustee")
+CAUSES = ("malicious", "error", "loss", "unknown")
+JURISDICTIONS = ("appi", "gdpr")
 
-# Category words officers write, mapped to the flags the rules use.
-SENSITIVE_WORDS = frozenset({"sensitive", "要配慮", "要配慮個人情報", "health", "medical", "criminal_record", "病歴", "犯罪歴"})
-PROPERTY_WORDS = frozenset({"credit_card", "クレジットカード", "bank_account", "口座", "property", "財産"})
+# Category words officers write, mapped to the flags the rules use (issue #6 names the four
+# English words; the Japanese and finer words are what officers actually type).
+SENSITIVE_WORDS = frozenset({
+    "sensitive", "要配慮", "要配慮個人情報", "health", "medical", "criminal_record", "病歴", "犯罪歴",
+    "信条", "人種", "障害", "健康診断",
+})
+PROPERTY_WORDS = frozenset({
+    "financial", "credit_card", "card_number", "クレジットカード", "クレジットカード番号", "bank_account",
+    "口座", "bank_credentials", "login_credentials", "property", "財産",
+})
+ORDINANCE_WORDS = frozenset({"ordinance_sensitive", "条例要配慮", "条例要配慮個人情報"})
+MY_NUMBER_WORDS = frozenset({"my_number", "マイナンバー", "個人番号", "特定個人情報"})
+
+# Cause words → the cause kinds the rules read.
+_CAUSE_WORDS = {
+    "malicious": "malicious", "unauthorised_access": "malicious", "unauthorized_access": "malicious",
+    "insider": "malicious", "theft": "malicious", "skimming": "malicious", "不正": "malicious",
+    "不正アクセス": "malicious", "内部不正": "malicious", "盗難": "malicious",
+    "error": "error", "mis_sending": "error", "missending": "error", "誤送信": "error", "誤送付": "error",
+    "誤操作": "error", "設定ミス": "error",
+    "loss": "loss", "紛失": "loss", "置き忘れ": "loss",
+    "unknown": "unknown", "不明": "unknown",
+}
 
 _ALIASES = {
     "persons": "persons",
@@ -33,52 +62,98 @@ _ALIASES = {
     "wrongful_purpose": "wrongful_purpose",
     "gdpr": "gdpr",
     "gdpr_applies": "gdpr",
+    "learned_at": "discovered_at",
+    "discovered_at": "discovered_at",
+    "知った日": "discovered_at",
 }
 
 _KNOWN = {
     "title", "what", "discovered_at", "occurred_at", "controller_kind", "controller_name",
-    "entrustor", "categories", "sensitive", "property_damage", "my_number", "my_number_public",
-    "gdpr_unlikely_risk", "gdpr_high_risk", "gdpr_role", "cause", "secondary_damage",
-    "measures", "contact", "items", "published", "persons_upper",
+    "entrustor", "entrustors", "categories", "sensitive", "property_damage", "my_number",
+    "my_number_public", "my_number_system", "ordinance_sensitive", "gdpr_unlikely_risk",
+    "gdpr_high_risk", "gdpr_role", "cause", "cause_detail", "secondary_damage", "measures",
+    "contact", "items", "published", "persons_upper", "sector", "role", "suspected", "encrypted",
+    "jurisdictions", "being_acquired", "counting", "owners", "source",
 }
 
 
 @dataclass(frozen=True)
 class Incident:
-    """A normalised incident; flags are derived from categories when not given explicitly."""
+    """A normalised incident. ``None`` means "not known yet"; flags come from categories/cause."""
 
     title: str
     discovered_at: datetime
-    controller_kind: str
-    persons: int
+    sector: str | None = None
+    role: str | None = None
+    persons: int | None = None
     persons_upper: int | None = None
-    categories: tuple[str, ...] = ()
-    sensitive: bool = False
-    property_damage: bool = False
-    wrongful_purpose: bool = False
-    my_number: bool = False
-    my_number_public: bool = False
-    gdpr: bool = False
-    gdpr_role: str = "controller"
+    categories: tuple[str, ...] | None = None
+    sensitive: bool | None = None
+    property_damage: bool | None = None
+    ordinance_sensitive: bool | None = None
+    wrongful_purpose: bool | None = None
+    cause_kind: str | None = None
+    suspected: bool | None = None
+    encrypted: bool | None = None
+    being_acquired: bool = False
+    my_number: bool | None = None
+    my_number_public: bool | None = None
+    my_number_system: bool | None = None
+    appi: bool = True
+    gdpr: bool | None = None
+    gdpr_role: str | None = None
     gdpr_unlikely_risk: bool = False
     gdpr_high_risk: bool | None = None
+    first_day_counts: bool = False
     what: str = ""
     occurred_at: datetime | None = None
     controller_name: str = ""
-    entrustor: str = ""
+    entrustors: tuple[str, ...] = ()
+    owners: tuple[dict[str, Any], ...] = ()
     cause: str = ""
     secondary_damage: str = ""
     measures: str = ""
     contact: str = ""
     published: str = ""
+    source: str = ""
     items: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def controller_kind(self) -> str | None:
+        """business | administrative_organ | entrustee, or None while sector or role is unknown."""
+        kinds = self.possible_kinds
+        return next(iter(kinds)) if len(kinds) == 1 else None
+
+    @property
+    def possible_kinds(self) -> frozenset[str]:
+        """The controller kinds the known facts still allow (all three when nothing is known)."""
+        if self.sector == "public_body":
+            return frozenset({"administrative_organ"})
+        business = {"controller": "business", "entrustee": "entrustee"}
+        if self.sector == "business":
+            return frozenset({business[self.role]}) if self.role else frozenset(business.values())
+        if self.role == "entrustee":
+            return frozenset({"entrustee", "administrative_organ"})
+        if self.role == "controller":
+            return frozenset({"business", "administrative_organ"})
+        return frozenset(CONTROLLER_KINDS)
+
+    @property
+    def entrustor(self) -> str:
+        """The entrustors as one line (for drafts)."""
+        return "、".join(self.entrustors)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["discovered_at"] = self.discovered_at.isoformat()
+        d["learned_at"] = d["discovered_at"]
         d["occurred_at"] = self.occurred_at.isoformat() if self.occurred_at else None
-        d["categories"] = list(self.categories)
+        d["categories"] = None if self.categories is None else list(self.categories)
         d["items"] = list(self.items)
+        d["entrustors"] = list(self.entrustors)
+        d["owners"] = [dict(o) for o in self.owners]
+        d["controller_kind"] = self.controller_kind
+        d["entrustor"] = self.entrustor
         return d
 
 
@@ -120,6 +195,75 @@ def _bool(value: Any, key: str, source: str | None) -> bool:
     raise InputError(f"{key}: expected true or false, got {value!r}", path=source)
 
 
+def _opt_bool(data: dict[str, Any], key: str, source: str | None) -> bool | None:
+    """A yes/no fact: absent, null or "unknown" → None (not known yet)."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "不明")):
+        return None
+    return _bool(value, key, source)
+
+
+def _count(value: Any, key: str, source: str | None) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "不明")):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{key}: expected a whole number >= 0 or null (unknown), got {value!r}", path=source)
+    return value
+
+
+def _str_list(value: Any, key: str, source: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise InputError(f"{key}: expected a list", path=source)
+    return tuple(str(v) for v in value)
+
+
+def _from_categories(categories: tuple[str, ...] | None, words: frozenset[str]) -> bool | None:
+    """True if a category names the kind; False if categories are listed without it; None if unlisted."""
+    if categories is None:
+        return None
+    return any(unicodedata.normalize("NFKC", c).strip().lower() in words or c in words for c in categories)
+
+
+def _sector_role(data: dict[str, Any], source: str | None) -> tuple[str | None, str | None]:
+    """sector/role from the issue-#6 keys, or from the older single ``controller_kind``."""
+    sector = data.get("sector")
+    role = data.get("role")
+    if sector is not None and sector not in SECTORS:
+        raise InputError(f"sector must be one of {', '.join(SECTORS)}, got {sector!r}", path=source)
+    if role is not None and role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}", path=source)
+    kind = data.get("controller_kind")
+    if kind is not None:
+        if kind not in CONTROLLER_KINDS:
+            raise InputError(
+                f"controller_kind must be one of {', '.join(CONTROLLER_KINDS)}, got {kind!r}", path=source)
+        implied = {"business": ("business", "controller"), "administrative_organ": ("public_body", None),
+                   "entrustee": ("business", "entrustee")}[kind]
+        if sector is not None and sector != implied[0]:
+            raise InputError(f"controller_kind {kind!r} contradicts sector {sector!r}", path=source)
+        sector = implied[0]
+        role = role if role is not None else implied[1]
+    return sector, role
+
+
+def _cause(data: dict[str, Any], source: str | None) -> tuple[str | None, str]:
+    """(cause kind or None, free-text cause for the drafts)."""
+    raw = data.get("cause")
+    detail = str(data.get("cause_detail", "") or "")
+    if raw is None:
+        return None, detail
+    text = str(raw).strip()
+    kind = _CAUSE_WORDS.get(unicodedata.normalize("NFKC", text).lower())
+    if kind is None:
+        # free text (the older format): a description, its kind still to be decided
+        return None, text if not detail else f"{text} / {detail}"
+    return kind, detail
+
+
 def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     """Check and normalise an incident mapping; raise InputError naming ``source`` on mistakes."""
     if not isinstance(raw, dict):
@@ -131,62 +275,95 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
             raise InputError(f"unknown key {key!r}", path=source)
         data[name] = value
     if "discovered_at" not in data:
-        raise InputError("discovered_at is required (when the organisation became aware)", path=source)
-    kind = str(data.get("controller_kind", "business"))
-    if kind not in CONTROLLER_KINDS:
-        raise InputError(f"controller_kind must be one of {', '.join(CONTROLLER_KINDS)}, got {kind!r}", path=source)
-    persons = data.get("persons", 0)
-    if isinstance(persons, bool) or not isinstance(persons, int) or persons < 0:
-        raise InputError(f"persons: expected a whole number >= 0, got {persons!r}", path=source)
-    upper = data.get("persons_upper")
-    if upper is not None and (isinstance(upper, bool) or not isinstance(upper, int) or upper < persons):
+        raise InputError("learned_at (discovered_at) is required: when the organisation became aware", path=source)
+    sector, role = _sector_role(data, source)
+    persons = _count(data.get("persons"), "persons", source)
+    upper = _count(data.get("persons_upper"), "persons_upper", source)
+    if upper is not None and persons is not None and upper < persons:
         raise InputError(f"persons_upper: expected a whole number >= persons, got {upper!r}", path=source)
-    cats = data.get("categories", []) or []
-    if isinstance(cats, str):
-        cats = [cats]
-    if not isinstance(cats, list):
-        raise InputError("categories: expected a list", path=source)
-    categories = tuple(str(c) for c in cats)
+    categories = None if data.get("categories") is None else _str_list(data["categories"], "categories", source)
+    cause_kind, cause_text = _cause(data, source)
+    wrongful = _opt_bool(data, "wrongful_purpose", source)
+    if wrongful is None and cause_kind in ("malicious", "error", "loss"):
+        wrongful = cause_kind == "malicious"
+    if cause_kind is None and wrongful is not None:
+        cause_kind = "malicious" if wrongful else None
+    jur = data.get("jurisdictions")
+    jurisdictions = None if jur is None else _str_list(jur, "jurisdictions", source)
+    for j in jurisdictions or ():
+        if j not in JURISDICTIONS:
+            raise InputError(f"jurisdictions: expected any of {', '.join(JURISDICTIONS)}, got {j!r}", path=source)
+    gdpr = _opt_bool(data, "gdpr", source)
+    if gdpr is None and jurisdictions is not None:
+        gdpr = "gdpr" in jurisdictions
+    gdpr_role = data.get("gdpr_role")
+    if gdpr_role is not None and gdpr_role not in ("controller", "processor"):
+        raise InputError(f"gdpr_role must be controller or processor, got {gdpr_role!r}", path=source)
+    if gdpr_role is None and role is not None:
+        gdpr_role = "processor" if role == "entrustee" else "controller"
+    counting = data.get("counting") or {}
+    if not isinstance(counting, dict) or set(counting) - {"first_day_counts"}:
+        raise InputError("counting: expected a mapping with first_day_counts: true|false", path=source)
+    entrustors = _str_list(data.get("entrustors"), "entrustors", source)
+    if data.get("entrustor"):
+        entrustors = (*entrustors, *(e for e in _str_list(data["entrustor"], "entrustor", source)
+                                     if e not in entrustors))
+    owners = data.get("owners") or []
+    if not isinstance(owners, list) or not all(isinstance(o, dict) for o in owners):
+        raise InputError("owners: expected a list of mappings (owner, dataset, records)", path=source)
     items = data.get("items", []) or []
-    flags = {k: _bool(data[k], k, source) for k in (
-        "sensitive", "property_damage", "wrongful_purpose", "my_number", "my_number_public", "gdpr",
-        "gdpr_unlikely_risk",
-    ) if k in data}
-    high = data.get("gdpr_high_risk")
-    role = str(data.get("gdpr_role", "controller"))
-    if role not in ("controller", "processor"):
-        raise InputError(f"gdpr_role must be controller or processor, got {role!r}", path=source)
+
+    def flag(key: str, words: frozenset[str]) -> bool | None:
+        explicit = _opt_bool(data, key, source)
+        return explicit if explicit is not None else _from_categories(categories, words)
+
     return Incident(
-        title=str(data.get("title", data.get("what", "")))[:200],
-        discovered_at=_when(data["discovered_at"], "discovered_at", source),
+        title=str(data.get("title", data.get("what", "")) or "")[:200],
+        discovered_at=_when(data["discovered_at"], "learned_at", source),
         occurred_at=_when(data["occurred_at"], "occurred_at", source) if data.get("occurred_at") else None,
-        controller_kind=kind,
+        sector=sector,
+        role=role,
         persons=persons,
         persons_upper=upper,
         categories=categories,
-        sensitive=flags.get("sensitive", any(c in SENSITIVE_WORDS for c in categories)),
-        property_damage=flags.get("property_damage", any(c in PROPERTY_WORDS for c in categories)),
-        wrongful_purpose=flags.get("wrongful_purpose", False),
-        my_number=flags.get("my_number", any(c in ("my_number", "マイナンバー", "個人番号") for c in categories)),
-        my_number_public=flags.get("my_number_public", False),
-        gdpr=flags.get("gdpr", False),
-        gdpr_role=role,
-        gdpr_unlikely_risk=flags.get("gdpr_unlikely_risk", False),
-        gdpr_high_risk=None if high is None else _bool(high, "gdpr_high_risk", source),
-        what=str(data.get("what", "")),
-        controller_name=str(data.get("controller_name", "")),
-        entrustor=str(data.get("entrustor", "")),
-        cause=str(data.get("cause", "")),
-        secondary_damage=str(data.get("secondary_damage", "")),
-        measures=str(data.get("measures", "")),
-        contact=str(data.get("contact", "")),
-        published=str(data.get("published", "")),
+        sensitive=flag("sensitive", SENSITIVE_WORDS),
+        property_damage=flag("property_damage", PROPERTY_WORDS),
+        ordinance_sensitive=flag("ordinance_sensitive", ORDINANCE_WORDS),
+        my_number=flag("my_number", MY_NUMBER_WORDS),
+        my_number_public=_opt_bool(data, "my_number_public", source),
+        my_number_system=_opt_bool(data, "my_number_system", source),
+        wrongful_purpose=wrongful,
+        cause_kind=cause_kind,
+        suspected=_opt_bool(data, "suspected", source),
+        encrypted=_opt_bool(data, "encrypted", source),
+        being_acquired=bool(_opt_bool(data, "being_acquired", source)),
+        appi=True if jurisdictions is None else "appi" in jurisdictions,
+        gdpr=gdpr,
+        gdpr_role=gdpr_role,
+        gdpr_unlikely_risk=bool(_opt_bool(data, "gdpr_unlikely_risk", source)),
+        gdpr_high_risk=_opt_bool(data, "gdpr_high_risk", source),
+        first_day_counts=_bool(counting.get("first_day_counts", False), "counting.first_day_counts", source),
+        what=str(data.get("what", "") or ""),
+        controller_name=str(data.get("controller_name", "") or ""),
+        entrustors=entrustors,
+        owners=tuple(dict(o) for o in owners),
+        cause=cause_text,
+        secondary_damage=str(data.get("secondary_damage", "") or ""),
+        measures=str(data.get("measures", "") or ""),
+        contact=str(data.get("contact", "") or ""),
+        published=str(data.get("published", "") or ""),
+        source=str(data.get("source", "") or ""),
         items=tuple(str(i) for i in (items if isinstance(items, list) else [items])),
     )
 
 
 def load_incident(path: Path) -> Incident:
     """Read an incident YAML file (UTF-8)."""
+    return parse_incident(read_incident_mapping(path), source=str(path))
+
+
+def read_incident_mapping(path: Path) -> dict[str, Any]:
+    """The raw mapping of an incident YAML file; errors name the file (and line for YAML errors)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -197,4 +374,6 @@ def load_incident(path: Path) -> Incident:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise KansaError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=str(path), line=line) from exc
-    return parse_incident(raw, source=str(path))
+    if not isinstance(raw, dict):
+        raise InputError("incident must be a mapping of keys to values", path=str(path))
+    return raw
