@@ -1,16 +1,22 @@
 """Run the detectors over the workspace, store their findings, and read them back.
 
-A run is causal and repeatable: ``until`` names the last local day audited, every detector sees
-only events before the following midnight, and finding ids are derived from (rule, actor, day,
-key), so the same data always yields the same findings and triage notes stay attached.
+A run is causal, incremental and repeatable: ``until`` names the last local day audited, every
+detector sees only events before the following midnight, and each detector remembers the last
+day it has computed (table ``audit_state``), so a daily run computes only the new days and a
+second run over the same days is a no-op (``since`` recomputes from a day, e.g. after late
+logs arrived). Finding ids are derived from (rule, actor, day, key), so the same data always
+yields the same findings and triage notes stay attached.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from kansa.audit import behaviour
 from kansa.audit.finding import Finding
 from kansa.audit.rules import ALL_RULES
 from kansa.audit.store import ensure_tables, finding_id
@@ -19,36 +25,58 @@ from kansa.model.workspace import Workspace
 
 _SEVERITY_ORDER = "CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
 
-
-def _cutoff(ws: Workspace, until: date | None) -> tuple[datetime, date | None]:
-    if until is None:
-        row = ws.con.execute(
-            "SELECT max(d) FROM (SELECT max(CAST(ts AS DATE)) AS d FROM access_events "
-            "UNION ALL SELECT max(CAST(ts AS DATE)) FROM endpoint_events)"
-        ).fetchone()
-        last = row[0] if row else None
-        if last is None:
-            return datetime.combine(date(1, 1, 2), time(), tzinfo=ws.timezone), None
-        until = last
-    return datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone), until
+Detector = Callable[[Workspace, date, date], list[Finding]]
 
 
-def run_audit(ws: Workspace, until: date | None = None, rules: list[str] | None = None) -> dict[str, Any]:
-    """Audit every day up to ``until`` (default: the last day with data); replace stored findings."""
-    ensure_tables(ws)
-    chosen = rules or list(ALL_RULES)
-    unknown = [r for r in chosen if r not in ALL_RULES]
-    if unknown:
-        raise KansaError(f"unknown audit rule(s): {', '.join(unknown)}; known: {', '.join(ALL_RULES)}")
-    cutoff, last_day = _cutoff(ws, until)
-    found: list[Finding] = []
-    for name in chosen:
-        found.extend(ALL_RULES[name](ws.con, cutoff))
+def _adapt(fn: Callable[..., list[Finding]]) -> Detector:
+    """Call a rule with what it asks for by name: ws or con, cutoff (datetime) or day/until, since."""
+    names = list(inspect.signature(fn).parameters)
+
+    def run(ws: Workspace, since: date, until: date) -> list[Finding]:
+        cutoff = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
+        given: dict[str, Any] = {"ws": ws, "con": ws.con, "cutoff": cutoff, "day": until, "until": until,
+                                 "since": since}
+        args = [given[n] for n in names if n in given]
+        return fn(*args)
+
+    return run
+
+
+def detectors() -> dict[str, Detector]:
+    """Every detector by name: the rules, then the behaviour model."""
+    out = {name: _adapt(fn) for name, fn in ALL_RULES.items()}
+    out["behaviour"] = behaviour.detect
+    return out
+
+
+def _data_days(ws: Workspace) -> tuple[date | None, date | None]:
+    row = ws.con.execute(
+        "SELECT min(lo), max(hi) FROM (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi "
+        "FROM access_events UNION ALL SELECT min(CAST(ts AS DATE)), max(CAST(ts AS DATE)) FROM endpoint_events)"
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _suppression(ws: Workspace, f: Finding) -> str | None:
+    row = ws.con.execute(
+        "SELECT suppression_id FROM suppressions WHERE actor_id = ? AND (rule IS NULL OR rule = ?) "
+        "AND (key IS NULL OR key = ?) AND ? <= expires ORDER BY created_at LIMIT 1",
+        [f.actor_id, f.rule, f.key, f.day],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _store(ws: Workspace, rule: str, since: date, until: date, found: list[Finding]) -> int:
     con = ws.con
+    has_supp = bool((con.execute("SELECT count(*) FROM suppressions").fetchone() or [0])[0])
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM finding_evidence")
-        con.execute("DELETE FROM findings")
+        con.execute(
+            "DELETE FROM finding_evidence WHERE finding_id IN "
+            "(SELECT finding_id FROM findings WHERE rule = ? AND day BETWEEN ? AND ?)",
+            [rule, since, until],
+        )
+        con.execute("DELETE FROM findings WHERE rule = ? AND day BETWEEN ? AND ?", [rule, since, until])
         seen: set[str] = set()
         frows: list[tuple[Any, ...]] = []
         erows: list[tuple[str, int, str]] = []
@@ -57,34 +85,87 @@ def run_audit(ws: Workspace, until: date | None = None, rules: list[str] | None 
             if fid in seen:
                 continue
             seen.add(fid)
+            supp = _suppression(ws, f) if has_supp and f.actor_id else None
             frows.append((fid, f.rule, f.actor_id, f.day, float(f.score), f.severity, f.reason_ja,
-                          f.reason_en, json.dumps(f.detail, ensure_ascii=False, default=str)))
+                          f.reason_en, json.dumps(f.detail, ensure_ascii=False, default=str), f.key, supp))
             erows.extend((fid, int(e), "access") for e in f.access_events)
             erows.extend((fid, int(e), "endpoint") for e in f.endpoint_events)
         if frows:
             con.executemany(
-                "INSERT INTO findings (finding_id, rule, actor_id, day, score, severity, reason_ja, reason_en, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO findings (finding_id, rule, actor_id, day, score, severity, reason_ja, reason_en, "
+                "detail, key, suppressed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 frows,
             )
         if erows:
             con.executemany("INSERT INTO finding_evidence VALUES (?, ?, ?)", erows)
+        con.execute(
+            "INSERT OR REPLACE INTO audit_state VALUES (?, greatest(?, coalesce((SELECT last_day FROM audit_state "
+            "WHERE rule = ?), ?)), now())",
+            [rule, until, rule, until],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    return len(frows)
+
+
+def audit_state(ws: Workspace) -> dict[str, date]:
+    """The last day each detector has computed."""
+    ensure_tables(ws)
+    return {str(r): d for r, d in ws.con.execute("SELECT rule, last_day FROM audit_state").fetchall()}
+
+
+def run_audit(
+    ws: Workspace, until: date | None = None, rules: list[str] | None = None, since: date | None = None
+) -> dict[str, Any]:
+    """Audit the days not yet computed (or from ``since``) up to ``until`` (default: the last day with data).
+
+    Returns ``{"findings": new findings, "by_rule": {rule: n}, "until": day, "computed": {rule: [from, to] or
+    None when there was nothing new}}``.
+    """
+    ensure_tables(ws)
+    registry = detectors()
+    chosen = rules or list(registry)
+    unknown = [r for r in chosen if r not in registry]
+    if unknown:
+        raise KansaError(f"unknown audit rule(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    first, last = _data_days(ws)
+    if until is None:
+        until = last
+    if since is not None and until is not None and since > until:
+        raise KansaError(f"--since {since} is after --until {until}")
     by_rule: dict[str, int] = {name: 0 for name in chosen}
-    for r in frows:
-        by_rule[r[1]] += 1
-    return {"findings": len(frows), "by_rule": by_rule, "until": last_day.isoformat() if last_day else None}
+    computed: dict[str, list[str] | None] = {name: None for name in chosen}
+    if until is None or first is None:
+        return {"findings": 0, "by_rule": by_rule, "until": None, "computed": computed}
+    state = audit_state(ws)
+    for name in chosen:
+        if since is not None:
+            start = since
+        elif name in state:
+            start = state[name] + timedelta(days=1)
+        else:
+            start = first
+        if start > until:
+            continue
+        found = [f for f in registry[name](ws, start, until) if start <= f.day <= until]
+        by_rule[name] = _store(ws, name, start, until, found)
+        computed[name] = [start.isoformat(), until.isoformat()]
+    return {"findings": sum(by_rule.values()), "by_rule": by_rule, "until": until.isoformat(), "computed": computed}
 
 
 def list_findings(
-    ws: Workspace, rule: str | None = None, actor: str | None = None, severity: str | None = None
+    ws: Workspace,
+    rule: str | None = None,
+    actor: str | None = None,
+    severity: str | None = None,
+    include_suppressed: bool = False,
 ) -> list[dict[str, Any]]:
-    """Stored findings, most severe and highest scoring first."""
+    """Stored findings, most severe and highest scoring first (suppressed ones only when asked)."""
     ensure_tables(ws)
-    where, params = [], []
+    where: list[str] = [] if include_suppressed else ["f.suppressed_by IS NULL"]
+    params: list[Any] = []
     for col, val in (("rule", rule), ("actor_id", actor), ("severity", severity)):
         if val is not None:
             where.append(f"f.{col} = ?")
@@ -93,12 +174,12 @@ def list_findings(
         "SELECT f.finding_id, f.rule, f.actor_id, f.day, f.score, f.severity, f.reason_ja, f.reason_en, "
         "(SELECT count(*) FROM finding_evidence v WHERE v.finding_id = f.finding_id) AS evidence, "
         "coalesce((SELECT arg_max(t.verdict, t.ts) FROM triage t WHERE t.finding_id = f.finding_id), 'open') "
-        "AS verdict "
+        "AS verdict, f.key, f.suppressed_by "
         "FROM findings f" + (" WHERE " + " AND ".join(where) if where else "")
         + f" ORDER BY {_SEVERITY_ORDER}, f.score DESC, f.day, f.finding_id"
     )
     cols = ["finding_id", "rule", "actor_id", "day", "score", "severity", "reason_ja", "reason_en", "evidence",
-            "verdict"]
+            "verdict", "key", "suppressed_by"]
     return [dict(zip(cols, row, strict=True)) for row in ws.con.execute(sql, params).fetchall()]
 
 
@@ -106,13 +187,14 @@ def explain(ws: Workspace, finding_id_: str) -> dict[str, Any]:
     """One finding with its rule's numbers and the evidence rows themselves."""
     ensure_tables(ws)
     row = ws.con.execute(
-        "SELECT finding_id, rule, actor_id, day, score, severity, reason_ja, reason_en, detail "
+        "SELECT finding_id, rule, actor_id, day, score, severity, reason_ja, reason_en, detail, key, suppressed_by "
         "FROM findings WHERE finding_id = ?",
         [finding_id_],
     ).fetchone()
     if row is None:
         raise KansaError(f"no finding {finding_id_!r} (run `kansa audit findings` to list them)")
-    cols = ["finding_id", "rule", "actor_id", "day", "score", "severity", "reason_ja", "reason_en", "detail"]
+    cols = ["finding_id", "rule", "actor_id", "day", "score", "severity", "reason_ja", "reason_en", "detail", "key",
+            "suppressed_by"]
     out: dict[str, Any] = dict(zip(cols, row, strict=True))
     out["detail"] = json.loads(out["detail"]) if out["detail"] else {}
     acc = ws.con.execute(
@@ -140,7 +222,7 @@ def explain(ws: Workspace, finding_id_: str) -> dict[str, Any]:
     return out
 
 
-VERDICTS = ("open", "benign", "confirmed", "escalated")
+VERDICTS = ("open", "benign", "confirmed", "escalated", "dismissed")
 
 
 def triage(ws: Workspace, finding_id_: str, verdict: str, note: str | None = None, by: str | None = None) -> dict[str, Any]:

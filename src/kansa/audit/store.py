@@ -48,7 +48,55 @@ AUDIT_MIGRATIONS: list[Migration] = [
             )
             """,
         ],
-    )
+    ),
+    Migration(
+        2,
+        "incremental state, suppressions",
+        [
+            # per detector: the last local day whose findings are computed (a daily run starts after it)
+            """
+            CREATE TABLE audit_state (
+                rule        VARCHAR PRIMARY KEY,
+                last_day    DATE NOT NULL,
+                updated_at  TIMESTAMPTZ NOT NULL
+            )
+            """,
+            # an analyst's dismissal with a reason: findings of this actor (and rule, and key) about
+            # days up to ``expires`` are kept but hidden, so a known benign pattern stops alerting
+            """
+            CREATE TABLE suppressions (
+                suppression_id VARCHAR PRIMARY KEY,
+                actor_id    VARCHAR NOT NULL,
+                rule        VARCHAR,               -- NULL: every rule
+                key         VARCHAR,               -- NULL: any key (e.g. any owner)
+                created_at  TIMESTAMPTZ NOT NULL,
+                expires     DATE NOT NULL,
+                note        VARCHAR NOT NULL,
+                by_user     VARCHAR,
+                ledger_leaf BIGINT                 -- the journal entry that records the dismissal
+            )
+            """,
+            # behaviour features per actor and period (grain day or week), kept so a daily run
+            # computes only the new day's and scores it against the stored history
+            """
+            CREATE TABLE behaviour_features (
+                grain       VARCHAR NOT NULL,      -- day | week (a week is labelled by its Monday)
+                actor_id    VARCHAR NOT NULL,
+                period      DATE NOT NULL,
+                events      BIGINT NOT NULL,
+                subjects    BIGINT NOT NULL,
+                owners      BIGINT NOT NULL,
+                rows_read   BIGINT NOT NULL,
+                rows_exported BIGINT NOT NULL,
+                unjustified_share DOUBLE NOT NULL,
+                off_hours_share DOUBLE NOT NULL,
+                new_resources BIGINT NOT NULL
+            )
+            """,
+            "ALTER TABLE findings ADD COLUMN key VARCHAR DEFAULT ''",
+            "ALTER TABLE findings ADD COLUMN suppressed_by VARCHAR",
+        ],
+    ),
 ]
 
 

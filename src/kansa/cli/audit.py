@@ -18,33 +18,39 @@ audit_app = typer.Typer(help="Insider detection: run the detectors, list and exp
 eval_app = typer.Typer(help="Evaluate capabilities against a simulated world's truth.", no_args_is_help=True)
 
 
-def _parse_day(text: str | None) -> date | None:
+def _parse_day(text: str | None, option: str = "--until") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise KansaError(f"--until must be a date like 2024-03-31, not {text!r}") from exc
+        raise KansaError(f"{option} must be a date like 2024-03-31, not {text!r}") from exc
 
 
 @audit_app.command("run")
 def run_cmd(
     until: Annotated[str | None, typer.Option(help="Last day to audit (YYYY-MM-DD); default: last day with data.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Recompute from this day (default: the day after the last computed one).")
+    ] = None,
     rule: Annotated[list[str] | None, typer.Option("--rule", help="Run only this rule (repeatable).")] = None,
     ws_path: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the detectors on data up to --until and store their findings (replacing earlier ones)."""
+    """Run the detectors on the days not yet audited (or from --since) up to --until; store their findings."""
     day = _parse_day(until)
-    with workspace(ws_path, "audit run", f"until={until}") as ws:
-        result = run_audit(ws, until=day, rules=rule or None)
+    first = _parse_day(since, "--since")
+    with workspace(ws_path, "audit run", f"since={since} until={until}") as ws:
+        result = run_audit(ws, until=day, rules=rule or None, since=first)
 
     def render(d: dict[str, Any]) -> None:
-        t = Table(title=f"audit up to {d['until']}: {d['findings']} finding(s) / 所見")
-        t.add_column("rule")
+        t = Table(title=f"audit up to {d['until']}: {d['findings']} new finding(s) / 新しい所見")
+        t.add_column("detector")
+        t.add_column("days computed")
         t.add_column("findings", justify="right")
         for name, n in d["by_rule"].items():
-            t.add_row(name, str(n))
+            span = d["computed"].get(name)
+            t.add_row(name, f"{span[0]} – {span[1]}" if span else "up to date / 計算済み", str(n))
         console.print(t)
 
     emit(result, as_json, render)

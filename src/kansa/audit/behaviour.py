@@ -1,0 +1,260 @@
+"""Behaviour detector: an actor-day unlike the actor's own past, unlike the peers, and unlike any day.
+
+The rules look for named patterns; this detector looks for days that simply do not fit. It
+needs two independent opinions before it speaks, because either alone is noisy on thousands of
+honest actor-days:
+
+1. robust z-scores (median and interquartile range, Iglewicz–Hoaglin's 3.5 cut-off, as in
+   ``baseline``) of each feature against the actor's own earlier active days (the last
+   ``OWN_WINDOW``, at least ``RECORD_HISTORY``) and against the pooled days of peers in the same
+   role over the last ``PEER_WINDOW_DAYS`` days; a feature counts when it beats both cut-offs
+   and every one of the actor's earlier days;
+2. an Isolation Forest (scikit-learn) fitted only on actor-days before the judged week, which
+   must place the day among the strangest ``IF_QUANTILE`` (one in twenty, the conventional 5 %
+   level) of the days it was trained on. The forest sees all features at once, so it vetoes
+   days where one number is high but the day as a whole is ordinary.
+
+Counts are compared after Anscombe's transform 2·sqrt(x + 3/8), under which Poisson counting
+noise has unit variance whatever the level: the spread is then never taken below that noise
+(MAD 0.6745, one standard deviation), so a z of 3.5 means "3.5 counting-noise deviations at
+least". Shares are judged through the count of events behind them (off-hours events,
+unjustified events), because a share of one event (1 of 1 at night = 100 %) is noise.
+Everything about day D uses features of days up to D and models fitted before D. Endpoint
+activity (USB) is the rules' business; this detector reads the access log only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import IsolationForest
+
+from kansa.audit.baseline import OUTLIER_Z
+from kansa.audit.features import COUNT_FEATURES, FEATURES, SHARE_FEATURES, feature_sql
+from kansa.audit.finding import Finding, severity_for
+from kansa.model.workspace import Workspace
+
+RECORD_HISTORY = 19  # earlier active days before an own baseline counts (see rules: ≤ 5 % record chance)
+OWN_WINDOW = 60  # active days of own history compared with
+PEER_WINDOW_DAYS = 28  # calendar days of the peers' history pooled
+MIN_PEER_DAYS = 19
+IF_QUANTILE = 0.05  # the forest must rank the day among the strangest 1 in 20 of its training days
+IF_MIN_TRAIN = 200  # fewer actor-days than this is no model
+IF_MAX_TRAIN = 20000  # a sample of this many (newest first) is plenty for 100 trees of 256
+HISTORY_DAYS = 120  # how far back scoring reads stored features
+EVIDENCE_LIMIT = 50
+
+_LABEL_JA = {
+    "events": "操作数",
+    "subjects": "対象者数",
+    "owners": "委託元(データ所有者)数",
+    "rows_read": "取得件数",
+    "rows_exported": "出力件数",
+    "unjustified_share": "業務上の根拠のない操作の割合",
+    "off_hours_share": "時間外操作の割合",
+    "new_resources": "初めて触れた資源数",
+}
+
+
+def update_features(ws: Workspace, since: date, until: date) -> int:
+    """Recompute and store day and week features for periods from ``since`` to ``until``."""
+    con = ws.con
+    week_since = since - timedelta(days=since.weekday())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM behaviour_features WHERE grain = 'day' AND period >= ?", [since])
+        con.execute("DELETE FROM behaviour_features WHERE grain = 'week' AND period >= ?", [week_since])
+        cols = ", ".join(FEATURES)
+        for grain, start in (("day", since), ("week", week_since)):
+            con.execute(
+                f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
+                f"SELECT '{grain}', actor_id, period, {cols} FROM ({feature_sql(start, until, grain)})"
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    row = con.execute(
+        "SELECT count(*) FROM behaviour_features WHERE grain = 'day' AND period BETWEEN ? AND ?", [since, until]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _load(ws: Workspace, since: date, until: date) -> pd.DataFrame:
+    df = ws.con.execute(
+        f"""
+        SELECT f.actor_id, f.period AS day, coalesce(a.role, 'unknown') AS role, {", ".join("f." + c for c in FEATURES)}
+        FROM behaviour_features f LEFT JOIN actors a USING (actor_id)
+        WHERE f.grain = 'day' AND f.period BETWEEN ? AND ? AND coalesce(a.role, '') <> 'service'
+        ORDER BY f.actor_id, f.period
+        """,
+        [since - timedelta(days=HISTORY_DAYS), until],
+    ).df()
+    if df.empty:
+        return df
+    df["day"] = pd.to_datetime(df["day"]).dt.date
+    for c in COUNT_FEATURES:
+        df["t_" + c] = 2.0 * np.sqrt(df[c].astype(float) + 0.375)
+    for c in SHARE_FEATURES:
+        # a share of one or two events is noise (1 of 1 at night = 100 %): judge the count behind it
+        df["t_" + c] = 2.0 * np.sqrt(np.round(df[c].astype(float) * df["events"].astype(float)) + 0.375)
+    return df
+
+
+NOISE_MAD = 0.6745  # the MAD of unit-variance noise: Poisson counts after Anscombe's transform
+
+
+def _floor(feature: str, median_t: np.ndarray) -> np.ndarray:
+    return np.full_like(median_t, NOISE_MAD)
+
+
+def _own_stats(df: pd.DataFrame) -> None:
+    """Per row: median, IQR-based spread and max of the actor's earlier active days (NaN if too few)."""
+    g = df.groupby("actor_id", sort=False)
+    for f in FEATURES:
+        prev = g["t_" + f].shift(1)
+        roll = prev.groupby(df["actor_id"], sort=False).rolling(OWN_WINDOW, min_periods=RECORD_HISTORY)
+        med = roll.median().reset_index(level=0, drop=True)
+        q1 = roll.quantile(0.25).reset_index(level=0, drop=True)
+        q3 = roll.quantile(0.75).reset_index(level=0, drop=True)
+        mx = roll.max().reset_index(level=0, drop=True)
+        df["own_med_" + f] = med
+        # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
+        df["own_sc_" + f] = np.maximum((q3 - q1) / 2.0, _floor(f, med.to_numpy(dtype=float)))
+        df["own_max_" + f] = mx
+
+
+def _peer_stats(df: pd.DataFrame, days: list[date]) -> dict[tuple[str, date], dict[str, tuple[float, float, int]]]:
+    out: dict[tuple[str, date], dict[str, tuple[float, float, int]]] = {}
+    for role, part in df.groupby("role", sort=False):
+        pdays = part["day"].to_numpy()
+        for d in days:
+            mask = (pdays < d) & (pdays >= d - timedelta(days=PEER_WINDOW_DAYS))
+            if mask.sum() < MIN_PEER_DAYS:
+                continue
+            stats: dict[str, tuple[float, float, int]] = {}
+            for f in FEATURES:
+                vals = part["t_" + f].to_numpy(dtype=float)[mask]
+                med = float(np.median(vals))
+                q1, q3 = np.quantile(vals, [0.25, 0.75])
+                scale = max(float(q3 - q1) / 2.0, float(_floor(f, np.array([med]))[0]))
+                stats[f] = (med, scale, int(mask.sum()))
+            out[(str(role), d)] = stats
+    return out
+
+
+def _forest_flags(df: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: is the day among the forest's strangest, and its score's rank among training days."""
+    flags = np.zeros(len(df), dtype=bool)
+    rank = np.full(len(df), np.nan)
+    X = df[["t_" + f for f in FEATURES]].to_numpy(dtype=float)
+    day_arr = df["day"].to_numpy()
+    weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
+    for week in weeks:
+        first = max(week, days[0])
+        train = np.flatnonzero(day_arr < first)
+        if train.size < IF_MIN_TRAIN:
+            continue
+        train = train[-IF_MAX_TRAIN:]
+        forest = IsolationForest(n_estimators=100, random_state=0).fit(X[train])
+        ref = forest.score_samples(X[train])
+        cut = float(np.quantile(ref, IF_QUANTILE))
+        target = np.flatnonzero((day_arr >= first) & (day_arr < week + timedelta(days=7)) & (day_arr <= days[-1]))
+        if target.size == 0:
+            continue
+        s = forest.score_samples(X[target])
+        flags[target] = s < cut
+        rank[target] = np.searchsorted(np.sort(ref), s) / ref.size
+    return flags, rank
+
+
+def _fmt(f: str, t_value: float) -> str:
+    """A transformed value back as a count (for shares: the number of events behind the share)."""
+    n = f"{max((t_value / 2.0) ** 2 - 0.375, 0.0):.0f}"
+    return f"{n} events" if f in SHARE_FEATURES else n
+
+
+def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
+    """Behaviour findings for days from ``since`` to ``until`` (features updated first)."""
+    update_features(ws, since, until)
+    df = _load(ws, since, until)
+    if df.empty:
+        return []
+    _own_stats(df)
+    days = sorted(d for d in set(df["day"]) if since <= d <= until)
+    if not days:
+        return []
+    peers = _peer_stats(df, days)
+    flags, rank = _forest_flags(df, days)
+    out: list[Finding] = []
+    for i in np.flatnonzero(flags):
+        row = df.iloc[int(i)]
+        day, actor, role = row["day"], str(row["actor_id"]), str(row["role"])
+        if day < since:
+            continue
+        fired: list[dict[str, Any]] = []
+        pstats = peers.get((role, day))
+        for f in FEATURES:
+            x = float(row["t_" + f])
+            med_o, sc_o, mx_o = row["own_med_" + f], row["own_sc_" + f], row["own_max_" + f]
+            zs: list[float] = []
+            if not pd.isna(med_o):
+                if x <= float(mx_o):
+                    continue
+                zs.append(0.6745 * (x - float(med_o)) / float(sc_o))
+            if pstats is not None:
+                med_p, sc_p, _n = pstats[f]
+                zs.append(0.6745 * (x - med_p) / sc_p)
+            if not zs or min(zs) <= OUTLIER_Z:
+                continue
+            fired.append({
+                "feature": f,
+                "value": float(row[f]),
+                "own_median": None if pd.isna(med_o) else _fmt(f, float(med_o)),
+                "peer_median": _fmt(f, pstats[f][0]) if pstats else None,
+                "z": round(min(zs), 2),
+            })
+        if not fired:
+            continue
+        fired.sort(key=lambda e: -float(e["z"]))
+        z = float(fired[0]["z"])
+        ids = ws.con.execute(
+            "SELECT event_id FROM access_events WHERE actor_id = ? AND CAST(ts AS DATE) = ? "
+            "ORDER BY coalesce(row_count, 1) DESC, event_id LIMIT ?",
+            [actor, day, EVIDENCE_LIMIT],
+        ).fetchall()
+        parts_ja = [
+            f"{_LABEL_JA[e['feature']]} {_fmt(e['feature'], float(row['t_' + e['feature']]))}"
+            f"(本人中央値 {e['own_median'] or '-'}、同僚中央値 {e['peer_median'] or '-'}、z {e['z']:.1f})"
+            for e in fired
+        ]
+        parts_en = [
+            f"{e['feature'].replace('_', ' ')} {_fmt(e['feature'], float(row['t_' + e['feature']]))} "
+            f"(own median {e['own_median'] or '-'}, peers' {e['peer_median'] or '-'}, z {e['z']:.1f})"
+            for e in fired
+        ]
+        pct = float(rank[int(i)]) * 100
+        out.append(
+            Finding(
+                rule="behaviour",
+                actor_id=actor,
+                day=day,
+                score=round(z, 2),
+                severity=severity_for(z, high=3 * OUTLIER_Z, medium=OUTLIER_Z),
+                reason_ja=(
+                    f"{day} の行動が本人の過去・同じ役割の同僚のいずれとも異なる: " + "、".join(parts_ja)
+                    + f"。Isolation Forest でも過去の全行動日の下位 {pct:.2f}% に入る異常さ。"
+                ),
+                reason_en=(
+                    f"Behaviour on {day} unlike both the actor's own past and role peers: " + "; ".join(parts_en)
+                    + f". The Isolation Forest ranks the day stranger than {100 - pct:.2f}% of earlier actor-days."
+                ),
+                detail={"features": fired, "forest_rank": round(float(rank[int(i)]), 5), "role": role,
+                        "if_quantile": IF_QUANTILE},
+                access_events=[int(r[0]) for r in ids],
+            )
+        )
+    return out
