@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,38 @@ def test_csvlog_has_26_columns_and_pgaudit_messages(world: Path) -> None:
         assert len(fields) == 9 and fields[3] in {"READ", "WRITE", "MISC"}
 
 
+def test_every_db_session_opens_and_closes_as_postgres_logs_it(world: Path) -> None:
+    rows = _csvlog_rows(world)
+    sessions: dict[str, list[list[str]]] = {}
+    for r in rows:
+        sessions.setdefault(r[5], []).append(r)
+    assert len(sessions) > 10
+    for sid, lines in sessions.items():
+        lines.sort(key=lambda r: int(r[6]))
+        assert [int(r[6]) for r in lines] == list(range(1, len(lines) + 1)), sid
+        received, authorized, last = lines[0], lines[1], lines[-1]
+        assert received[13].startswith("connection received: host=") and received[1] == ""
+        host, port = received[4].rsplit(":", 1)
+        assert authorized[13] == (f"connection authorized: user={authorized[1]} database={authorized[2]} "
+                                  f"application_name={last[22]}")
+        assert last[13].startswith("disconnection: session time: ")
+        assert last[13].endswith(f"user={authorized[1]} database={authorized[2]} host={host} port={port}")
+        h, m, sec = last[13].split()[3].split(":")
+        took = int(h) * 3600 + int(m) * 60 + float(sec)
+        t0 = datetime.strptime(received[0][:23], "%Y-%m-%d %H:%M:%S.%f")
+        t1 = datetime.strptime(last[0][:23], "%Y-%m-%d %H:%M:%S.%f")
+        assert abs((t1 - t0).total_seconds() - took) < 0.01
+        assert all(r[13].startswith("AUDIT: SESSION,") for r in lines[2:-1])
+        assert all(lines[i][0] <= lines[i + 1][0] for i in range(len(lines) - 1))
+
+
 def test_access_jsonl_has_required_keys_and_vocab(world: Path) -> None:
     n = 0
     for p in sorted((world / "logs" / "app").glob("*.jsonl.gz")):
         for line in gzip.decompress(p.read_bytes()).decode().splitlines():
             e = json.loads(line)
             assert {"time", "actor", "action"} <= e.keys()
-            assert e["action"] in {"view", "search", "export", "update"}
+            assert e["action"] in {"view", "search", "export", "update", "insert"}
             assert e["time"].endswith("+09:00")
             n += 1
     assert n > 500
@@ -102,10 +128,16 @@ def test_insider_acts_in_truth_and_logs(world: Path) -> None:
     assert pulls and min(p["date"] for p in pulls) == bad["first_bad_act"]
     rows = _csvlog_rows(world)
     insider_db = [r for r in rows if r[1] == bad["db_role"] and r[4].startswith(bad["address"] + ":")]
-    copies = [r for r in insider_db if "COPY (SELECT" in r[13]]
+    # a COPY of a query is two pgaudit lines (READ/SELECT on the table, READ/COPY), one statement
+    copies = [r for r in insider_db if "COPY (SELECT" in r[13] and ",READ,SELECT,TABLE," in r[13]]
     assert len(copies) == sum(1 for p in pulls if p["logged"])
-    silenced = [r for r in insider_db if "pgaudit.log = 'none'" in r[13]]
-    assert len(silenced) == sum(1 for p in pulls if not p["logged"])
+    # the server never logs SET pgaudit.log = 'none'; a silenced pull is a session with no AUDIT line
+    assert not any("pgaudit.log" in r[13] for r in rows)
+    by_session: dict[str, list[str]] = {}
+    for r in insider_db:
+        by_session.setdefault(r[5], []).append(r[13])
+    silent = [msgs for msgs in by_session.values() if not any(m.startswith("AUDIT:") for m in msgs)]
+    assert len(silent) == sum(1 for p in pulls if not p["logged"])
     with open(world / "logs" / "endpoint" / "file.csv", encoding="utf-8") as fh:
         usb = [r for r in csv.DictReader(fh) if r["user"] == bad["actor"] and r["to_removable_media"] == "TRUE"]
     assert len(usb) == len(pulls)

@@ -29,7 +29,7 @@ def simulate(scenario: str, seed: int, out: Path, days: int | None = None, scale
     if not 0.05 <= scale <= 20:
         raise KansaError(f"--scale must be between 0.05 and 20 (got {scale})")
     world: World
-    world, rng = SCENARIOS[scenario](seed, n_days, scale)
+    world, rng = SCENARIOS[scenario](seed, n_days, scale, Path(out))
     return write_world(world, Path(out), rng)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from kansa.simulate.people import make_people
@@ -22,10 +23,10 @@ OWNER = "ward_suginami"
 APP_ADDR = "10.30.0.10"
 
 
-def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) -> tuple[World, random.Random]:
+def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024, 1, 1)) -> tuple[World, random.Random]:
     rng = random.Random(seed)
     end = start + timedelta(days - 1)
-    w = World("suginami", seed, "Asia/Tokyo", start, end)
+    w = World("suginami", seed, "Asia/Tokyo", start, end, out)
     reg = w.registry
     people = make_people(rng, "SGN", max(300, int(4000 * scale)), "東京都", "杉並区", start)
     owner = OwnerData(OWNER, "杉並区", f"{OWNER}.resident", "resident-registry", "住民番号",
@@ -58,7 +59,7 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
     assignments: list[tuple[Any, ...]] = []
     subjects: list[tuple[Any, ...]] = []
     lookups: list[dict[str, Any]] = []
-    db = DbLog(w, rng)
+    db = DbLog(w, rng, database="juki")
     table = owner.schema_table
     resource = table.replace(".", "/")
 
@@ -116,6 +117,8 @@ def build(seed: int, days: int, scale: float, start: date = date(2024, 1, 1)) ->
                            term, addr, session)
                     lookups.append({"time": tb.isoformat(timespec="milliseconds"), "subject": target.record_id,
                                     "ticket": cover})
+        db.close(session, at(day, 19.5 + rng.random()))
+        w.flush(at(day + timedelta(1), 0))
     reg.update(assignments=assignments, assignment_subjects=subjects)
     w.truth = {
         "bad_actors": [{"actor": bad, "kind": "unrelated_lookup", "first_bad_act": first_bad.isoformat(),

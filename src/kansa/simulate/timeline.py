@@ -12,46 +12,98 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jpholiday
+
 from kansa.simulate.world import World
 
 TZ = ZoneInfo("Asia/Tokyo")
 
 
-class DbLog:
-    """Builds csvlog rows (all 26 columns except log_time) for pgaudit sessions."""
+def pgaudit_csv(value: str) -> str:
+    """pgaudit quotes a field only when it holds a quote, comma or line break (append_valid_csv)."""
+    if any(c in value for c in '",\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
-    def __init__(self, world: World, rng: random.Random) -> None:
-        self.world, self.rng, self.pid = world, rng, 20000
+
+def _session_time(seconds: float) -> str:
+    """log_disconnections' session time: H:MM:SS.fff."""
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    return f"{h}:{m:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+class DbLog:
+    """Builds csvlog rows (all 26 columns except log_time) as PostgreSQL 15 + pgaudit write them.
+
+    Checked against a real server (log_connections, log_disconnections, pgaudit.log =
+    'read,write,misc', log_relation, log_parameter): every session opens with "connection
+    received" and "connection authorized" and ends with "disconnection"; a COPY of a query logs a
+    READ/SELECT line for the table and a READ/COPY line; ``SET pgaudit.log = 'none'`` itself is NOT
+    logged (it takes effect before pgaudit writes), so a silenced session shows only its login and
+    logout. Every session opened must be closed (`close`).
+    """
+
+    def __init__(self, world: World, rng: random.Random, database: str = "callcenter") -> None:
+        self.world, self.rng, self.pid, self.database = world, rng, 20000, database
+        self.backend = 3
 
     def session(self, user: str, addr: str, app_name: str, start: datetime) -> dict[str, Any]:
         self.pid += self.rng.randint(1, 40)
-        s = {"user": user, "from": f"{addr}:{self.rng.randint(40000, 65000)}", "pid": self.pid,
-             "sid": f"{int(start.timestamp()):x}.{self.pid:x}", "line": 0, "stmt": 0, "start": start,
+        port = self.rng.randint(40000, 65000)
+        s = {"user": user, "addr": addr, "port": port, "from": f"{addr}:{port}", "pid": self.pid,
+             "sid": f"{int(start.timestamp()):x}.{self.pid:x}", "line": 0, "stmt": 0, "vxid": 0, "start": start,
              "app": app_name}
-        self._line(s, start, "authentication", "LOG", f"connection authorized: user={user} database=callcenter")
+        self._line(s, start, "", f"connection received: host={addr} port={port}", received=True)
+        self._line(s, start + timedelta(milliseconds=1), "authentication",
+                   f"connection authorized: user={user} database={self.database} application_name={app_name}",
+                   vxid=True, app="")
         return s
 
-    def _line(self, s: dict[str, Any], t: datetime, tag: str, severity: str, message: str,
-              detail: str = "") -> None:
+    def close(self, s: dict[str, Any], t: datetime) -> None:
+        took = _session_time((t - s["start"]).total_seconds())
+        self._line(s, t, "idle", f"disconnection: session time: {took} user={s['user']} "
+                   f"database={self.database} host={s['addr']} port={s['port']}")
+
+    def _line(self, s: dict[str, Any], t: datetime, tag: str, message: str, *, vxid: bool | None = False,
+              app: str | None = None, received: bool = False) -> None:
+        """vxid: True starts a new virtual transaction, None stays in the current one, False has none."""
         s["line"] += 1
+        if vxid:
+            s["vxid"] += 1
         start = s["start"].strftime("%Y-%m-%d %H:%M:%S ") + (s["start"].tzname() or "")
+        user, database = ("", "") if received else (s["user"], self.database)
         self.world.db.append((t, [
-            s["user"], "callcenter", s["pid"], s["from"], s["sid"], s["line"], tag, start,
-            f"3/{s['line']}", 0, severity, "00000", message, detail, "", "", "", "", "", "", "",
-            s["app"], "client backend", "", "",
+            user, database, s["pid"], s["from"], s["sid"], s["line"], tag, start,
+            f"{self.backend}/{s['vxid']}" if vxid is not False else "", 0, "LOG", "00000", message, "", "", "", "", "", "",
+            "", "", s["app"] if app is None else app, "not initialized" if received else "client backend", "", "",
         ]))
 
     def audit(self, s: dict[str, Any], t: datetime, cls: str, command: str, obj: str, sql: str,
               params: str = "") -> None:
+        """One pgaudit statement (two lines for COPY of a query, as the extension writes)."""
         s["stmt"] += 1
-        quoted = '"' + sql.replace('"', '""') + '"'
+        quoted = pgaudit_csv(sql)
+        is_copy = sql.lstrip().upper().startswith("COPY")
+        tag = "COPY" if is_copy else command
         obj_type = "TABLE" if obj else ""
-        self._line(s, t, command, "LOG",
-                   f"AUDIT: SESSION,{s['stmt']},1,{cls},{command},{obj_type},{obj},{quoted},{params or '<none>'}")
+        pars = params or "<none>"
+        self._line(s, t, tag, f"AUDIT: SESSION,{s['stmt']},1,{cls},{command},{obj_type},{obj},{quoted},{pars}",
+                   vxid=True)
+        if is_copy:
+            self._line(s, t, tag, f"AUDIT: SESSION,{s['stmt']},2,{cls},COPY,,,{quoted},{pars}", vxid=None)
+
+
+def office_closed(d: date) -> bool:
+    """Japanese offices close at weekends, on national holidays and over 年末年始 (29 Dec – 3 Jan)."""
+    return (d.weekday() >= 5 or jpholiday.is_holiday(d)
+            or (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3))
 
 
 def workdays(start: date, days: int) -> list[date]:
-    return [start + timedelta(d) for d in range(days) if (start + timedelta(d)).weekday() < 5]
+    """The days a Japanese office works in [start, start + days)."""
+    return [d for d in (start + timedelta(k) for k in range(days)) if not office_closed(d)]
 
 
 def at(d: date, hour: float) -> datetime:

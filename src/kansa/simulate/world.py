@@ -12,17 +12,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kansa.model.formats import CSVLOG_COLUMNS
 from kansa.simulate.damage import damaged_row, leak_columns, leak_header
 from kansa.simulate.people import Person
-from kansa.simulate.writers import (
-    cert_time,
-    iso_ms,
-    pg_time,
-    write_csv,
-    write_json,
-    write_jsonl,
-)
+from kansa.simulate.stream import AppEvent, DbRow, Device, EventFiles, FileOp, Logon, months
+from kansa.simulate.writers import write_csv, write_json
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
     "organisations": ("org_id", "name", "name_en", "kind", "sector", "country"),
@@ -59,21 +52,73 @@ class Leak:
 
 @dataclass
 class World:
+    """What a scenario builds. Events go to ``files`` (streamed to disk day by day); the rest
+    (registry, owners' records, leaks, truth) is small and written at the end."""
+
     scenario: str
     seed: int
     timezone: str
     start: date
     end: date
+    out: Path
     registry: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     owners: list[OwnerData] = field(default_factory=list)
-    app: list[dict[str, Any]] = field(default_factory=list)           # "time" is a datetime
-    db: list[tuple[datetime, list[Any]]] = field(default_factory=list)  # csvlog rows minus log_time
-    logon: list[tuple[datetime, str, str, str]] = field(default_factory=list)
-    device: list[tuple[datetime, str, str, str, str]] = field(default_factory=list)
-    files: list[tuple[datetime, str, str, str, str, bool, bool, str]] = field(default_factory=list)
     ldap: list[tuple[str, ...]] = field(default_factory=list)
     leaks: list[Leak] = field(default_factory=list)
     truth: dict[str, Any] = field(default_factory=dict)
+    stream: EventFiles | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> EventFiles:
+        if self.stream is None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.stream = EventFiles(self.out, self.seed)
+        return self.stream
+
+    # Pending events, by kind; scenarios append to these and call flush() at each day's end.
+    @property
+    def app(self) -> list[AppEvent]:
+        return self.events.app
+
+    @app.setter
+    def app(self, value: list[AppEvent]) -> None:  # `w.app += [...]` rebinds the same list
+        self.events.app = value
+
+    @property
+    def db(self) -> list[DbRow]:
+        return self.events.db
+
+    @db.setter
+    def db(self, value: list[DbRow]) -> None:  # `w.db += [...]` rebinds the same list
+        self.events.db = value
+
+    @property
+    def logon(self) -> list[Logon]:
+        return self.events.logon
+
+    @logon.setter
+    def logon(self, value: list[Logon]) -> None:  # `w.logon += [...]` rebinds the same list
+        self.events.logon = value
+
+    @property
+    def device(self) -> list[Device]:
+        return self.events.device
+
+    @device.setter
+    def device(self, value: list[Device]) -> None:  # `w.device += [...]` rebinds the same list
+        self.events.device = value
+
+    @property
+    def files(self) -> list[FileOp]:
+        return self.events.files
+
+    @files.setter
+    def files(self, value: list[FileOp]) -> None:  # `w.files += [...]` rebinds the same list
+        self.events.files = value
+
+    def flush(self, before: datetime) -> None:
+        """Everything before ``before`` is final: write it out (see stream.py)."""
+        self.events.flush(before)
 
 
 def _cell(v: Any) -> str:
@@ -86,19 +131,6 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _months(start: date, end: date) -> list[str]:
-    out, y, m = [], start.year, start.month
-    while (y, m) <= (end.year, end.month):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def _cert_id(rng: random.Random) -> str:
-    h = f"{rng.getrandbits(64):016X}"
-    return "{" + f"{h[:4]}-{h[4:8]}{h[8:12]}-{h[12:]}" + "}"
-
-
 def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     """Write the world under ``out``; returns the summary dict simulate() hands back."""
     out.mkdir(parents=True, exist_ok=True)
@@ -107,34 +139,13 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
         rows = sorted(tuple(_cell(v) for v in r) for r in world.registry.get(table, []))
         write_csv(out / "registry" / f"{table}.csv", cols, rows)
 
-    months = _months(world.start, world.end)
-    app = sorted(world.app, key=lambda e: (e["time"], e["actor"]))
-    db = sorted(world.db, key=lambda r: (r[0], r[1][4], r[1][5]))
-    for month in months:
-        recs = [{**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
-                for e in app if e["time"].strftime("%Y-%m") == month]
-        path = f"logs/app/access-{month}.jsonl.gz"
-        write_jsonl(out / path, recs)
-        files.append({"path": path, "kind": "access"})
-    for month in months:
-        log_rows = [[pg_time(t), *r] for t, r in db if t.strftime("%Y-%m") == month]
-        assert all(len(r) == len(CSVLOG_COLUMNS) for r in log_rows)
-        path = f"logs/db/postgresql-{month}.csv.gz"
-        write_csv(out / path, None, log_rows, compress=True)
-        files.append({"path": path, "kind": "pgaudit"})
-
+    logs = world.events.close(world.start, world.end)
+    files += [{"path": path, "kind": "access"} for path in logs["access"]]
+    files += [{"path": path, "kind": "pgaudit"} for path in logs["pgaudit"]]
     ep = out / "logs" / "endpoint"
-    write_csv(ep / "logon.csv", ("id", "date", "user", "pc", "activity"),
-              [(_cert_id(rng), cert_time(t), u, pc, a) for t, u, pc, a in sorted(world.logon)])
-    write_csv(ep / "device.csv", ("id", "date", "user", "pc", "activity", "file_tree"),
-              [(_cert_id(rng), cert_time(t), u, pc, a, tree) for t, u, pc, a, tree in sorted(world.device)])
-    write_csv(ep / "file.csv", ("id", "date", "user", "pc", "filename", "activity", "to_removable_media",
-                                "from_removable_media", "content"),
-              [(_cert_id(rng), cert_time(t), u, pc, fn, act, str(to).upper(), str(frm).upper(), content)
-               for t, u, pc, fn, act, to, frm, content in sorted(world.files)])
     ldap_header = ("employee_name", "user_id", "email", "role", "projects", "business_unit",
                    "functional_unit", "department", "team", "supervisor")
-    for month in months:
+    for month in months(world.start, world.end):
         write_csv(ep / "LDAP" / f"{month}.csv", ldap_header, sorted(world.ldap))
     files.append({"path": "logs/endpoint", "kind": "cert"})
 
@@ -174,8 +185,8 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     return {
         "scenario": world.scenario, "seed": world.seed, "out": str(out),
         "start": world.start.isoformat(), "end": world.end.isoformat(),
-        "app_events": len(app), "db_lines": len(db),
-        "endpoint_events": len(world.logon) + len(world.device) + len(world.files),
+        "app_events": world.events.counts["app"], "db_lines": world.events.counts["db"],
+        "endpoint_events": world.events.counts["endpoint"],
         "owners": len(world.owners), "records": sum(len(o.people) for o in world.owners),
         "leaks": len(world.leaks), "bad_actors": len(world.truth.get("bad_actors", [])),
     }

@@ -1,0 +1,199 @@
+"""Event files written as the simulation goes, so a world of any size fits in bounded memory.
+
+A scenario generates one day at a time and only ever adds events at or after the start of the day
+it is generating (a night shift may run past midnight, never before it). So once day D is done,
+every event before D+1 00:00 is final: `EventFiles.flush` sorts those, appends them to the month's
+gzip stream or the endpoint CSV, and forgets them. Memory then holds about two days of events,
+whatever ``--scale`` and ``--days`` are. Sorting inside a flush plus time-disjoint flushes gives the
+same global order as sorting everything at the end, and every byte stays a function of the seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import random
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from kansa.model.formats import CSVLOG_COLUMNS
+from kansa.simulate.writers import cert_time, iso_ms, pg_time
+
+LOGON_HEADER = ("id", "date", "user", "pc", "activity")
+DEVICE_HEADER = ("id", "date", "user", "pc", "activity", "file_tree")
+FILE_HEADER = ("id", "date", "user", "pc", "filename", "activity", "to_removable_media",
+               "from_removable_media", "content")
+
+AppEvent = dict[str, Any]
+DbRow = tuple[datetime, list[Any]]
+Logon = tuple[datetime, str, str, str]
+Device = tuple[datetime, str, str, str, str]
+FileOp = tuple[datetime, str, str, str, str, bool, bool, str]
+
+
+def months(start: date, end: date) -> list[str]:
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _csv_text(rows: list[list[Any]] | list[tuple[Any, ...]]) -> str:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        w.writerow(["" if v is None else v for v in row])
+    return buf.getvalue()
+
+
+class _MonthGzip:
+    """One gzip stream per month (mtime 0, no file name), opened when its first line arrives."""
+
+    def __init__(self, root: Path, pattern: str) -> None:
+        self.root, self.pattern = root, pattern
+        self.month: str | None = None
+        self.raw: IO[bytes] | None = None
+        self.gz: gzip.GzipFile | None = None
+        self.written: set[str] = set()
+
+    def write(self, month: str, text: str) -> None:
+        if month != self.month:
+            self._close()
+            path = self.root / self.pattern.format(month=month)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.raw = path.open("wb")
+            self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0)
+            self.month = month
+            self.written.add(month)
+        assert self.gz is not None
+        self.gz.write(text.encode("utf-8"))
+
+    def _close(self) -> None:
+        if self.gz is not None and self.raw is not None:
+            self.gz.close()
+            self.raw.close()
+        self.gz = self.raw = None
+
+    def finish(self, all_months: list[str]) -> list[str]:
+        """Close the open stream and write empty members for months that had no line."""
+        self._close()
+        paths = []
+        for month in sorted(set(all_months) | self.written):
+            rel = self.pattern.format(month=month)
+            path = self.root / rel
+            if not path.exists():
+                self.write(month, "")
+                self._close()
+            paths.append(rel)
+        return paths
+
+
+class EventFiles:
+    """Pending events of a world and the files they are flushed to (see module docstring)."""
+
+    def __init__(self, out: Path, seed: int) -> None:
+        self.out = out
+        self.app: list[AppEvent] = []
+        self.db: list[DbRow] = []
+        self.logon: list[Logon] = []
+        self.device: list[Device] = []
+        self.files: list[FileOp] = []
+        self.counts = {"app": 0, "db": 0, "endpoint": 0}
+        self._app = _MonthGzip(out, "logs/app/access-{month}.jsonl.gz")
+        self._db = _MonthGzip(out, "logs/db/postgresql-{month}.csv.gz")
+        # CERT ids come from their own stream so that they do not shift the scenario's draws.
+        self._ids = random.Random(f"cert-ids-{seed}")
+        self._flushed: datetime | None = None
+        self._sessions: dict[str, dict[str, Any]] = {}
+        ep = out / "logs" / "endpoint"
+        ep.mkdir(parents=True, exist_ok=True)
+        self._ep = {name: (ep / f"{name}.csv").open("w", encoding="utf-8", newline="")
+                    for name in ("logon", "device", "file")}
+        for name, header in (("logon", LOGON_HEADER), ("device", DEVICE_HEADER), ("file", FILE_HEADER)):
+            self._ep[name].write(_csv_text([header]))
+
+    def _cert_id(self) -> str:
+        h = f"{self._ids.getrandbits(64):016X}"
+        return "{" + f"{h[:4]}-{h[4:8]}{h[8:12]}-{h[12:]}" + "}"
+
+    def flush(self, before: datetime | None = None) -> None:
+        """Write every pending event earlier than ``before`` (all of them when None)."""
+
+        def take(items: list[Any], when: Any) -> list[Any]:
+            if before is None:
+                done, items[:] = items[:], []
+                return done
+            done = [x for x in items if when(x) < before]
+            items[:] = [x for x in items if when(x) >= before]
+            return done
+
+        app = sorted(take(self.app, lambda e: e["time"]), key=lambda e: (e["time"], e["actor"]))
+        db = self._renumber(sorted(take(self.db, lambda r: r[0]), key=lambda r: (r[0], r[1][4], r[1][5])))
+        logon = sorted(take(self.logon, lambda r: r[0]))
+        device = sorted(take(self.device, lambda r: r[0]))
+        files = sorted(take(self.files, lambda r: r[0]))
+        earliest = min((x[0] for x in (*db, *logon, *device, *files)), default=None)
+        if app and (earliest is None or app[0]["time"] < earliest):
+            earliest = app[0]["time"]
+        if self._flushed is not None and earliest is not None and earliest < self._flushed:
+            raise AssertionError(f"event at {earliest} generated after the world was written up to {self._flushed}")
+        if before is not None:
+            self._flushed = before
+
+        by_month: dict[str, list[str]] = {}
+        for e in app:
+            rec = {**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
+            by_month.setdefault(e["time"].strftime("%Y-%m"), []).append(
+                json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+        for month in sorted(by_month):
+            self._app.write(month, "".join(by_month[month]))
+        db_by_month: dict[str, list[list[Any]]] = {}
+        for t, r in db:
+            row = [pg_time(t), *r]
+            assert len(row) == len(CSVLOG_COLUMNS)
+            db_by_month.setdefault(t.strftime("%Y-%m"), []).append(row)
+        for month in sorted(db_by_month):
+            self._db.write(month, _csv_text(db_by_month[month]))
+        self._ep["logon"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a) for t, u, pc, a in logon]))
+        self._ep["device"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a, tree)
+                                            for t, u, pc, a, tree in device]))
+        self._ep["file"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, fn, act, str(to).upper(),
+                                           str(frm).upper(), content)
+                                          for t, u, pc, fn, act, to, frm, content in files]))
+        self.counts["app"] += len(app)
+        self.counts["db"] += len(db)
+        self.counts["endpoint"] += len(logon) + len(device) + len(files)
+
+    def _renumber(self, rows: list[DbRow]) -> list[DbRow]:
+        """Number session lines, transactions and pgaudit statements in time order, as the server does.
+
+        Scenarios generate a pooled session's statements actor by actor, not in time order; the
+        server numbers them as they happen, so numbering is done here, after sorting by time.
+        """
+        for _, r in rows:
+            sid = r[4]
+            st = self._sessions.setdefault(sid, {"line": 0, "vxid": {}, "stmt": {}})
+            st["line"] += 1
+            r[5] = st["line"]
+            if r[8]:
+                backend, _, old = str(r[8]).partition("/")
+                r[8] = f"{backend}/{st['vxid'].setdefault(old, len(st['vxid']) + 1)}"
+            msg = str(r[12])
+            if msg.startswith("AUDIT: SESSION,"):
+                _, old_stmt, rest = msg.split(",", 2)
+                r[12] = f"AUDIT: SESSION,{st['stmt'].setdefault(old_stmt, len(st['stmt']) + 1)},{rest}"
+            elif msg.startswith("disconnection:"):
+                del self._sessions[sid]
+        return rows
+
+    def close(self, start: date, end: date) -> dict[str, list[str]]:
+        """Flush everything, close every file; returns the log files written, by kind."""
+        self.flush()
+        for fh in self._ep.values():
+            fh.close()
+        ms = months(start, end)
+        return {"access": self._app.finish(ms), "pgaudit": self._db.finish(ms)}
