@@ -3,8 +3,8 @@
 The holdings index must not become the next leak. It stores no names, readings, dates or
 numbers, only:
 
-* HMAC-SHA256 digests (key: the workspace's ``trace`` secret) of field combinations, used as
-  exact-match blocks. Without the key they cannot be tested against guesses.
+* HMAC-SHA256 digests (key: the workspace's ``trace`` secret) of each normalised field, used as
+  blocking keys and exact-agreement levels. Without the key they cannot be tested against guesses.
 * Per-field CLK Bloom filters: each padded character bigram of a field sets ``K`` bit positions
   chosen by a keyed HMAC. Similar strings share bigrams, so Dice similarity of two filters
   estimates string similarity, which lets a damaged copy (a typo, a changed address) still match.
@@ -20,33 +20,23 @@ from functools import lru_cache
 BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
 K = 8
 
-# Combinations that identify a person almost surely when equal (block + strong evidence).
-STRONG_KEYS: tuple[tuple[str, ...], ...] = (
-    ("name", "dob"),
-    ("kana", "dob"),
-    ("name", "phone"),
-    ("kana", "phone"),
-    ("phone", "dob"),
-    ("name", "address"),
-    ("name", "postcode"),  # a postcode area holds a few thousand people: name or birth date
-    ("kana", "postcode"),  # together with it is as good as an address
-    ("dob", "postcode"),
-)
-# Single fields: blocks only (many people share a birthday or a name); candidates from these
-# must also pass the Bloom similarity test.
-WEAK_KEYS: tuple[tuple[str, ...], ...] = (("name",), ("kana",), ("dob",), ("phone",), ("address",))
+HASH_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode")
+"""Fields kept as one keyed hash each: exact agreement levels and blocking keys for the linkage.
+Equality of a combination (name and birth date) is equality of both hashes, so no combined
+digests are stored."""
 BLOOM_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address")
+"""Fields kept as a Bloom filter each: graded (fuzzy) agreement levels."""
 
 
-def keyed_hashes(key: bytes, rec: dict[str, str]) -> list[tuple[str, str]]:
-    """(kind, hex digest) for every key combination whose fields are all present."""
-    out: list[tuple[str, str]] = []
-    for combo in STRONG_KEYS + WEAK_KEYS:
-        if all(f in rec for f in combo):
-            kind = "+".join(combo)
-            msg = (kind + "\x1f" + "\x1f".join(rec[f] for f in combo)).encode("utf-8")
-            out.append((kind, hmac.digest(key, msg, "sha256").hex()[:32]))
-    return out
+def keyed_hash(key: bytes, fieldname: str, value: str) -> str:
+    """HMAC-SHA256 of one normalised field value, truncated to 128 bits, hex."""
+    msg = (fieldname + "\x1f" + value).encode("utf-8")
+    return hmac.digest(key, msg, "sha256").hex()[:32]
+
+
+def field_hashes(key: bytes, rec: dict[str, str]) -> dict[str, str]:
+    """Keyed hash per field present in a normalised record."""
+    return {f: keyed_hash(key, f, rec[f]) for f in HASH_FIELDS if f in rec}
 
 
 def _bigrams(s: str) -> list[str]:

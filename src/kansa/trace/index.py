@@ -1,7 +1,8 @@
 """The holdings index: which owner's dataset (and which version) holds which person, without names.
 
 For each record of an owner's dataset we store its record id (the id access logs name as a
-subject), keyed hashes of field combinations and per-field Bloom filters (see ``encode``). The
+subject), one keyed hash per field and per-field Bloom filters (see ``encode``): what the
+Splink linkage (``linkage``) blocks and compares on. The
 raw list is read, encoded and forgotten; re-indexing the same owner/name/version replaces the
 previous index in one transaction, so indexing is idempotent and never half-done.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 from kansa.model.errors import InputError
 from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
-from kansa.trace.encode import BLOOM_FIELDS, blooms, keyed_hashes
+from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, blooms, field_hashes
 from kansa.trace.normalize import normalise_record
 from kansa.trace.reader import read_table
 
@@ -60,7 +61,24 @@ TRACE_MIGRATIONS: list[Migration] = [
             """,
             "CREATE INDEX trace_keys_digest ON trace_keys(digest)",
         ],
-    )
+    ),
+    Migration(
+        2,
+        "per-field keyed hashes for Splink linkage; dataset validity",
+        [
+            *(f"ALTER TABLE trace_records ADD COLUMN h_{f} VARCHAR" for f in HASH_FIELDS),
+            # records indexed before: their single-field digests were the same HMAC message
+            *(
+                f"""UPDATE trace_records r SET h_{f} = k.digest FROM trace_keys k
+                    WHERE k.kind = '{f}' AND k.dataset_id = r.dataset_id AND k.record_no = r.record_no"""
+                for f in HASH_FIELDS
+            ),
+            "DROP INDEX trace_keys_digest",
+            "DROP TABLE trace_keys",
+            "ALTER TABLE trace_datasets ADD COLUMN valid_from DATE",
+            "ALTER TABLE trace_datasets ADD COLUMN valid_to DATE",
+        ],
+    ),
 ]
 
 
@@ -77,13 +95,24 @@ def trace_keys(ws: Workspace) -> tuple[bytes, bytes]:
     )
 
 
-def encode_table_rows(
-    ws: Workspace, rows: list[dict[str, object]]
-) -> tuple[list[dict[str, str]], list[list[tuple[str, str]]], list[dict[str, bytes]]]:
-    """Normalise and encode raw field dicts: (normalised, keyed hashes, Bloom filters) per row."""
+RECORD_COLUMNS: list[str] = [*(f"bf_{f}" for f in BLOOM_FIELDS), *(f"h_{f}" for f in HASH_FIELDS)]
+"""The encoded columns of one record, in the order ``encode_table_rows`` returns them."""
+
+
+def encode_table_rows(ws: Workspace, rows: list[dict[str, object]]) -> list[list[Any] | None]:
+    """Normalise and encode raw field dicts: per row the ``RECORD_COLUMNS`` values (None where a
+    field is missing), or None when the row has no usable personal field at all."""
     hkey, bkey = trace_keys(ws)
-    norm = [normalise_record(r) for r in rows]
-    return norm, [keyed_hashes(hkey, n) for n in norm], [blooms(bkey, n) for n in norm]
+    out: list[list[Any] | None] = []
+    for r in rows:
+        n = normalise_record(r)
+        b = blooms(bkey, n)
+        if not b:
+            out.append(None)
+            continue
+        h = field_hashes(hkey, n)
+        out.append([*(b.get(f) for f in BLOOM_FIELDS), *(h.get(f) for f in HASH_FIELDS)])
+    return out
 
 
 def index_dataset(
@@ -94,55 +123,56 @@ def index_dataset(
     version: str | None = None,
     id_column: str | None = None,
     encoding: str | None = None,
+    valid_from: date | str | None = None,
+    valid_to: date | str | None = None,
 ) -> dict[str, Any]:
-    """Index one owner dataset file; returns {"dataset_id", "records", "keys", "fields", "skipped"}."""
+    """Index one owner dataset file; returns {"dataset_id", "records", "fields", "skipped"}.
+
+    ``valid_from``/``valid_to``: when this version was the current one (the world manifest says);
+    a leak that fits this version best was copied inside that window.
+    """
     ensure_trace_tables(ws)
     path = Path(path)
     table = read_table(path, encoding=encoding, id_column=id_column)
     dataset_id = f"{owner}/{name}/{version or ''}"
     raw = [table.fields(r) for r in table.rows]
-    _norm, hashes, filters = encode_table_rows(ws, raw)
+    encoded = encode_table_rows(ws, raw)
     id_idx = table.columns.get("id")
     rec_rows: list[tuple[Any, ...]] = []
-    key_rows: list[tuple[str, str, str, int]] = []
     skipped = 0
     for i, row in enumerate(table.rows):
         record_no = i + 1
-        if not filters[i]:
+        enc = encoded[i]
+        if enc is None:
             skipped += 1  # a row with no usable personal field cannot be traced
             continue
         subject = row[id_idx].strip() if id_idx is not None and id_idx < len(row) else str(record_no)
         if not subject:
             raise InputError("empty record id", path=str(path), line=table.first_data_line + i)
-        rec_rows.append((dataset_id, record_no, subject, *(filters[i].get(f) for f in BLOOM_FIELDS)))
-        key_rows.extend((kind, digest, dataset_id, record_no) for kind, digest in hashes[i])
-    recs_df = pd.DataFrame(
-        rec_rows, columns=["dataset_id", "record_no", "subject_id", *(f"bf_{f}" for f in BLOOM_FIELDS)]
-    )
-    keys_df = pd.DataFrame(key_rows, columns=["kind", "digest", "dataset_id", "record_no"])
+        rec_rows.append((dataset_id, record_no, subject, *enc))
+    recs_df = pd.DataFrame(rec_rows, columns=["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     fields = table.canonical_fields
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
-        for t in ("trace_keys", "trace_records", "trace_datasets"):
+        for t in ("trace_records", "trace_datasets"):
             con.execute(f"DELETE FROM {t} WHERE dataset_id = ?", [dataset_id]).fetchall()
         con.register("recs_df", recs_df)
-        con.register("keys_df", keys_df)
-        con.execute("INSERT INTO trace_records SELECT * FROM recs_df").fetchall()
-        con.execute("INSERT INTO trace_keys SELECT * FROM keys_df").fetchall()
+        cols = ", ".join(["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
+        con.execute(f"INSERT INTO trace_records ({cols}) SELECT {cols} FROM recs_df").fetchall()
         con.unregister("recs_df")
-        con.unregister("keys_df")
         con.execute(
-            "INSERT INTO trace_datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [dataset_id, owner, name, version, str(path), digest, len(rec_rows), fields, datetime.now(UTC)],
+            "INSERT INTO trace_datasets (dataset_id, owner_id, name, version, source_file, digest, records, fields,"
+            " indexed_at, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [dataset_id, owner, name, version, str(path), digest, len(rec_rows), fields, datetime.now(UTC),
+             valid_from, valid_to],
         ).fetchall()
         con.execute("COMMIT").fetchall()
     except Exception:
         con.execute("ROLLBACK").fetchall()
         raise
-    return {"dataset_id": dataset_id, "records": len(rec_rows), "keys": len(key_rows), "fields": fields,
-            "skipped": skipped}
+    return {"dataset_id": dataset_id, "records": len(rec_rows), "fields": fields, "skipped": skipped}
 
 
 def index_world_datasets(ws: Workspace, world_dir: Path) -> dict[str, Any]:
@@ -171,6 +201,8 @@ def index_world_datasets(ws: Workspace, world_dir: Path) -> dict[str, Any]:
                 version=entry.get("version"),
                 id_column=entry.get("id_column"),
                 encoding=entry.get("encoding"),
+                valid_from=entry.get("valid_from"),
+                valid_to=entry.get("valid_to"),
             )
         )
     return {"datasets": len(done), "records": sum(d["records"] for d in done), "details": done}

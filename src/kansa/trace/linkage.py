@@ -1,0 +1,144 @@
+"""Run the Splink (DuckDB) linkage of an encoded leak against the holdings index.
+
+Splink works on the workspace's own DuckDB database through a separate cursor whose default
+catalog is a private in-memory database: its working tables never land in the workspace file,
+while the index is read where it lies (no copy of ten million records). What kansa hand-writes
+around Splink is only what Splink cannot express:
+
+* the holdings side is narrowed to records sharing a blocking key with the leak, plus a random
+  sample of the index so that Splink's random-sampling estimate of u sees ordinary pairs;
+* term frequencies are computed over the whole index and registered with Splink (the narrowed
+  side alone would make every leaked name look common);
+* single-field name/reading blocks are used only for values rare in the index (``MAX_BLOCK``):
+  a block of every 佐藤 carries no evidence and costs millions of comparisons.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import pandas as pd
+from splink import DuckDBAPI, Linker
+
+from kansa.model.workspace import Workspace
+from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
+from kansa.trace.splink_settings import BLOCKING_RULES, TF_FIELDS, settings
+
+MAX_BLOCK = 200
+"""A name or reading alone is a blocking key only when at most this many indexed records carry it."""
+U_SAMPLE = 20_000
+"""Indexed records sampled at random for the u estimate."""
+U_MAX_PAIRS = 1_000_000
+"""Random pairs Splink compares for the u estimate (Splink's default)."""
+
+
+def link(ws: Workspace, leak: pd.DataFrame, fields: list[str], min_probability: float = 0.01) -> pd.DataFrame:
+    """Score leak rows against indexed records with Splink.
+
+    ``leak`` has ``row`` (0-based data row) and the encoded columns ``bf_*`` (bytes) and ``h_*``
+    (hex) of ``encode``. Returns one row per scored candidate pair above ``min_probability``:
+    ``row, dataset_id, record_no, subject_id, match_probability, match_weight`` and the
+    match weight each field contributed (``mw_<field>``, log2 Bayes factor; 0 when missing).
+    """
+    cols = ["row", "dataset_id", "record_no", "subject_id", "match_probability", "match_weight",
+            *(f"mw_{f}" for f in fields)]
+    if leak.empty or not fields:
+        return pd.DataFrame(columns=cols)
+    con = ws.con.cursor()
+    db = f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"'
+    mem = f"kansa_splink_{uuid.uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {mem}").fetchall()
+    con.execute(f"USE {mem}").fetchall()
+    try:
+        return _link(con, db, leak, fields, min_probability)[cols]
+    finally:
+        con.execute(f"USE {db}").fetchall()
+        con.execute(f"DETACH {mem}").fetchall()
+        con.close()
+
+
+def _bits(col: str) -> str:
+    return f"CAST({col} AS BIT)"
+
+
+def _link(con: Any, db: str, leak: pd.DataFrame, fields: list[str], min_probability: float) -> pd.DataFrame:
+    records = f"{db}.main.trace_records"
+    con.register("leak_raw", leak)
+    bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
+    hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
+    # a name or reading rare enough in the index to be a block of its own
+    rare = ", ".join(
+        f"""CASE WHEN (SELECT count(*) FROM {records} r WHERE r.h_{f} = leak_raw.h_{f}) <= {MAX_BLOCK}
+                 THEN h_{f} END AS h_{f}_rare"""
+        for f in ("name", "kana")
+    )
+    con.execute(
+        f"CREATE TABLE leak_side AS SELECT CAST(row AS VARCHAR) AS unique_id, {bf}, {hs}, {rare} FROM leak_raw"
+    ).fetchall()
+    con.unregister("leak_raw")
+    # the holdings that can be blocked with some leak row, plus a random sample for u
+    conds = []
+    for rule in BLOCKING_RULES:
+        pairs = [p.strip() for p in rule.split(" AND ")]
+        lcols = [p.split("=")[0].strip().removeprefix("l.") for p in pairs]
+        rcols = [p.split("=")[1].strip().removeprefix("r.").removesuffix("_rare") for p in pairs]
+        conds.append(
+            f"({', '.join('r.' + c for c in rcols)}) IN (SELECT ({', '.join(lcols)}) FROM leak_side"
+            f" WHERE {' AND '.join(c + ' IS NOT NULL' for c in lcols)})"
+            if len(pairs) > 1
+            else f"r.{rcols[0]} IN (SELECT {lcols[0]} FROM leak_side WHERE {lcols[0]} IS NOT NULL)"
+        )
+    con.execute(
+        f"""
+        CREATE TABLE hold_side AS
+        WITH cand AS (SELECT dataset_id, record_no FROM {records} r WHERE {" OR ".join(conds)}),
+             sample AS (SELECT dataset_id, record_no FROM {records} USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)),
+             pick AS (SELECT * FROM cand UNION SELECT * FROM sample)
+        SELECT r.dataset_id || '#' || r.record_no AS unique_id, r.dataset_id, r.record_no, r.subject_id,
+               {bf}, {hs}, r.h_name AS h_name_rare, r.h_kana AS h_kana_rare
+        FROM {records} r JOIN pick USING (dataset_id, record_no)
+        """
+    ).fetchall()
+    total = con.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
+    for f in TF_FIELDS:
+        con.execute(
+            f"""CREATE TABLE tf_{f} AS SELECT h_{f}, count(*) / {float(total)} AS tf_h_{f}
+                FROM {records} WHERE h_{f} IS NOT NULL GROUP BY h_{f}"""
+        ).fetchall()
+    logging.getLogger("splink").setLevel(logging.ERROR)  # progress chatter, not the caller's business
+    api = DuckDBAPI(con)
+    left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
+    right = api.register("hold_side", table_name="hold_side_in", dataset_display_name="holdings")
+    prior = 1.0 / max(1, _distinct_people(con, records))
+    linker = Linker([left, right], settings(fields, prior), log_level=None)
+    for f in TF_FIELDS:
+        if f in fields:
+            linker.table_management.register_term_frequency_lookup(api.register(f"tf_{f}", table_name=f"tf_{f}_in"),
+                                                                   f"h_{f}")
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1)
+    pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
+    gammas = ", ".join(f"p.mw_{f}" for f in fields)
+    out: pd.DataFrame = con.execute(
+        f"""
+        SELECT CAST(CASE WHEN p.source_dataset_l = 'leak' THEN p.unique_id_l ELSE p.unique_id_r END AS BIGINT) AS row,
+               h.dataset_id, h.record_no, h.subject_id, p.match_probability, p.match_weight, {gammas}
+        FROM {pred.physical_name} p
+        JOIN hold_side h ON h.unique_id = CASE WHEN p.source_dataset_l = 'leak' THEN p.unique_id_r ELSE p.unique_id_l END
+        """
+    ).df()
+    return out
+
+
+def _distinct_people(con: Any, records: str) -> int:
+    """About how many different people the index holds: records of the largest version of each
+    owner's dataset (versions repeat the same people), summed over datasets."""
+    row = con.execute(
+        f"""SELECT sum(n) FROM (
+              SELECT max(n) AS n FROM (
+                SELECT d.owner_id, d.name, d.dataset_id, count(*) AS n
+                FROM {records} r JOIN {records.replace('trace_records', 'trace_datasets')} d USING (dataset_id)
+                GROUP BY ALL) GROUP BY owner_id, name)"""
+    ).fetchall()
+    return int(row[0][0] or 0) if row else 0
