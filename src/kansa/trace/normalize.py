@@ -2,114 +2,48 @@
 
 A leaked list is rarely a byte copy of the source: half-width kana, full-width digits, spaces
 between family and given name, 和暦 dates, phone numbers with or without hyphens, old character
-forms (髙/高). Every comparison kansa makes (keyed hashes and Bloom encodings) goes through these
-functions, so the owner's dataset and the leak are folded to the same canonical text first.
+forms (髙/高), romaji, addresses with or without prefecture. Every comparison kansa makes (keyed
+hashes, Bloom encodings, check-links) goes through these functions, so the owner's dataset and the
+leak are folded to the same canonical text first.
+
+This module is the one entry point; each field has its own small module (names, kana, addresses,
+phones, dates, ids) with the reasons for its rules.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import date, datetime
+from collections.abc import Callable
 
-import jaconv
-
-# Old/variant forms common in names (itaiji) folded to the everyday form. Small on purpose: only
-# pairs that are the same name in the resident registry's everyday use.
-_ITAIJI = str.maketrans(
-    {
-        "髙": "高", "﨑": "崎", "嵜": "崎", "邊": "辺", "邉": "辺", "齋": "斎", "齊": "斎",
-        "濱": "浜", "澤": "沢", "廣": "広", "櫻": "桜", "嶋": "島", "嶌": "島", "國": "国",
-        "德": "徳", "瀨": "瀬", "冨": "富", "栁": "柳", "槇": "槙", "龍": "竜", "惠": "恵",
-        "實": "実", "眞": "真", "學": "学", "榮": "栄", "藏": "蔵", "圓": "円", "壽": "寿",
-    }
+from kansa.trace.addresses import (
+    AddressParts,
+    check_postcode,
+    norm_address,
+    norm_postcode,
+    parse_address,
+    postcode_places,
 )
-_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
-_SPACES = re.compile(r"[\s\u3000・･,，.．]+")
-_DASHES = re.compile(r"[‐‑‒–—―−－ｰ-]")
+from kansa.trace.dates import looks_like_date, norm_date, parse_wareki
+from kansa.trace.ids import id_kind, is_card_number, is_my_number, mask
+from kansa.trace.kana import is_kana, norm_kana, romaji_to_katakana
+from kansa.trace.names import is_romaji, norm_name, norm_romaji, shrink_kanji, split_name
+from kansa.trace.phones import looks_like_phone, norm_phone, phone_kind
+from kansa.trace.text import fold, kanji_to_int
 
-_ERAS: dict[str, int] = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
-_ERA_LETTERS: dict[str, str] = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
-_ERA_RE = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?$")
-_WESTERN_RE = re.compile(r"^(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?(?:[ T].*)?$")
-_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-
-
-def fold(text: object) -> str:
-    """NFKC (full-width ASCII → ASCII, half-width kana → full), trimmed; None → ''."""
-    if text is None:
-        return ""
-    return unicodedata.normalize("NFKC", str(text)).strip()
+_MALE = {"男", "男性", "M", "MALE", "1", "おとこ", "オトコ"}
+_FEMALE = {"女", "女性", "F", "FEMALE", "2", "おんな", "オンナ"}
 
 
-def norm_name(text: object) -> str:
-    """A kanji (or any-script) name: NFKC, no spaces or dots, variant forms folded, upper case."""
-    s = _SPACES.sub("", fold(text)).translate(_ITAIJI)
-    return s.upper()
+def norm_sex(text: object) -> str:
+    """'M', 'F' or '' (男/女, 男性/女性, M/F, male/female, and the JIS X 0303 codes 1/2)."""
+    s = fold(text).upper()
+    if s in _MALE:
+        return "M"
+    if s in _FEMALE:
+        return "F"
+    return ""
 
 
-def norm_kana(text: object) -> str:
-    """A reading: hiragana → katakana, small kana → large, no spaces, long vowel kept."""
-    s = _SPACES.sub("", fold(text))
-    s = jaconv.hira2kata(s)
-    return s.translate(_SMALL_KANA)
-
-
-def norm_phone(text: object) -> str:
-    """Digits only; an international +81 prefix becomes the domestic leading 0."""
-    s = re.sub(r"\D", "", fold(text))
-    if s.startswith("81") and len(s) in (11, 12) and fold(text).lstrip().startswith("+"):
-        s = "0" + s[2:]
-    return s
-
-
-def norm_address(text: object) -> str:
-    """NFKC, no spaces, 丁目/番地/番/号 and every dash spelled as '-', no trailing dash."""
-    s = _SPACES.sub("", fold(text))
-    s = s.translate(_ITAIJI)
-    s = re.sub(r"(\d)\s*(?:丁目|番地|番|号|の)", r"\1-", s)
-    s = _DASHES.sub("-", s)
-    s = re.sub(r"-+", "-", s)
-    return s.rstrip("-")
-
-
-def norm_postcode(text: object) -> str:
-    s = re.sub(r"\D", "", fold(text))
-    return s if len(s) == 7 else ""
-
-
-def norm_date(value: object) -> str:
-    """A birth date as ISO 'YYYY-MM-DD' from western, compact or 和暦 (昭和60年3月4日, S60.3.4).
-
-    Returns '' when the value is empty or not a valid date (the caller treats it as missing).
-    """
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    s = fold(value).replace(" ", "")
-    if not s:
-        return ""
-    y: int
-    m = _ERA_RE.match(s.upper()) or _ERA_RE.match(s)
-    if m:
-        era = _ERA_LETTERS.get(m.group(1), m.group(1))
-        year_in_era = 1 if m.group(2) == "元" else int(m.group(2))
-        y, mo, d = _ERAS[era] + year_in_era, int(m.group(3)), int(m.group(4))
-    else:
-        m = _WESTERN_RE.match(s) or _COMPACT_RE.match(s)
-        if not m:
-            return ""
-        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    try:
-        return date(y, mo, d).isoformat()
-    except ValueError:
-        return ""
-
-
-NORMALISERS = {
+NORMALISERS: dict[str, Callable[[object], str]] = {
     "name": norm_name,
     "kana": norm_kana,
     "dob": norm_date,
@@ -120,6 +54,18 @@ NORMALISERS = {
 """Canonical field → normaliser. These fields are what kansa compares; everything else is ignored."""
 
 
+def _complete_address(address: str, postcode: str) -> str:
+    """An address written without prefecture and municipality gets them from its postcode."""
+    parts = parse_address(address)
+    if parts.municipality:
+        return address
+    areas = {(p, c) for p, c, _t in postcode_places(postcode)}
+    if len(areas) != 1:
+        return address
+    p, c = next(iter(areas))
+    return norm_address(p + c + address.removeprefix(p))
+
+
 def normalise_record(fields: dict[str, object]) -> dict[str, str]:
     """Normalise the canonical fields present in ``fields``; empty results are dropped."""
     out: dict[str, str] = {}
@@ -128,4 +74,15 @@ def normalise_record(fields: dict[str, object]) -> dict[str, str]:
             v = fn(fields[key])
             if v:
                 out[key] = v
+    if "address" in out and "postcode" in out:
+        out["address"] = _complete_address(out["address"], out["postcode"])
     return out
+
+
+__all__ = [
+    "NORMALISERS", "AddressParts", "check_postcode", "fold", "id_kind", "is_card_number", "is_kana",
+    "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask",
+    "norm_address", "norm_date", "norm_kana", "norm_name", "norm_phone", "norm_postcode", "norm_romaji",
+    "norm_sex", "normalise_record", "parse_address", "parse_wareki", "phone_kind", "postcode_places",
+    "romaji_to_katakana", "shrink_kanji", "split_name",
+]
