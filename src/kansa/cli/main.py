@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kansa import __version__
-from kansa.cli import audit, demo, ingest, ledger, respond, simulate, trace
+from kansa.cli import audit, demo, incident, ingest, ledger, respond, simulate, trace
 from kansa.cli.common import JsonOpt, console, emit, err_console
 from kansa.model.errors import KansaError
 from kansa.model.workspace import default_workspace_path, init_workspace

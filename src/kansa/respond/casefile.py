@@ -1,0 +1,159 @@
+"""Incidents kept in the workspace: open, update, mark obligations done, show, list.
+
+Why in the workspace and not only as YAML files: the clock runs from the day the organisation
+learned of the leak, and what is due, overdue and done must be visible to whoever opens kansa
+next. Every change is stored with who and when and sealed into the ledger (kansa.ledger.journal),
+so a later reader can prove when the organisation knew what.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from kansa.model.errors import KansaError
+from kansa.model.workspace import Workspace
+from kansa.respond.deadlines import deadlines
+from kansa.respond.engine import assess_incident
+from kansa.respond.incident import parse_incident
+from kansa.respond.store import dumps, ensure, plain, rows
+
+
+def _journal(ws: Workspace, payload: dict[str, Any], actor: str) -> int | None:
+    """Seal a change into the ledger; None when the ledger is not available in this build."""
+    try:
+        from kansa.ledger import journal
+    except ImportError:
+        return None
+    return int(journal(ws, "incident", payload, actor))
+
+
+def _record(ws: Workspace, incident_id: str, version: int, actor: str, action: str, changes: dict[str, Any]) -> int | None:
+    """Keep one change row, seal it, and remember which ledger leaf it became."""
+    con = ws.con
+    now = datetime.now(UTC)
+    con.execute("INSERT INTO respond_incident_changes VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [incident_id, version, now, actor, action, dumps(changes)])
+    leaf = _journal(ws, {"incident_id": incident_id, "version": version, "action": action,
+                         "changes": plain(changes)}, actor)
+    if leaf is not None:
+        con.execute("UPDATE respond_incident_changes SET ledger_leaf = ? WHERE incident_id = ? AND version = ?",
+                    [leaf, incident_id, version])
+    return leaf
+
+
+def _facts(ws: Workspace, incident_id: str) -> tuple[dict[str, Any], int]:
+    got = rows(ensure(ws), "SELECT facts, version FROM respond_incidents WHERE incident_id = ?", [incident_id])
+    if not got:
+        known = [r["incident_id"] for r in rows(ws.con, "SELECT incident_id FROM respond_incidents ORDER BY 1")]
+        hint = f" (known: {', '.join(known[-5:])})" if known else " (no incidents yet: kansa incident open)"
+        raise KansaError(f"no incident {incident_id!r}{hint}")
+    return json.loads(got[0]["facts"]), int(got[0]["version"])
+
+
+def open_incident(ws: Workspace, facts: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Store a new incident (facts as in an incident YAML); returns {"incident_id", "version", "ledger_leaf"}."""
+    if not actor:
+        raise KansaError("who is opening the incident? (--by NAME)")
+    facts = plain(facts)
+    parse_incident(facts)  # refuse bad facts before anything is stored
+    con = ensure(ws)
+    year = str(facts.get("learned_at") or facts.get("discovered_at") or "")[:4]
+    year = year if year.isdigit() else str(date.today().year)
+    n = rows(con, "SELECT count(*) AS n FROM respond_incidents WHERE incident_id LIKE ?", [f"INC-{year}-%"])[0]["n"]
+    incident_id = f"INC-{year}-{int(n) + 1:03d}"
+    now = datetime.now(UTC)
+    con.execute("INSERT INTO respond_incidents VALUES (?, ?, ?, ?, 1, ?)", [incident_id, now, actor, now, dumps(facts)])
+    leaf = _record(ws, incident_id, 1, actor, "open", facts)
+    return {"incident_id": incident_id, "version": 1, "ledger_leaf": leaf}
+
+
+def update_incident(ws: Workspace, incident_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Change facts (a key set to None means "unknown again"); returns the new version."""
+    if not actor:
+        raise KansaError("who is changing the incident? (--by NAME)")
+    if not changes:
+        raise KansaError("nothing to change: give --set KEY=VALUE or --file")
+    facts, version = _facts(ws, incident_id)
+    changes = plain(changes)
+    new = {**facts, **changes}
+    parse_incident(new)
+    before = {k: facts.get(k) for k in changes}
+    version += 1
+    ws.con.execute("UPDATE respond_incidents SET facts = ?, version = ?, updated_at = ? WHERE incident_id = ?",
+                   [dumps(new), version, datetime.now(UTC), incident_id])
+    leaf = _record(ws, incident_id, version, actor, "update", {"set": changes, "before": before})
+    return {"incident_id": incident_id, "version": version, "ledger_leaf": leaf}
+
+
+def mark_done(ws: Workspace, incident_id: str, obligation_id: str, actor: str, *, on: date | None = None,
+              note: str = "") -> dict[str, Any]:
+    """Record that an obligation was met (e.g. the 速報 was filed) on ``on`` (default today)."""
+    if not actor:
+        raise KansaError("who marks it done? (--by NAME)")
+    facts, version = _facts(ws, incident_id)
+    known = {o["id"] for o in assess_incident(parse_incident(facts), max(on or date.today(), _learned(facts)))["obligations"]}
+    if obligation_id not in known:
+        raise KansaError(f"{incident_id} has no obligation {obligation_id!r} (it has: {', '.join(sorted(known)) or 'none'})")
+    day = on or date.today()
+    if day < _learned(facts):
+        raise KansaError(f"--on {day.isoformat()} is before the organisation learned of the incident")
+    con = ws.con
+    con.execute("DELETE FROM respond_obligations_done WHERE incident_id = ? AND obligation_id = ?",
+                [incident_id, obligation_id])
+    con.execute("INSERT INTO respond_obligations_done VALUES (?, ?, ?, ?, ?, ?)",
+                [incident_id, obligation_id, day, datetime.now(UTC), actor, note])
+    version += 1
+    con.execute("UPDATE respond_incidents SET version = ?, updated_at = ? WHERE incident_id = ?",
+                [version, datetime.now(UTC), incident_id])
+    leaf = _record(ws, incident_id, version, actor, "done",
+                   {"obligation": obligation_id, "done_on": day.isoformat(), "note": note})
+    return {"incident_id": incident_id, "version": version, "obligation": obligation_id,
+            "done_on": day.isoformat(), "ledger_leaf": leaf}
+
+
+def _learned(facts: dict[str, Any]) -> date:
+    return parse_incident(facts).discovered_at.date()
+
+
+def _done(ws: Workspace, incident_id: str) -> dict[str, date]:
+    return {r["obligation_id"]: r["done_on"] for r in rows(
+        ws.con, "SELECT obligation_id, done_on FROM respond_obligations_done WHERE incident_id = ?", [incident_id])}
+
+
+def get_incident(ws: Workspace, incident_id: str, today: date | None = None) -> dict[str, Any]:
+    """Facts, assessment, deadlines and full history of one incident as of ``today``."""
+    facts, version = _facts(ws, incident_id)
+    inc = parse_incident(facts)
+    day = max(today or date.today(), inc.discovered_at.date())
+    history = rows(ws.con, "SELECT version, changed_at, actor, action, changes, ledger_leaf "
+                           "FROM respond_incident_changes WHERE incident_id = ? ORDER BY version", [incident_id])
+    for h in history:
+        h["changes"] = json.loads(h["changes"])
+        h["changed_at"] = h["changed_at"].isoformat()
+    done = _done(ws, incident_id)
+    return {
+        "incident_id": incident_id, "version": version, "facts": facts, "today": day.isoformat(),
+        "assessment": assess_incident(inc, day),
+        "deadlines": deadlines(inc, day, done=done),
+        "history": history,
+    }
+
+
+def list_incidents(ws: Workspace, today: date | None = None) -> list[dict[str, Any]]:
+    """Every incident with its obligations' state (overdue, due, to confirm, done) as of ``today``."""
+    out: list[dict[str, Any]] = []
+    for r in rows(ensure(ws), "SELECT incident_id, facts, version, opened_by, updated_at FROM respond_incidents "
+                              "ORDER BY incident_id"):
+        inc = parse_incident(json.loads(r["facts"]))
+        day = max(today or date.today(), inc.discovered_at.date())
+        dl = deadlines(inc, day, done=_done(ws, r["incident_id"]))
+        counts = {s: sum(1 for d in dl if d["state"] == s) for s in ("overdue", "due", "asap", "to_confirm", "done")}
+        result = assess_incident(inc, day)
+        out.append({
+            "incident_id": r["incident_id"], "title": inc.title, "learned_at": inc.discovered_at.date().isoformat(),
+            "version": r["version"], "updated_at": r["updated_at"].isoformat(), "reportable": result["reportable"],
+            "questions": len(result["questions"]), "counts": counts, "deadlines": dl,
+        })
+    return out

@@ -1,0 +1,49 @@
+"""The countdown: every obligation of an incident with its state on a given day.
+
+Why a separate view of the assessment: officers act on "what is overdue, what is due this week,
+what is done", not on rules. The same list feeds `kansa incident list`, the HTML drafts'
+countdown and the demo's summary, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kansa.respond.engine import assess_incident
+from kansa.respond.incident import Incident
+
+STATES = ("overdue", "due", "asap", "to_confirm", "done")
+_ORDER = {s: i for i, s in enumerate(STATES)}
+
+
+def deadlines(incident: Incident, today: date, done: dict[str, date] | None = None) -> list[dict[str, Any]]:
+    """Obligations with state overdue | due | asap (no fixed day) | to_confirm (facts unknown) | done.
+
+    ``done`` maps obligation id → the day it was met. Sorted: overdue first, then by due day.
+    """
+    done = done or {}
+    result = assess_incident(incident, today)
+    out: list[dict[str, Any]] = []
+    for o in result["obligations"]:
+        d = o["deadline"]
+        if o["id"] in done:
+            state = "done"
+        elif o["status"] == "unknown":
+            state = "to_confirm"
+        elif d["overdue"]:
+            state = "overdue"
+        elif d["due"] is None:
+            state = "asap"
+        else:
+            state = "due"
+        done_on = done.get(o["id"])
+        late = bool(done_on and d["due"] and done_on.isoformat() > d["due"])
+        out.append({
+            "id": o["id"], "title_ja": o["title_ja"], "title_en": o["title_en"], "to": o["to"],
+            "recipients": o["recipients"], "status": o["status"], "state": state, "due": o["due"],
+            "days_left": d["days_left"], "done_on": done_on.isoformat() if done_on else None, "late": late,
+            "basis": o["basis"], "how_computed": o["how_computed"],
+        })
+    out.sort(key=lambda r: (_ORDER[r["state"]], r["due"] or "9999", r["id"]))
+    return out

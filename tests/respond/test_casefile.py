@@ -1,0 +1,128 @@
+"""The incident register: changes kept with who and when, sealed in the ledger; due/overdue/done."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kansa.cli.main import main
+from kansa.ledger import verify
+from kansa.model.errors import KansaError
+from kansa.model.workspace import Workspace
+from kansa.respond import (
+    deadlines,
+    get_incident,
+    incident_from_trace,
+    list_incidents,
+    mark_done,
+    open_incident,
+    update_incident,
+)
+
+FACTS: dict[str, Any] = {
+    "learned_at": "2026-11-02", "sector": "business", "role": "controller", "persons": 5000,
+    "categories": ["氏名"], "cause": "insider", "jurisdictions": ["appi"], "encrypted": False,
+}
+
+TRACE: dict[str, Any] = {
+    "records": 1200, "attributed": 1100, "unattributed": 100,
+    "owners": [
+        {"owner": "pref-osaka", "dataset": "residents", "records": 700, "window": ["2024-01-01", "2024-06-30"]},
+        {"owner": "ins-sakura", "dataset": "customers-v1", "records": 250, "window": None},
+        {"owner": "ins-sakura", "dataset": "customers-v2", "records": 150, "window": None},
+    ],
+    "suspects": [{"actor": "a-17", "coverage": 0.9, "precision": 0.8, "significance": 1e-9,
+                  "first_touch": "2024-01-02", "last_touch": "2024-06-01"}],
+    "per_record": "per_record.csv",
+}
+
+
+def test_open_update_done_history_and_ledger(ws: Workspace) -> None:
+    opened = open_incident(ws, FACTS, "tanaka")
+    iid = opened["incident_id"]
+    assert iid == "INC-2026-001" and opened["ledger_leaf"] is not None
+    update_incident(ws, iid, {"persons": 800, "persons_upper": 1500}, "suzuki")
+    mark_done(ws, iid, "appi.preliminary_report", "tanaka", on=date(2026, 11, 4), note="PPC receipt 123")
+    got = get_incident(ws, iid, date(2026, 11, 10))
+    assert [(h["version"], h["actor"], h["action"]) for h in got["history"]] == [
+        (1, "tanaka", "open"), (2, "suzuki", "update"), (3, "tanaka", "done")]
+    assert got["history"][1]["changes"] == {"set": {"persons": 800, "persons_upper": 1500},
+                                            "before": {"persons": 5000, "persons_upper": None}}
+    leaves = [h["ledger_leaf"] for h in got["history"]]
+    assert None not in leaves and len(set(leaves)) == 3
+    assert verify(ws)["ok"]
+    states = {d["id"]: d["state"] for d in got["deadlines"]}
+    assert states["appi.preliminary_report"] == "done"
+    assert states["appi.final_report"] == "due"
+    # a second incident of the same year gets the next number
+    assert open_incident(ws, FACTS, "tanaka")["incident_id"] == "INC-2026-002"
+
+
+def test_list_shows_overdue_due_and_done(ws: Workspace) -> None:
+    iid = open_incident(ws, FACTS, "tanaka")["incident_id"]
+    items = list_incidents(ws, date(2026, 11, 20))
+    assert items[0]["incident_id"] == iid
+    assert items[0]["counts"]["overdue"] == 1  # the 速報 (+5 days) is late on 11-20
+    mark_done(ws, iid, "appi.preliminary_report", "tanaka", on=date(2026, 11, 19))
+    item = list_incidents(ws, date(2026, 11, 20))[0]
+    assert item["counts"]["overdue"] == 0 and item["counts"]["done"] == 1
+    done = next(d for d in item["deadlines"] if d["id"] == "appi.preliminary_report")
+    assert done["late"] is True  # done after its due day: kept visible
+
+
+def test_bad_changes_are_refused_and_nothing_is_stored(ws: Workspace) -> None:
+    iid = open_incident(ws, FACTS, "tanaka")["incident_id"]
+    with pytest.raises(KansaError, match="persns"):
+        update_incident(ws, iid, {"persns": 3}, "suzuki")
+    with pytest.raises(KansaError, match="no obligation"):
+        mark_done(ws, iid, "appi.notify_entrustor", "suzuki")
+    with pytest.raises(KansaError, match="no incident"):
+        update_incident(ws, "INC-1999-001", {"persons": 3}, "suzuki")
+    assert [h["version"] for h in get_incident(ws, iid, date(2026, 11, 3))["history"]] == [1]
+
+
+def test_incident_from_trace_as_entrustee_and_as_owner() -> None:
+    facts = incident_from_trace(TRACE, date(2026, 11, 2), role="entrustee", sector="business")
+    assert facts["entrustors"] == ["ins-sakura", "pref-osaka"]
+    assert facts["persons"] == 1100 and facts["persons_upper"] == 1200
+    assert "a-17" not in json.dumps(facts)  # no staff named in the incident
+    mine = incident_from_trace(TRACE, date(2026, 11, 2), owner="ins-sakura")
+    assert mine["role"] == "controller" and mine["persons"] == 400 and mine["persons_upper"] == 500
+    assert {o["dataset"] for o in mine["owners"]} == {"customers-v1", "customers-v2"}
+    with pytest.raises(KansaError, match="not among"):
+        incident_from_trace(TRACE, date(2026, 11, 2), owner="nobody")
+    with pytest.raises(KansaError, match="not a trace result"):
+        incident_from_trace({"rows": 3}, date(2026, 11, 2))
+
+
+def test_deadlines_function_orders_overdue_first() -> None:
+    rows = deadlines(FACTS, date(2026, 11, 20))
+    assert rows[0]["state"] == "overdue" and rows[0]["id"] == "appi.preliminary_report"
+    assert {r["state"] for r in rows} <= {"overdue", "due", "asap", "to_confirm", "done"}
+    assert all(r["how_computed"] for r in rows)
+
+
+def test_cli_incident_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wsd = tmp_path / "w"
+    assert main(["init", str(wsd)]) == 0
+    trace = tmp_path / "trace.json"
+    trace.write_text(json.dumps(TRACE), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["incident", "open", "-w", str(wsd), "--from-trace", str(trace), "--learned-at", "2026-11-02",
+                 "--set", "role=entrustee", "--set", "sector=business", "--set", "cause=insider",
+                 "--by", "tanaka", "--json"]) == 0
+    iid = json.loads(capsys.readouterr().out)["incident_id"]
+    assert main(["incident", "update", "-w", str(wsd), iid, "--done", "appi.notify_entrustor", "--by", "sato"]) == 0
+    capsys.readouterr()
+    assert main(["incident", "list", "-w", str(wsd), "--today", "2026-11-04", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["counts"]["done"] == 1
+    assert main(["incident", "show", "-w", str(wsd), iid, "--today", "2026-11-04"]) == 0
+    shown = capsys.readouterr().out
+    assert "sato" in shown and "appi.notify_entrustor" in shown
+    assert main(["incident", "update", "-w", str(wsd), iid, "--set", "persons"]) == 2
+    assert main(["incident", "done", "-w", str(wsd), iid, "appi.final_report"]) == 2
