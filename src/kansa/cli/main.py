@@ -46,7 +46,7 @@ def version_cmd() -> None:
     console.print(__version__)
 
 
-for module in (simulate, ingest, ledger, audit, trace, respond, demo):
+for module in (simulate, ingest, ledger, audit, trace, respond, incident, demo):
     module.register(app)
 
 
