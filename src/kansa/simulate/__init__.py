@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from kansa.model.errors import KansaError
-from kansa.simulate import ntt_west, suginami
+from kansa.simulate import ntt_west, reentrust, suginami
 from kansa.simulate.world import World, write_world
 
-SCENARIOS: dict[str, Callable[..., Any]] = {"ntt-west": ntt_west.build, "suginami": suginami.build}
+SCENARIOS: dict[str, Callable[..., Any]] = {
+    "ntt-west": ntt_west.build, "suginami": suginami.build, "reentrust": reentrust.build,
+}
 DEFAULT_DAYS = 90
 
 

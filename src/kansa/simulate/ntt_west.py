@@ -25,7 +25,7 @@ from typing import Any
 
 from kansa.simulate.catalog import KINDS, OWNERS
 from kansa.simulate.people import make_people
-from kansa.simulate.timeline import DbLog, at, workdays
+from kansa.simulate.timeline import AppDb, DbLog, at, workdays
 from kansa.simulate.world import Leak, OwnerData, World
 
 CONTRACTOR = "cc_kansai"
@@ -219,9 +219,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
     offsets = {o.owner_id: 0 for o in w.owners}
     tickets = 0
     db = DbLog(w, rng)
-    op_by_team: dict[str, list[Operator]] = {}
-    for op in ops:
-        op_by_team.setdefault(op.team, []).append(op)
+    appdb = AppDb(w, db, rng, "cc_app", APP_ADDR, "callcenter-app", {o.owner_id: o.schema_table for o in w.owners})
     sv_terms = {sv: (f"CC-SV-{k:03d}", f"10.20.5.{k + 10}") for k, sv in enumerate(supervisors, 1)}
 
     for day in (start + timedelta(k) for k in range(days)):
@@ -232,14 +230,8 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
             continue
         active = [c for c in campaigns if c.start <= day <= c.end]
         rush = 1.3 if _month_end_rush(day, worked) else 1.0
-        pool = [db.session("cc_app", APP_ADDR, "callcenter-app", at(day, 8.5 + k * 0.01)) for k in range(3)]
-
-        def app(ev: dict[str, Any], sql: str, params: str, cls: str = "READ", command: str = "SELECT",
-                pool: list[dict[str, Any]] = pool) -> None:
-            w.app.append(ev)
-            o = by_id[ev["owner"]]
-            db.audit(rng.choice(pool), ev["time"] + timedelta(milliseconds=rng.randint(5, 80)), cls, command,
-                     o.schema_table, sql, params)
+        appdb.open_day(day)
+        app = appdb.event
 
         # Supervisors: export a campaign's call list on its first working day and its results on
         # its last; both legitimate bulk exports through the app.
@@ -318,8 +310,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
                          "system": "callcenter"},
                         f"UPDATE {sub_owner.schema_table} SET form_data = $1 WHERE id = $2", f"<form>,{rid}",
                         "WRITE", "UPDATE")
-        for s in pool:
-            db.close(s, at(day, 22.2 + rng.random() * 0.3))
+        appdb.close_day(day)
 
         _backup(w, db, rng, day)
         # Maintainers: small checks and VACUUM by day from their own terminals; now and then a

@@ -108,3 +108,32 @@ def workdays(start: date, days: int) -> list[date]:
 
 def at(d: date, hour: float) -> datetime:
     return datetime.combine(d, time(0), TZ) + timedelta(milliseconds=int(hour * 3_600_000))
+
+
+class AppDb:
+    """An application whose every record access is also a pgaudit line on its service role.
+
+    Applications reach PostgreSQL through a small pool of long-lived sessions of one role from the
+    app server; `open_day` / `close_day` bracket a day's pool so that every session is closed.
+    """
+
+    def __init__(self, w: World, db: DbLog, rng: random.Random, role: str, addr: str, app_name: str,
+                 tables: dict[str, str]) -> None:
+        self.w, self.db, self.rng = w, db, rng
+        self.role, self.addr, self.app_name, self.tables = role, addr, app_name, tables
+        self.pool: list[dict[str, Any]] = []
+
+    def open_day(self, day: date, sessions: int = 3, hour: float = 8.5) -> None:
+        self.pool = [self.db.session(self.role, self.addr, self.app_name, at(day, hour + k * 0.01))
+                     for k in range(sessions)]
+
+    def close_day(self, day: date, hour: float = 22.2) -> None:
+        for s in self.pool:
+            self.db.close(s, at(day, hour + self.rng.random() * 0.3))
+        self.pool = []
+
+    def event(self, ev: dict[str, Any], sql: str, params: str, cls: str = "READ", command: str = "SELECT") -> None:
+        """Log ``ev`` in the app log and the statement it ran in the database log."""
+        self.w.app.append(ev)
+        t = ev["time"] + timedelta(milliseconds=self.rng.randint(5, 80))
+        self.db.audit(self.rng.choice(self.pool), t, cls, command, self.tables[ev["owner"]], sql, params)
