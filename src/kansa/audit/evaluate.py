@@ -4,6 +4,13 @@ Per actor, not per finding: an auditor's question is "which people should I look
 actor with any finding is a flag. Time to detect is counted in days from the insider's first bad
 act to the first finding on or after it (findings before the first bad act do not count as
 detection, they would be luck).
+
+Noise is counted per actor-day: a false finding is a day on which an actor whom truth does not
+name (neither a bad actor nor an actor of another violation) has at least one finding; two rules
+firing on the same person and day are one alert to read. A bad actor's findings before the first
+bad act are false too. The rate is per 1,000 actor-days with any activity, up to the last day
+audited. Findings an analyst suppressed (a dismissal with a reason) are not counted: they are
+not shown either.
 """
 
 from __future__ import annotations
@@ -52,9 +59,15 @@ def evaluate(ws: Workspace, truth_path: Path, severities: tuple[str, ...] = ("hi
         if isinstance(v, dict)
         for a in v.get("actors", [])
     }
+    kinds = {
+        str(item["actor"]): str(item.get("kind", ""))
+        for item in (truth.get("bad_actors", []) if isinstance(truth, dict) else [])
+        if isinstance(item, dict)
+    }
     marks = ",".join("?" for _ in severities)
     rows = ws.con.execute(
-        f"SELECT actor_id, rule, day FROM findings WHERE actor_id IS NOT NULL AND severity IN ({marks})",
+        f"SELECT actor_id, rule, day FROM findings WHERE actor_id IS NOT NULL AND suppressed_by IS NULL "
+        f"AND severity IN ({marks})",
         list(severities),
     ).fetchall()
     flagged: dict[str, list[tuple[str, date]]] = {}
@@ -84,8 +97,45 @@ def evaluate(ws: Workspace, truth_path: Path, severities: tuple[str, ...] = ("hi
             slot["actors"] += 1
             slot["true"] += int(actor in bad)
     days = [v["days_to_detect"] for v in detect.values() if v["days_to_detect"] is not None]
+    last = ws.con.execute("SELECT max(last_day) FROM audit_state").fetchone()
+    last_day = last[0] if last and last[0] is not None else date.max
+    act = ws.con.execute(
+        "SELECT count(*) FROM (SELECT actor_id, CAST(ts AS DATE) AS d FROM access_events WHERE actor_id IS NOT NULL "
+        "UNION SELECT actor_id, CAST(ts AS DATE) FROM endpoint_events WHERE actor_id IS NOT NULL) WHERE d <= ?",
+        [last_day],
+    ).fetchone()
+    actor_days = int(act[0]) if act else 0
+    false_days = sorted(
+        {(a, d) for a, items in flagged.items() for _r, d in items
+         if a not in explained and (a not in bad or d < bad[a])}
+    )
+    per_1000 = 1000.0 * len(false_days) / actor_days if actor_days else 0.0
+    judged = [a for a in flagged if a not in explained or a in bad]
+    precision_c3 = len(tp) / len(judged) if judged else (1.0 if not bad else 0.0)
+    scenario = truth.get("scenario") if isinstance(truth, dict) else None
+    actors = [
+        {
+            "actor": a,
+            "scenario": scenario,
+            "kind": kinds.get(a, ""),
+            "detected": detect[a]["first_finding"] is not None,
+            "days_to_detect": detect[a]["days_to_detect"],
+            "first_bad_act": detect[a]["first_bad_act"],
+            "first_finding": detect[a]["first_finding"],
+            "rules": detect[a]["rules"],
+        }
+        for a in sorted(bad)
+    ]
     return {
-        "precision": round(precision, 4),
+        "scenario": scenario,
+        "actors": actors,
+        "false_findings_per_1000_actor_days": round(per_1000, 4),
+        "false_findings": len(false_days),
+        "false_finding_days": [{"actor": a, "day": d.isoformat()} for a, d in false_days],
+        "actor_days": actor_days,
+        # actors truth names in other violations are neither targets nor false alarms (contract C2)
+        "precision": round(precision_c3, 4),
+        "precision_all_flagged": round(precision, 4),
         "recall": round(recall, 4),
         "true_positives": tp,
         "false_positives": fp,

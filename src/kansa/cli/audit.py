@@ -10,11 +10,25 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kansa.audit import evaluate, explain, list_findings, run_audit, triage
+from kansa.audit import (
+    confirm,
+    dismiss,
+    evaluate,
+    explain,
+    list_cases,
+    list_findings,
+    run_audit,
+    show_case,
+    triage,
+)
 from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
 from kansa.model.errors import KansaError
 
 audit_app = typer.Typer(help="Insider detection: run the detectors, list and explain findings.", no_args_is_help=True)
+findings_app = typer.Typer(
+    help="Cases (findings merged per actor): list, show, confirm, dismiss with a reason, export.",
+    no_args_is_help=True,
+)
 eval_app = typer.Typer(help="Evaluate capabilities against a simulated world's truth.", no_args_is_help=True)
 
 
@@ -150,7 +164,92 @@ def eval_audit_cmd(
     emit(result, as_json, render)
 
 
+@findings_app.command("list")
+def cases_list_cmd(
+    all_: Annotated[bool, typer.Option("--all", help="Include dismissed/benign cases and suppressed findings.")] = False,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    lang: Annotated[str, typer.Option(help="Explanation language: ja or en.")] = "ja",
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One line per case (all findings about one actor), most severe and riskiest first."""
+    with workspace(ws_path, "findings list") as ws:
+        cases = list_cases(ws, include_closed=all_, actor=actor)
+
+    def render(items: list[dict[str, Any]]) -> None:
+        t = Table(title=f"{len(items)} case(s) / 案件")
+        for col in ("case", "severity", "risk", "actor", "role", "detected", "last", "findings", "verdict"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("why", ratio=1)
+        for c in items:
+            t.add_row(c["case_id"], c["severity"], f"{c['risk_score']:.1f}", str(c["who"]), str(c["role"]),
+                      str(c["detected_at"]), str(c["last_day"]), str(c["findings"]), c["verdict"],
+                      c["explanation_ja"] if lang == "ja" else c["explanation_en"])
+        console.print(t)
+
+    emit(cases, as_json, render)
+
+
+@findings_app.command("show")
+def cases_show_cmd(
+    target: Annotated[str, typer.Argument(help="A case id (C-...), an actor id, or a finding id (F-...).")],
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A case: its detectors and figures, subjects, owners, per-day series and decisions."""
+    with workspace(ws_path, "findings show", target) as ws:
+        case = show_case(ws, target)
+
+    def render(c: dict[str, Any]) -> None:
+        console.print(f"[bold]{c['case_id']}[/bold] {c['severity']} risk {c['risk_score']:.1f} {c['who']} "
+                      f"({c['role']}) {c['detected_at']} – {c['last_day']}  verdict: {c['verdict']}")
+        console.print(c["explanation_ja"])
+        console.print(c["explanation_en"])
+        console.print(f"subjects / 対象者: {c['subjects']}  owners / 委託元: {', '.join(c['owners']) or '-'}  "
+                      f"evidence: {c['evidence_counts']}")
+        t = Table(title="detectors / 検知")
+        for col in ("rule", "severity", "findings", "first", "last", "max score", "reason"):
+            t.add_column(col)
+        for d in c["detectors"]:
+            t.add_row(d["rule"], d["severity"], str(d["findings"]), str(d["first_day"]), str(d["last_day"]),
+                      f"{d['max_score']:.1f}", d["reason_ja"])
+        console.print(t)
+        for dec in c["decisions"]:
+            console.print(f"{dec['ts']} {dec['target']} {dec['verdict']} {dec['note'] or ''} ({dec['by']})")
+
+    emit(case, as_json, render)
+
+
+@findings_app.command("confirm")
+def cases_confirm_cmd(
+    target: Annotated[str, typer.Argument(help="A case id (C-...) or finding id (F-...).")],
+    note: Annotated[str | None, typer.Option(help="Why (kept with the decision, sealed in the ledger).")] = None,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm a case or finding; the decision is sealed in the ledger."""
+    with workspace(ws_path, "findings confirm", target) as ws:
+        result = confirm(ws, target, note, by=getpass.getuser())
+    emit(result, as_json, lambda d: console.print(f"{d['target']}: confirmed ({d['findings']} finding(s))"))
+
+
+@findings_app.command("dismiss")
+def cases_dismiss_cmd(
+    target: Annotated[str, typer.Argument(help="A case id (C-...) or finding id (F-...).")],
+    note: Annotated[str, typer.Option(help="The reason (required; a reviewer will read it).")],
+    days: Annotated[int, typer.Option(help="Suppress the same rule(s) for this actor for this many days.")] = 90,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dismiss with a reason: the case's rules are suppressed for this actor until an expiry (sealed in the ledger)."""
+    with workspace(ws_path, "findings dismiss", f"{target} days={days}") as ws:
+        result = dismiss(ws, target, note, by=getpass.getuser(), days=days)
+    emit(result, as_json,
+         lambda d: console.print(f"{d['target']}: dismissed ({d['findings']} finding(s)); suppressed until {d['expires']}"))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `kansa audit ...` and `kansa eval audit` to the main app."""
+    """Add `kansa audit ...`, `kansa findings ...` and `kansa eval audit` to the main app."""
     app.add_typer(audit_app, name="audit")
+    app.add_typer(findings_app, name="findings")
     app.add_typer(eval_app, name="eval")
