@@ -79,6 +79,19 @@ TRACE_MIGRATIONS: list[Migration] = [
             "ALTER TABLE trace_datasets ADD COLUMN valid_to DATE",
         ],
     ),
+    Migration(
+        3,
+        "linkage model estimated from the index",
+        [
+            """
+            CREATE TABLE trace_model (
+                fingerprint VARCHAR NOT NULL,     -- index state it was estimated on
+                trained_at  TIMESTAMPTZ,
+                u           VARCHAR NOT NULL      -- JSON: field -> u per non-null comparison level
+            )
+            """,
+        ],
+    ),
 ]
 
 

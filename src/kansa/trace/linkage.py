@@ -5,8 +5,9 @@ catalog is a private in-memory database: its working tables never land in the wo
 while the index is read where it lies (no copy of ten million records). What kansa hand-writes
 around Splink is only what Splink cannot express:
 
-* the holdings side is narrowed to records sharing a blocking key with the leak, plus a random
-  sample of the index so that Splink's random-sampling estimate of u sees ordinary pairs;
+* the u probabilities are estimated once per state of the index (Splink's random sampling over
+  a sample of indexed records) and kept in ``trace_model``; a trace only applies them;
+* the holdings side is narrowed to records sharing a blocking key with the leak;
 * term frequencies are computed over the whole index and registered with Splink (the narrowed
   side alone would make every leaked name look common);
 * single-field name/reading blocks are used only for values rare in the index (``MAX_BLOCK``):
@@ -15,8 +16,11 @@ around Splink is only what Splink cannot express:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -24,14 +28,76 @@ from splink import DuckDBAPI, Linker
 
 from kansa.model.workspace import Workspace
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
-from kansa.trace.splink_settings import BLOCKING_RULES, TF_FIELDS, settings
+from kansa.trace.splink_settings import BLOCKING_RULES, M_PROBABILITIES, TF_FIELDS, settings
 
 MAX_BLOCK = 200
 """A name or reading alone is a blocking key only when at most this many indexed records carry it."""
 U_SAMPLE = 20_000
 """Indexed records sampled at random for the u estimate."""
-U_MAX_PAIRS = 1_000_000
-"""Random pairs Splink compares for the u estimate (Splink's default)."""
+U_MAX_PAIRS = 2_000_000
+"""Random pairs Splink compares for the u estimate."""
+U_FLOOR = 1e-6
+"""u of a level no sampled pair reached (an agreement rarer than one in the sample)."""
+
+
+@contextmanager
+def _splink_connection(ws: Workspace) -> Iterator[tuple[Any, str]]:
+    """A cursor on the workspace database whose default catalog is a private in-memory database
+    (Splink's working tables go there); yields (cursor, quoted name of the workspace catalog)."""
+    con = ws.con.cursor()
+    db = f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"'
+    mem = f"kansa_splink_{uuid.uuid4().hex[:12]}"
+    con.execute(f"ATTACH ':memory:' AS {mem}").fetchall()
+    con.execute(f"USE {mem}").fetchall()
+    logging.getLogger("splink").setLevel(logging.ERROR)  # progress chatter, not the caller's business
+    try:
+        yield con, db
+    finally:
+        con.execute(f"USE {db}").fetchall()
+        con.execute(f"DETACH {mem}").fetchall()
+        con.close()
+
+
+def _fingerprint(ws: Workspace) -> str:
+    row = ws.con.cursor().execute(
+        "SELECT coalesce(sum(records), 0), count(*), max(indexed_at) FROM trace_datasets"
+    ).fetchall()[0]
+    return f"{row[0]}:{row[1]}:{row[2]}"
+
+
+def u_probabilities(ws: Workspace) -> dict[str, list[float]]:
+    """u per comparison level (non-null levels, in order) for every field, estimated by Splink's
+    random sampling over indexed records; kept in ``trace_model`` until the index changes."""
+    fp = _fingerprint(ws)
+    con = ws.con.cursor()
+    got = con.execute("SELECT u FROM trace_model WHERE fingerprint = ?", [fp]).fetchall()
+    if got:
+        return dict(json.loads(got[0][0]))
+    with _splink_connection(ws) as (scon, db):
+        u = _train_u(scon, db)
+    con.execute("DELETE FROM trace_model").fetchall()
+    con.execute("INSERT INTO trace_model VALUES (?, now(), ?)", [fp, json.dumps(u)]).fetchall()
+    return u
+
+
+def _train_u(con: Any, db: str) -> dict[str, list[float]]:
+    bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
+    hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
+    con.execute(
+        f"""CREATE TABLE u_sample AS SELECT dataset_id || '#' || record_no AS unique_id, {bf}, {hs}
+            FROM {db}.main.trace_records USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)"""
+    ).fetchall()
+    api = DuckDBAPI(con)
+    sample = api.register("u_sample", table_name="u_sample_in")
+    linker = Linker(sample, settings(list(M_PROBABILITIES), 1e-4, link_type="dedupe_only"), log_level=None)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1, num_chunks=1)
+    model = linker.misc.save_model_to_json()
+    out: dict[str, list[float]] = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        # a level no sampled pair reached gets Splink's floor; never 0 (an infinite weight)
+        out[comp["output_column_name"]] = [max(float(lv.get("u_probability") or 0.0), U_FLOOR) for lv in levels]
+    return out
 
 
 def link(ws: Workspace, leak: pd.DataFrame, fields: list[str], min_probability: float = 0.01) -> pd.DataFrame:
@@ -46,24 +112,18 @@ def link(ws: Workspace, leak: pd.DataFrame, fields: list[str], min_probability: 
             *(f"mw_{f}" for f in fields)]
     if leak.empty or not fields:
         return pd.DataFrame(columns=cols)
-    con = ws.con.cursor()
-    db = f'"{con.execute("SELECT current_database()").fetchall()[0][0]}"'
-    mem = f"kansa_splink_{uuid.uuid4().hex[:12]}"
-    con.execute(f"ATTACH ':memory:' AS {mem}").fetchall()
-    con.execute(f"USE {mem}").fetchall()
-    try:
-        return _link(con, db, leak, fields, min_probability)[cols]
-    finally:
-        con.execute(f"USE {db}").fetchall()
-        con.execute(f"DETACH {mem}").fetchall()
-        con.close()
+    u = u_probabilities(ws)
+    with _splink_connection(ws) as (con, db):
+        return _link(con, db, leak, fields, u, min_probability)[cols]
 
 
 def _bits(col: str) -> str:
     return f"CAST({col} AS BIT)"
 
 
-def _link(con: Any, db: str, leak: pd.DataFrame, fields: list[str], min_probability: float) -> pd.DataFrame:
+def _link(
+    con: Any, db: str, leak: pd.DataFrame, fields: list[str], u: dict[str, list[float]], min_probability: float
+) -> pd.DataFrame:
     records = f"{db}.main.trace_records"
     con.register("leak_raw", leak)
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
@@ -78,7 +138,7 @@ def _link(con: Any, db: str, leak: pd.DataFrame, fields: list[str], min_probabil
         f"CREATE TABLE leak_side AS SELECT CAST(row AS VARCHAR) AS unique_id, {bf}, {hs}, {rare} FROM leak_raw"
     ).fetchall()
     con.unregister("leak_raw")
-    # the holdings that can be blocked with some leak row, plus a random sample for u
+    # the holdings that can be blocked with some leak row
     conds = []
     for rule in BLOCKING_RULES:
         pairs = [p.strip() for p in rule.split(" AND ")]
@@ -93,9 +153,7 @@ def _link(con: Any, db: str, leak: pd.DataFrame, fields: list[str], min_probabil
     con.execute(
         f"""
         CREATE TABLE hold_side AS
-        WITH cand AS (SELECT dataset_id, record_no FROM {records} r WHERE {" OR ".join(conds)}),
-             sample AS (SELECT dataset_id, record_no FROM {records} USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)),
-             pick AS (SELECT * FROM cand UNION SELECT * FROM sample)
+        WITH pick AS (SELECT dataset_id, record_no FROM {records} r WHERE {" OR ".join(conds)})
         SELECT r.dataset_id || '#' || r.record_no AS unique_id, r.dataset_id, r.record_no, r.subject_id,
                {bf}, {hs}, r.h_name AS h_name_rare, r.h_kana AS h_kana_rare
         FROM {records} r JOIN pick USING (dataset_id, record_no)
@@ -107,17 +165,15 @@ def _link(con: Any, db: str, leak: pd.DataFrame, fields: list[str], min_probabil
             f"""CREATE TABLE tf_{f} AS SELECT h_{f}, count(*) / {float(total)} AS tf_h_{f}
                 FROM {records} WHERE h_{f} IS NOT NULL GROUP BY h_{f}"""
         ).fetchall()
-    logging.getLogger("splink").setLevel(logging.ERROR)  # progress chatter, not the caller's business
     api = DuckDBAPI(con)
     left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
     right = api.register("hold_side", table_name="hold_side_in", dataset_display_name="holdings")
     prior = 1.0 / max(1, _distinct_people(con, records))
-    linker = Linker([left, right], settings(fields, prior), log_level=None)
+    linker = Linker([left, right], settings(fields, prior, u=u), log_level=None)
     for f in TF_FIELDS:
         if f in fields:
             linker.table_management.register_term_frequency_lookup(api.register(f"tf_{f}", table_name=f"tf_{f}_in"),
                                                                    f"h_{f}")
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1)
     pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
     gammas = ", ".join(f"p.mw_{f}" for f in fields)
     out: pd.DataFrame = con.execute(

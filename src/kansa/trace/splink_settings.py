@@ -21,7 +21,7 @@ term frequencies come from the whole index.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -64,24 +64,32 @@ def dice_sql(field: str) -> str:
     return f"(2.0 * bit_count({left} & {right}) / (bit_count({left}) + bit_count({right})))"
 
 
-def field_comparison(field: str) -> cl.CustomComparison:
-    """Null / exact (hash) / fuzzy (Bloom Dice) levels / else for one field."""
+def _level(creator: Any, m: float, u: float | None) -> Any:
+    creator.configure(m_probability=m)
+    if u is not None:
+        creator.configure(u_probability=u)
+    return creator
+
+
+def field_comparison(field: str, u: list[float] | None = None) -> cl.CustomComparison:
+    """Null / exact (hash) / fuzzy (Bloom Dice) levels / else for one field; ``u`` per non-null
+    level when already estimated."""
     m = M_PROBABILITIES[field]
+    us: list[float | None] = list(u) if u else [None] * len(m)
     h_l, h_r = f'"h_{field}_l"', f'"h_{field}_r"'
     levels: list[Any] = [
         cll.CustomLevel(f"{h_l} IS NULL OR {h_r} IS NULL", "null").configure(is_null_level=True),
     ]
-    exact = cll.CustomLevel(f"{h_l} = {h_r}", "exact").configure(m_probability=m[0])
+    exact = _level(cll.CustomLevel(f"{h_l} = {h_r}", "exact"), m[0], us[0])
     if field in TF_FIELDS:
         exact = exact.configure(tf_adjustment_column=f"h_{field}", tf_adjustment_weight=1.0)
     levels.append(exact)
     for i, threshold in enumerate(FUZZY_LEVELS.get(field, ())):
         levels.append(
-            cll.CustomLevel(f"{dice_sql(field)} >= {threshold}", f"bloom dice >= {threshold}").configure(
-                m_probability=m[1 + i]
-            )
+            _level(cll.CustomLevel(f"{dice_sql(field)} >= {threshold}", f"bloom dice >= {threshold}"), m[1 + i],
+                   us[1 + i])
         )
-    levels.append(cll.ElseLevel().configure(m_probability=m[-1]))
+    levels.append(_level(cll.ElseLevel(), m[-1], us[-1]))
     return cl.CustomComparison(comparison_levels=levels, output_column_name=field)
 
 
@@ -102,19 +110,22 @@ BLOCKING_RULES: tuple[str, ...] = (
 )
 
 
-def settings(fields: list[str], prior: float) -> SettingsCreator:
+def settings(
+    fields: list[str], prior: float, u: dict[str, list[float]] | None = None, link_type: Literal["link_only", "dedupe_only"] = "link_only"
+) -> SettingsCreator:
     """Splink settings for linking a leak (left) to indexed holdings (right).
 
     ``fields``: the fields the leak has (comparisons on others would only add null levels).
     ``prior``: probability that a random leak row and a random indexed record are the same
     person (about one over the number of distinct people indexed).
+    ``u``: per field, u of each non-null level (estimated once per index state).
     """
     rules: list[Any] = [r for r in BLOCKING_RULES if _rule_fields(r) <= set(fields)]  # SQL strings
     return SettingsCreator(
-        link_type="link_only",
+        link_type=link_type,
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior,
-        comparisons=[field_comparison(f) for f in M_PROBABILITIES if f in fields],
+        comparisons=[field_comparison(f, (u or {}).get(f)) for f in M_PROBABILITIES if f in fields],
         blocking_rules_to_generate_predictions=rules,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
