@@ -12,7 +12,7 @@ import pytest
 
 from kansa.ingest import pgaudit
 from kansa.ingest.pgaudit import parse_log_time, read_pgaudit
-from kansa.model.errors import KansaError
+from kansa.model.errors import InputError, KansaError
 
 
 def _csv_line(message: str, user: str = "maint01", conn: str = "10.0.0.5:51234",
@@ -106,12 +106,13 @@ def test_gzip_jsonlog(tmp_path: Path) -> None:
     assert [b.line for b in bad] == [2]
 
 
-def test_truncated_gzip_is_reported_not_raised(tmp_path: Path) -> None:
-    p = tmp_path / "pg.csv.gz"
+def test_truncated_gzip_fails_the_whole_file(tmp_path: Path) -> None:
+    """Half a file is not ingested as if it were the file: the pipeline rolls it back."""
+    p = tmp_path / "pg.log"  # gzip by its bytes, whatever the name
     data = gzip.compress(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>").encode() * 50)
     p.write_bytes(data[: len(data) // 2])
-    _, bad = _read(p)
-    assert bad and "unreadable" in bad[-1].reason
+    with pytest.raises(InputError, match=r"pg\.log:\d+: cannot read after line \d+: .*end-of-stream"):
+        _read(p)
 
 
 def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,19 +13,21 @@ tables); this module only parses.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
+import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from kansa.ingest.records import BadLine, Chunk
-from kansa.ingest.sqlmap import map_sql
-from kansa.model.errors import KansaError
+from kansa.ingest.sqlmap import key_values, map_shape
+from kansa.ingest.textfile import open_binary
+from kansa.model.errors import InputError, KansaError
 from kansa.model.formats import CSVLOG_COLUMNS
 from kansa.model.workspace import Workspace
 
@@ -41,26 +43,45 @@ _ABBREV = {"UTC": "UTC", "GMT": "UTC", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
 _NUMERIC_TZ = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
 
 
+_ZONES: dict[str, tzinfo] = {}
+
+
+def _zone(name: str) -> tzinfo:
+    zone = _ZONES.get(name)
+    if zone is None:
+        m = _NUMERIC_TZ.match(name)
+        if m:
+            delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+            zone = timezone(-delta if m.group(1) == "-" else delta)
+        elif name in _ABBREV:
+            zone = ZoneInfo(_ABBREV[name])
+        else:
+            raise ValueError(f"unknown time zone abbreviation {name!r}; set log_timezone to UTC or an offset")
+        _ZONES[name] = zone
+    return zone
+
+
 def parse_log_time(text: str) -> datetime:
     """Parse ``2024-01-05 10:00:00.123 JST`` (csvlog/jsonlog ``%m %Z``) to an aware datetime."""
     stamp, _, zone = text.strip().rpartition(" ")
     if not stamp:
         raise ValueError(f"no time zone in timestamp {text!r}")
-    naive = datetime.fromisoformat(stamp)
-    m = _NUMERIC_TZ.match(zone)
-    if m:
-        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
-        return naive.replace(tzinfo=timezone(-delta if m.group(1) == "-" else delta))
-    if zone in _ABBREV:
-        return naive.replace(tzinfo=ZoneInfo(_ABBREV[zone]))
-    raise ValueError(f"unknown time zone abbreviation {zone!r}; set log_timezone to UTC or an offset")
+    return datetime.fromisoformat(stamp).replace(tzinfo=_zone(zone))
 
 
 def split_audit(message: str) -> dict[str, Any] | None:
     """Split the CSV body of an ``AUDIT:`` message; None when the message is not pgaudit's."""
     if not message.startswith(_AUDIT_PREFIX):
         return None
-    fields = next(csv.reader([message[len(_AUDIT_PREFIX):]], strict=False), [])
+    body = message[len(_AUDIT_PREFIX):]
+    # The first six fields (type, ids, class, command, object type) never hold a comma or quote.
+    head = body.split(",", 6)
+    if len(head) < 7 or '"' in "".join(head[:6]):
+        fields = next(csv.reader([body], strict=False), [])
+    else:
+        rest = head[6]
+        tail = next(csv.reader([rest], strict=False), []) if '"' in rest else rest.split(",")
+        fields = head[:6] + tail
     if len(fields) < 8:
         raise ValueError(f"AUDIT message has {len(fields)} fields, expected at least 8")
     params = fields[8:]
@@ -140,12 +161,21 @@ class OwnerMap:
 
     def __init__(self, rows: Iterable[tuple[str | None, str, str | None, str]] = ()) -> None:
         self.rows = {(db or None, schema, table or None): owner for db, schema, table, owner in rows}
+        self._seen: dict[tuple[str | None, str], str | None] = {}
 
     @classmethod
     def load(cls, ws: Workspace) -> OwnerMap:
         return cls(ws.con.execute('SELECT "database", "schema", "table", owner_id FROM db_owners').fetchall())
 
     def owner_of(self, database: str | None, relation: str) -> str | None:
+        key = (database, relation)
+        if key not in self._seen:
+            if len(self._seen) > 100_000:  # bounded on logs naming endless temp tables
+                self._seen.clear()
+            self._seen[key] = self._lookup(database, relation)
+        return self._seen[key]
+
+    def _lookup(self, database: str | None, relation: str) -> str | None:
         schema, dot, table = relation.partition(".")
         if not dot:
             schema, table = "public", relation
@@ -161,13 +191,13 @@ class _Mapper:
 
     def __init__(self, owners: OwnerMap | None = None) -> None:
         self.owners = owners or OwnerMap()
-        self.statements: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
+        self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
         # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
         # right after an AUDIT line means that statement failed.
         self.open: dict[tuple[str, str], dict[str, Any]] = {}
         # (session, statement, substatement, relation) already emitted: with session AND object
         # auditing on, pgaudit writes one SESSION and one OBJECT line for the same access.
-        self.emitted: dict[tuple[str, str, str, str | None], None] = {}
+        self.emitted: OrderedDict[tuple[str, str, str, str | None], None] = OrderedDict()
 
     def flush(self) -> None:
         self.open.clear()
@@ -197,8 +227,8 @@ class _Mapper:
         else:
             self.statements[key] = (statement, params)
             if len(self.statements) > 10000:  # keep memory bounded on long logs
-                self.statements.pop(next(iter(self.statements)))
-        mapped = map_sql(statement, params, audit["command"], audit["object_name"]) if statement else None
+                self.statements.popitem(last=False)
+        mapped = map_shape(statement, audit["command"].upper(), audit["object_name"] or None) if statement else None
         action = mapped.action if mapped else "other"
         resource: str | None
         if audit["object_name"]:
@@ -214,11 +244,11 @@ class _Mapper:
             return None
         self.emitted[seen] = None
         if len(self.emitted) > 10000:
-            self.emitted.pop(next(iter(self.emitted)))
+            self.emitted.popitem(last=False)
         owner = self.owners.owner_of(row.get("database_name") or None, resource) if resource and not (
             mapped and mapped.setting) else None
-        subjects = sorted({(owner, v) for _, v in mapped.keys if not v.startswith("$")}) if (
-            mapped and owner) else []
+        subjects = sorted({(owner, v) for v in key_values(mapped, params) if not v.startswith("$")}) if (
+            mapped and owner and mapped.keys) else []
         rec = {
             "ts": parse_log_time(str(row["log_time"])),
             "account": row.get("user_name") or None,
@@ -244,8 +274,8 @@ class _Mapper:
 
 
 def _open_text(path: Path) -> IO[str]:
-    raw = cast(IO[bytes], gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb"))  # noqa: SIM115
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    """Plain or gzip by the first bytes (not the name); undecodable bytes kept for _recode."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="surrogateescape", newline="")
 
 
 def _recode(value: str) -> str | None:
@@ -266,8 +296,25 @@ def _recode(value: str) -> str | None:
         return None
 
 
-def _csv_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None, str, str]]:
-    """Yield (first_line, last_line, row or None, reason, raw) for each csvlog record."""
+# Messages the mapper turns into events (AUDIT lines, sessions, failed logins); any other line is
+# skipped before it costs anything, unless it is an error that can mark a statement as failed.
+_WANTED = (_AUDIT_PREFIX, "connection authorized: ", "replication connection authorized: ",
+           "disconnection: ", "password authentication failed")
+_FAILING = ("ERROR", "FATAL", "PANIC")
+_I = {name: i for i, name in enumerate(CSVLOG_COLUMNS)}
+_USED = ("log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
+         "virtual_transaction_id", "error_severity", "message")
+_USED_AT = tuple(_I[c] for c in _USED)
+_MESSAGE, _SEVERITY, _VXID = _I["message"], _I["error_severity"], _I["virtual_transaction_id"]
+_NCOLS = len(CSVLOG_COLUMNS)
+
+Row = tuple[int, int, "dict[str, Any] | None", "str | None", str]
+"""(first line, last line, row, reason, raw): a row to map; or row None with a reason (quarantine)
+or with reason None (a line the mapper has no use for, skipped)."""
+
+
+def _csv_rows(text: IO[str]) -> Iterator[Row]:
+    """Yield one Row per csvlog record; only the columns the mapper reads are decoded and kept."""
     reader = csv.reader(text, strict=False)
     last = 0
     while True:
@@ -280,19 +327,27 @@ def _csv_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None, 
             last = reader.line_num
             continue
         first, last = last + 1, reader.line_num
-        raw = ",".join(fields)[:500]
-        recoded = [_recode(f) for f in fields]
-        if any(f is None for f in recoded):
-            yield first, last, None, "not valid UTF-8 (nor EUC-JP)", raw.encode("utf-8", "replace").decode()
-        elif len(fields) != len(CSVLOG_COLUMNS):
-            yield first, last, None, f"expected {len(CSVLOG_COLUMNS)} csvlog columns, got {len(fields)}", raw
-        else:
-            row: dict[str, Any] = dict(zip(CSVLOG_COLUMNS, recoded, strict=True))
-            row["source_ip"] = _source_ip(row["connection_from"])
-            yield first, last, row, "", raw
+        if len(fields) != _NCOLS:
+            yield first, last, None, f"expected {_NCOLS} csvlog columns, got {len(fields)}", ",".join(fields)[:500]
+            continue
+        message = fields[_MESSAGE]
+        if not message.startswith(_WANTED) and not (fields[_SEVERITY] in _FAILING and fields[_VXID]):
+            yield first, last, None, None, ""
+            continue
+        used = [fields[i] for i in _USED_AT]
+        if not "".join(used).isascii():
+            recoded = [_recode(f) for f in used]
+            if any(f is None for f in recoded):
+                raw = ",".join(fields)[:500].encode("utf-8", "replace").decode()
+                yield first, last, None, "not valid UTF-8 (nor EUC-JP)", raw
+                continue
+            used = cast(list[str], recoded)
+        row: dict[str, Any] = dict(zip(_USED, used, strict=True))
+        row["source_ip"] = _source_ip(row["connection_from"])
+        yield first, last, row, "", ""
 
 
-def _json_rows(text: IO[str]) -> Iterator[tuple[int, int, dict[str, Any] | None, str, str]]:
+def _json_rows(text: IO[str]) -> Iterator[Row]:
     for n, line in enumerate(text, start=1):
         if not line.strip():
             continue
@@ -340,22 +395,30 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
         with _open_text(path) as text:
             rows = _json_rows(text) if _is_json(path) else _csv_rows(text)
             for first, last, row, reason, raw in rows:
+                chunk.end_line = last
                 if row is None:
+                    if reason is None:
+                        continue
                     chunk.bad.append(BadLine(line=first, reason=reason, raw=raw))
+                    rec = None
                 else:
                     try:
                         rec = mapper.record(row, first)
                     except (ValueError, KeyError) as exc:
-                        chunk.bad.append(BadLine(line=first, reason=str(exc), raw=raw))
+                        chunk.bad.append(BadLine(line=first, reason=str(exc), raw=raw or _raw(row)))
                         rec = None
-                    if rec is not None:
-                        chunk.access.append(rec)
-                chunk.end_line = last
+                if rec is not None:
+                    chunk.access.append(rec)
                 if len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
                     yield chunk
                     chunk = Chunk(end_line=last)
                     mapper.flush()
-    except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-        chunk.bad.append(BadLine(line=chunk.end_line + 1, reason=f"unreadable file: {exc}", raw=""))
+    except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip: the whole file fails
+        raise InputError(f"cannot read after line {chunk.end_line}: {exc}", path=str(path),
+                         line=chunk.end_line + 1) from exc
     if chunk.access or chunk.bad or chunk.end_line:
         yield chunk
+
+
+def _raw(row: dict[str, Any]) -> str:
+    return ",".join(str(row.get(c) or "") for c in _USED)[:500]

@@ -155,23 +155,29 @@ def map_sql(sql: str, params: Sequence[str] = (), command: str | None = None,
     ``relation`` is pgaudit's OBJECT_NAME; with ``command`` it picks the statement that ran out of
     a multi-statement query string.
     """
-    shape = _map_shape(sql, None if command is None else command.upper(), relation or None)
+    shape = map_shape(sql, None if command is None else command.upper(), relation or None)
     if not shape.keys:
         return shape
-    keys = []
-    for col, value in shape.keys:
+    return replace(shape, keys=list(zip((c for c, _ in shape.keys), key_values(shape, params), strict=True)))
+
+
+def key_values(shape: SqlAccess, params: Sequence[str]) -> list[str]:
+    """The shape's key values with ``$n`` filled from ``params`` (``$n`` kept when not logged)."""
+    out = []
+    for _, value in shape.keys:
         if value.startswith(_PARAM_MARK):
             n = int(value[len(_PARAM_MARK):])
             value = params[n - 1] if 0 < n <= len(params) else f"${n}"
-        keys.append((col, value))
-    return replace(shape, keys=keys)
+        out.append(value)
+    return out
 
 
 @lru_cache(maxsize=4096)
-def _map_shape(sql: str, command: str | None, relation: str | None) -> SqlAccess:
-    """Applications repeat one statement text with new parameters: analyse each text once.
+def map_shape(sql: str, command: str | None, relation: str | None) -> SqlAccess:
+    """The statement's shape, analysed once per distinct text (applications repeat one statement
+    text with new parameters). ``$n`` values are left as markers; ``key_values`` fills them.
 
-    Callers must not mutate the cached result; map_sql copies it when filling parameters.
+    The result is cached and shared: callers must not mutate it.
     """
     try:
         stmts = parse_sql(sql)
