@@ -124,5 +124,9 @@ def test_cli_incident_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["incident", "show", "-w", str(wsd), iid, "--today", "2026-11-04"]) == 0
     shown = capsys.readouterr().out
     assert "sato" in shown and "appi.notify_entrustor" in shown
+    assert main(["incident", "draft", "-w", str(wsd), iid, "--out", str(tmp_path / "d"), "--lang", "en",
+                 "--today", "2026-11-04", "--by", "sato"]) == 0
+    timeline = (tmp_path / "d" / "timeline.en.html").read_text(encoding="utf-8")
+    assert "v2 (sato: done)" in timeline and (tmp_path / "d" / "notice-to-entrustor.en.html").exists()
     assert main(["incident", "update", "-w", str(wsd), iid, "--set", "persons"]) == 2
     assert main(["incident", "done", "-w", str(wsd), iid, "appi.final_report"]) == 2

@@ -1,8 +1,11 @@
-"""Drafts: Japanese PDF renders, empty facts are marked, CLI wiring."""
+"""Drafts: Japanese PDF renders (checked through poppler as pixels and text), empty facts are marked, CLI."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -15,30 +18,80 @@ from kansa.respond.incident import parse_incident
 
 INCIDENT = {
     "discovered_at": "2026-11-02",
+    "sector": "business",
+    "role": "entrustee",
+    "entrustors": ["大阪府", "さくら損害保険"],
+    "owners": [{"owner": "大阪府", "dataset": "住民名簿", "records": 700}],
     "persons": 1001,
     "categories": ["氏名", "住所"],
     "controller_name": "株式会社検証",
     "cause": "管理者権限の濫用",
 }
+KANJI_KANA = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-def test_pdf_contains_japanese(tmp_path: Path) -> None:
+def _pgm_pages(pdf: Path, out: Path) -> list[tuple[int, int, bytes]]:
+    """Render every page to 8-bit greyscale PGM with poppler; (width, height, pixels) per page."""
+    subprocess.run(["pdftoppm", "-gray", "-r", "30", str(pdf), str(out / pdf.stem)], check=True)
+    pages = []
+    for f in sorted(out.glob(f"{pdf.stem}*.pgm")):
+        data = f.read_bytes()
+        magic, w, h, maxval, pixels = data.split(maxsplit=4)
+        assert magic == b"P5" and int(maxval) == 255
+        pages.append((int(w), int(h), pixels[: int(w) * int(h)]))
+    return pages
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils missing (make system-deps)")
+def test_pdf_pages_are_drawn_and_read_back_in_japanese(tmp_path: Path) -> None:
     result = draft(INCIDENT, tmp_path, date(2026, 11, 3), lang="ja", pdf=True)
-    pdf = next(Path(f) for f in result["files"] if f.endswith("ppc-report-preliminary.ja.pdf"))
-    text = "".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
-    assert "株式会社検証" in text
-    assert "速報" in text
-    assert "管理者権限の濫用" in text
-    notice = next(Path(f) for f in result["files"] if f.endswith("notice-to-persons.ja.pdf"))
-    notice_text = "".join(page.extract_text() or "" for page in PdfReader(notice).pages)
-    assert "お詫び" in notice_text and "報告事項" not in notice_text  # split per draft
+    pdfs = {Path(f).name: Path(f) for f in result["files"] if f.endswith(".pdf")}
+    assert set(pdfs) == {"ppc-report-preliminary.ja.pdf", "ppc-report-final.ja.pdf", "notice-to-persons.ja.pdf",
+                         "notice-to-entrustor.ja.pdf", "timeline.ja.pdf"}
+    for name, pdf in pdfs.items():
+        pages = _pgm_pages(pdf, tmp_path)
+        assert pages, name
+        for w, h, pixels in pages:
+            dark = sum(1 for p in pixels if p < 128)
+            assert dark / (w * h) > 0.002, f"{name}: page looks blank"
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
+                              text=True).stdout
+        assert len(KANJI_KANA.findall(text)) > 50, f"{name}: no Japanese text read back"
+        assert "\ufffd" not in text and "□" not in text  # no missing glyphs
+        for page in PdfReader(pdf).pages:  # pypdf agrees with poppler
+            assert KANJI_KANA.search(page.extract_text() or "")
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdfs["ppc-report-preliminary.ja.pdf"]), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    assert "株式会社検証" in text and "速報" in text and "管理者権限の濫用" in text
+    entrustor = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdfs["notice-to-entrustor.ja.pdf"]), "-"],
+                               check=True, capture_output=True, text=True).stdout
+    assert "大阪府" in entrustor and "さくら損害保険" in entrustor and "700" in entrustor
+    assert len(PdfReader(pdfs["notice-to-entrustor.ja.pdf"]).pages) >= 2  # one page per entrustor
+    notice = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdfs["notice-to-persons.ja.pdf"]), "-"],
+                            check=True, capture_output=True, text=True).stdout
+    assert "お詫び" in notice and "報告事項" not in notice  # split per draft
 
 
 def test_missing_facts_are_marked_not_invented() -> None:
-    html = render_drafts(parse_incident(INCIDENT), date(2026, 11, 3), "ja")["notice-to-persons.ja.html"]
+    inc = {k: v for k, v in INCIDENT.items() if k not in ("role", "entrustors", "owners")}
+    html = render_drafts(parse_incident(inc), date(2026, 11, 3), "ja")["notice-to-persons.ja.html"]
     assert "未記入" in html  # no summary/secondary damage given
-    en = render_drafts(parse_incident(INCIDENT), date(2026, 11, 3), "en")["ppc-report-final.en.html"]
-    assert "(to fill in)" in en and "2026-12-02" in en
+    en = render_drafts(parse_incident({**inc, "role": "controller"}), date(2026, 11, 3), "en")
+    assert "(to fill in)" in en["ppc-report-final.en.html"] and "2026-12-02" in en["ppc-report-final.en.html"]
+    assert "notice-to-entrustor.en.html" not in en
+    unknown = render_drafts(parse_incident({**inc, "persons": None}), date(2026, 11, 3), "ja")
+    assert "不明" in unknown["ppc-report-final.ja.html"]
+    assert "確認が必要な事項" in unknown["ppc-report-final.ja.html"]
+
+
+def test_countdown_and_timeline_show_state() -> None:
+    inc = parse_incident({**INCIDENT, "role": "controller", "occurred_at": "2026-10-01"})
+    out = render_drafts(inc, date(2026, 11, 20), "en", done={"appi.final_report": date(2026, 11, 19)})
+    report = out["ppc-report-final.en.html"]
+    assert "OVERDUE" in report and "13 days overdue" in report  # 速報 due 11-07, as of 11-20
+    timeline = out["timeline.en.html"]
+    assert timeline.index("2026-10-01") < timeline.index("2026-11-02") < timeline.index("2026-11-07")
+    assert "done on 2026-11-19" in timeline
 
 
 def test_user_text_is_escaped() -> None:

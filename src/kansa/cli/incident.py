@@ -205,4 +205,22 @@ def register(app: typer.Typer) -> None:
             result = list_incidents(ws, _day(today, "--today"))
         emit(result, as_json, _render_list)
 
+    @incident_app.command("draft")
+    def draft_cmd(
+        incident_id: IdArg,
+        out: Annotated[Path, typer.Option("--out", help="Folder for the drafts.")],
+        lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "ja",
+        pdf: Annotated[bool, typer.Option("--pdf", help="Also write PDF (WeasyPrint).")] = False,
+        today: TodayOpt = None,
+        by: ByOpt = None,
+        ws_path: WorkspaceOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Drafts of a stored incident (PPC report, notices, timeline with countdown and history)."""
+        from kansa.respond import draft_incident
+
+        with workspace(ws_path, "incident draft", incident_id) as ws:
+            result = draft_incident(ws, incident_id, out, _day(today, "--today"), lang=lang, pdf=pdf, actor=_actor(by))
+        emit(result, as_json, lambda r: console.print("\n".join(f"wrote {f}" for f in r["files"])))
+
     app.add_typer(incident_app, name="incident")

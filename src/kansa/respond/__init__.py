@@ -4,7 +4,8 @@ kansa drafts; a person decides. Public API:
 ``assess(incident, today)``, ``deadlines(incident, today, done=None)``, ``load_incident(path)``,
 ``parse_incident(mapping)``, ``draft(incident, out_dir, today, ...)``,
 ``incident_from_trace(trace, learned_at, **facts)`` and the workspace incident register:
-``open_incident``, ``update_incident``, ``mark_done``, ``get_incident``, ``list_incidents``.
+``open_incident``, ``update_incident``, ``mark_done``, ``get_incident``, ``list_incidents``,
+``draft_incident``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kansa.respond.casefile import get_incident, list_incidents, mark_done, open_incident, update_incident
+from kansa.respond.casefile import (
+    draft_incident,
+    get_incident,
+    list_incidents,
+    mark_done,
+    open_incident,
+    update_incident,
+)
 from kansa.respond.deadlines import deadlines as _deadlines
 from kansa.respond.drafts import render_drafts, write_drafts
 from kansa.respond.engine import assess_incident
@@ -45,6 +53,6 @@ def draft(
 
 
 __all__ = [
-    "Incident", "assess", "deadlines", "draft", "get_incident", "incident_from_trace", "list_incidents",
+    "Incident", "assess", "deadlines", "draft", "draft_incident", "get_incident", "incident_from_trace", "list_incidents",
     "load_incident", "mark_done", "open_incident", "parse_incident", "render_drafts", "update_incident",
 ]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 from kansa.respond.deadlines import deadlines
+from kansa.respond.drafts import write_drafts
 from kansa.respond.engine import assess_incident
 from kansa.respond.incident import parse_incident
 from kansa.respond.store import dumps, ensure, plain, rows
@@ -157,3 +159,21 @@ def list_incidents(ws: Workspace, today: date | None = None) -> list[dict[str, A
             "questions": len(result["questions"]), "counts": counts, "deadlines": dl,
         })
     return out
+
+
+def draft_incident(ws: Workspace, incident_id: str, out_dir: Path, today: date | None = None, *,
+                   lang: str = "ja", pdf: bool = False, actor: str = "") -> dict[str, Any]:
+    """Write the drafts of a stored incident, with its done obligations and its change history.
+
+    With ``actor``, that drafts were made (files, as-of day) is kept in the history and the ledger.
+    """
+    got = get_incident(ws, incident_id, today)
+    inc = parse_incident(got["facts"])
+    day = date.fromisoformat(got["today"])
+    result = write_drafts(inc, out_dir, day, lang=lang, pdf=pdf, done=_done(ws, incident_id), history=got["history"])
+    if actor:
+        ws.con.execute("UPDATE respond_incidents SET version = ? WHERE incident_id = ?",
+                       [got["version"] + 1, incident_id])
+        _record(ws, incident_id, got["version"] + 1, actor, "draft",
+                {"files": [Path(f).name for f in result["files"]], "as_of": day.isoformat(), "lang": lang})
+    return {"incident_id": incident_id, **result}

@@ -1,6 +1,6 @@
 """Drafts an officer edits and sends: the PPC report (速報/確報) and the notice to affected persons.
 
-Why drafts and not finished documents: the facts (cause, measures) come from people, so every
+Why drafts and not finished documents (kansa drafts; a person decides): the facts (cause, measures) come from people, so every
 field the incident file leaves empty is printed as a visible "to fill in" mark instead of being
 guessed. Field order follows APPI Enforcement Rules Art. 8(1) items 1–9 (report) and Art. 10
 (notice). HTML comes from jinja2 templates; PDF from WeasyPrint with the Noto CJK fonts.
@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from kansa.model.errors import KansaError
+from kansa.respond.deadlines import deadlines
 from kansa.respond.engine import assess_incident
 from kansa.respond.incident import Incident
 
@@ -54,6 +55,37 @@ LABELS: dict[str, dict[str, str]] = {
         "status_unknown": "要確認（事実が未確認）",
         "notify_planned": "本人への通知を準備中",
         "notify_none": "本人への通知義務は判定されていません",
+        "countdown": "期限カウントダウン",
+        "as_of": "基準日",
+        "state": "状況",
+        "days_left": "残り日数",
+        "promptly": "速やかに",
+        "left_fmt": "あと{}日",
+        "over_fmt": "{}日超過",
+        "done_on": "対応日",
+        "late": "期限後に対応",
+        "state_overdue": "期限超過",
+        "state_due": "対応予定",
+        "state_asap": "直ちに",
+        "state_to_confirm": "要確認",
+        "state_done": "対応済",
+        "questions": "確認が必要な事項（判定に必要な事実）",
+        "ask": "確認先",
+        "assumed": "仮定",
+        "decides": "kansa は下書きを作成します。判断と提出は担当者が行います。",
+        "timeline_title": "事案の経過と期限",
+        "when": "日時",
+        "event": "出来事",
+        "ev_occurred": "漏えい等の発生（判明している範囲）",
+        "ev_learned": "事態を知った日（期限の起算日）",
+        "ev_due": "期限",
+        "ev_done": "対応",
+        "ev_change": "記録の変更",
+        "entrustor_title": "個人データの漏えい等に関するご報告（委託元への通知）",
+        "sama": "御中",
+        "entrustor_intro": "貴組織から委託を受けて取り扱っている個人データについて、漏えい等が発生し、又は発生したおそれがあることが判明しましたので、個人情報保護法第26条第1項ただし書に基づき、現時点で把握している事項を通知いたします。",
+        "entrustor_next": "貴組織におかれては、個人情報保護委員会への報告及び本人への通知の要否をご判断ください。当社は調査に全面的に協力し、判明した事項を追って報告いたします。",
+        "persons_yours": "本人の数（貴組織のデータに照合されたもの）",
         "notice_title": "個人情報の漏えい等に関するお知らせとお詫び",
         "dear": "お客様各位",
         "intro": "このたび、当組織がお預かりしているお客様の個人情報について、漏えい等が発生し、又は発生したおそれがあることが判明しました。深くお詫び申し上げます。以下のとおりご報告いたします。",
@@ -93,6 +125,37 @@ LABELS: dict[str, dict[str, str]] = {
         "status_unknown": "to confirm (facts unknown)",
         "notify_planned": "Notice to affected persons in preparation",
         "notify_none": "No duty to notify persons was found",
+        "countdown": "Deadline countdown",
+        "as_of": "as of",
+        "state": "State",
+        "days_left": "days left",
+        "promptly": "promptly",
+        "left_fmt": "{} days left",
+        "over_fmt": "{} days overdue",
+        "done_on": "done on",
+        "late": "after the due day",
+        "state_overdue": "OVERDUE",
+        "state_due": "due",
+        "state_asap": "now",
+        "state_to_confirm": "to confirm",
+        "state_done": "done",
+        "questions": "Facts to confirm (needed for the assessment)",
+        "ask": "ask",
+        "assumed": "Assumed",
+        "decides": "kansa drafts; a person decides and files.",
+        "timeline_title": "Timeline and deadlines",
+        "when": "When",
+        "event": "Event",
+        "ev_occurred": "Leak occurred (as far as known)",
+        "ev_learned": "Organisation became aware (deadlines count from here)",
+        "ev_due": "Due",
+        "ev_done": "Done",
+        "ev_change": "Record changed",
+        "entrustor_title": "Notice of a personal data breach to the entrusting organisation",
+        "sama": "",
+        "entrustor_intro": "Personal data we handle on your behalf has been, or may have been, leaked. Under APPI Art. 26(1) proviso we notify you of what we know at this time.",
+        "entrustor_next": "Please decide whether you must report to the PPC and notify the persons concerned. We will cooperate fully and report further findings.",
+        "persons_yours": "Number of persons (matched to your data)",
         "notice_title": "Notice and apology concerning your personal information",
         "dear": "Dear customer,",
         "intro": "We have found that personal information we hold about you has been, or may have been, leaked. We sincerely apologise and report the details below.",
@@ -110,8 +173,43 @@ def _env() -> Environment:
     )
 
 
-def render_drafts(incident: Incident, today: date, lang: str = "ja") -> dict[str, str]:
-    """Return {file name: HTML} for the PPC report (preliminary and final) and the notice."""
+def _entrustors(incident: Incident) -> list[dict[str, Any]]:
+    """Each entrustor with the records trace matched to its data (None when not known)."""
+    per: dict[str, dict[str, Any]] = {}
+    for o in incident.owners:
+        e = per.setdefault(str(o.get("owner", "")), {"records": 0, "datasets": []})
+        e["records"] += int(o.get("records") or 0)
+        e["datasets"].append(str(o.get("dataset", "")))
+    return [{"name": name, "records": per[name]["records"] if name in per else None,
+             "datasets": per.get(name, {}).get("datasets", [])} for name in incident.entrustors]
+
+
+def _events(incident: Incident, countdown: list[dict[str, Any]], history: list[dict[str, Any]],
+            L: dict[str, str], lang: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    if incident.occurred_at:
+        events.append({"when": incident.occurred_at.isoformat(), "text": L["ev_occurred"], "state": None})
+    events.append({"when": incident.discovered_at.isoformat(), "text": L["ev_learned"], "state": None})
+    for d in countdown:
+        if d["due"]:
+            events.append({"when": d["due"], "text": f"{L['ev_due']}: {d['title_' + lang]}", "state": d["state"]})
+        if d["done_on"]:
+            events.append({"when": d["done_on"], "text": f"{L['ev_done']}: {d['title_' + lang]}", "state": "done"})
+    for h in history:
+        events.append({"when": str(h["changed_at"])[:19], "state": None,
+                       "text": f"{L['ev_change']} v{h['version']} ({h['actor']}: {h['action']})"})
+    return sorted(events, key=lambda e: str(e["when"]))
+
+
+def render_drafts(
+    incident: Incident, today: date, lang: str = "ja", *, done: dict[str, date] | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Return {file name: HTML}: PPC report (preliminary, final), notices, and the timeline page.
+
+    ``done`` (obligation id → day met) and ``history`` (the register's change rows) come from
+    the workspace register when the incident is stored there.
+    """
     if lang not in LANGS:
         raise KansaError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
     L = LABELS[lang]
@@ -120,27 +218,40 @@ def render_drafts(incident: Incident, today: date, lang: str = "ja") -> dict[str
     ids = {o["id"]: o for o in obligations}
     notify = any((i.endswith("notify_persons") or i == "gdpr.art34_subjects") and o["status"] == "required"
                  for i, o in ids.items())
+    countdown = deadlines(incident, today, done=done)
     env = _env()
     common: dict[str, Any] = {
         "lang": lang, "L": L, "inc": incident.to_dict(), "today": today.isoformat(), "todo": L["todo"],
         "obligations": obligations, "notify_status": L["notify_planned"] if notify else L["notify_none"],
+        "countdown": countdown, "questions": result["questions"], "assumptions": result["assumptions"],
     }
     out: dict[str, str] = {}
     for stage in ("preliminary", "final"):
         due_ob = next((o for i, o in ids.items() if i.endswith(f"{stage}_report")), None)
-        due = due_ob["deadline"]["due"] if due_ob else None
+        due = due_ob["due"] if due_ob else None
         out[f"ppc-report-{stage}.{lang}.html"] = env.get_template("ppc_report.html.j2").render(
             **common, stage_label=L[stage], due=due, doc_title=f"{L['report_title']} ({L[stage]})")
     out[f"notice-to-persons.{lang}.html"] = env.get_template("notice.html.j2").render(
         **common, doc_title=L["notice_title"])
+    to_entrustor = next((o for o in obligations if o["kind"] == "notify_entrustor"), None)
+    if to_entrustor is not None or incident.role == "entrustee":
+        entrustors = _entrustors(incident) or [{"name": L["todo"], "records": None, "datasets": []}]
+        out[f"notice-to-entrustor.{lang}.html"] = env.get_template("notice_entrustor.html.j2").render(
+            **common, entrustors=entrustors, due=to_entrustor["due"] if to_entrustor else None,
+            doc_title=L["entrustor_title"])
+    out[f"timeline.{lang}.html"] = env.get_template("timeline.html.j2").render(
+        **common, events=_events(incident, countdown, history or [], L, lang), doc_title=L["timeline_title"])
     return out
 
 
-def write_drafts(incident: Incident, out_dir: Path, today: date, *, lang: str = "ja", pdf: bool = False) -> dict[str, Any]:
+def write_drafts(
+    incident: Incident, out_dir: Path, today: date, *, lang: str = "ja", pdf: bool = False,
+    done: dict[str, date] | None = None, history: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Write the drafts as HTML (and PDF with ``pdf``) into ``out_dir``; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    rendered = render_drafts(incident, today, lang)
+    rendered = render_drafts(incident, today, lang, done=done, history=history)
     for name, html in rendered.items():
         path = out_dir / name
         path.write_text(html, encoding="utf-8")
