@@ -32,6 +32,7 @@ from kansa.model.formats import CSVLOG_COLUMNS
 from kansa.model.workspace import Workspace
 
 CHUNK_LINES = 5000
+WRONG_KIND_LINES = 20
 _AUDIT_PREFIX = "AUDIT: "
 _PREVIOUSLY = "<previously logged>"
 _NO_PARAMS = ("<none>", "<not logged>")
@@ -391,24 +392,30 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
         raise KansaError(f"{path}: no such PostgreSQL log file")
     mapper = _Mapper(owners)
     chunk = Chunk()
+    kind = "jsonlog" if _is_json(path) else "csvlog"
+    recognised = False  # a file none of whose first lines is a log record is not a log at all
     try:
         with _open_text(path) as text:
-            rows = _json_rows(text) if _is_json(path) else _csv_rows(text)
+            rows = _json_rows(text) if kind == "jsonlog" else _csv_rows(text)
             for first, last, row, reason, raw in rows:
                 chunk.end_line = last
-                if row is None:
-                    if reason is None:
-                        continue
-                    chunk.bad.append(BadLine(line=first, reason=reason, raw=raw))
-                    rec = None
-                else:
+                if row is not None:
+                    recognised = True
                     try:
                         rec = mapper.record(row, first)
                     except (ValueError, KeyError) as exc:
                         chunk.bad.append(BadLine(line=first, reason=str(exc), raw=raw or _raw(row)))
                         rec = None
-                if rec is not None:
-                    chunk.access.append(rec)
+                    if rec is not None:
+                        chunk.access.append(rec)
+                elif reason is None:  # a log line with nothing for us (checkpoint, plain LOG, ...)
+                    recognised = True
+                    continue
+                else:
+                    if not recognised and len(chunk.bad) + 1 >= WRONG_KIND_LINES:
+                        raise InputError(f"not a PostgreSQL {kind}: none of the first {WRONG_KIND_LINES}"
+                                         f" records is one ({reason})", path=str(path), line=first)
+                    chunk.bad.append(BadLine(line=first, reason=reason, raw=raw))
                 if len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
                     yield chunk
                     chunk = Chunk(end_line=last)
@@ -416,6 +423,9 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
     except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip: the whole file fails
         raise InputError(f"cannot read after line {chunk.end_line}: {exc}", path=str(path),
                          line=chunk.end_line + 1) from exc
+    if not recognised and chunk.bad:
+        first_bad = chunk.bad[0]
+        raise InputError(f"not a PostgreSQL {kind} ({first_bad.reason})", path=str(path), line=first_bad.line)
     if chunk.access or chunk.bad or chunk.end_line:
         yield chunk
 
