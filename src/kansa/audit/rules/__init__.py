@@ -20,8 +20,9 @@ from kansa.audit.rules.contracts import after_end, unregistered_subcontractor
 from kansa.audit.rules.curiosity import curiosity
 from kansa.audit.rules.no_task import no_task
 from kansa.audit.rules.registry import RuleFn, RuleRun, compat, filter_findings, run_rules, workspace_root
+from kansa.audit.rules.silence import audit_silence
 from kansa.audit.rules.slow_leak import slow_leak
-from kansa.audit.rules.usb import usb_after_download
+from kansa.audit.rules.usb import usb_after_download, usb_unexplained
 
 RULES: dict[str, RuleFn] = {
     "bulk_pull": bulk_pull,
@@ -32,6 +33,8 @@ RULES: dict[str, RuleFn] = {
     "slow_leak": slow_leak,
     "unregistered_subcontractor": unregistered_subcontractor,
     "after_end": after_end,
+    "audit_silence": audit_silence,
+    "usb_unexplained": usb_unexplained,
 }
 
 ALL_RULES: dict[str, Callable[..., list[Finding]]] = {name: compat(name, RULES) for name in RULES}

@@ -8,9 +8,13 @@ local days (the connection's TimeZone is the workspace zone, so ``CAST(ts AS DAT
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 DATA_ACTIONS = ("view", "search", "export", "print", "update")
 WRITE_ACTIONS = ("insert", "update", "delete")
@@ -46,3 +50,23 @@ COVERED = """
                                          AND coalesce(s.valid_to, DATE '9999-12-31')
               {extra})
 """
+
+
+@contextmanager
+def statements_where(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, name: str, test: Callable[[str], bool | None],
+    actions: str = EXPORT_SQL,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on which view ``name(statement)`` lists the logged statements (of ``actions``
+    events before ``cutoff``) for which ``test`` is true; SQL text is judged once per distinct text."""
+    cur = con.cursor()
+    texts = cur.execute(
+        f"SELECT DISTINCT statement FROM access_events WHERE ts < ? AND statement IS NOT NULL AND action IN ({actions})",
+        [cutoff],
+    ).fetchall()
+    chosen = [t for (t,) in texts if test(t)]
+    cur.register(name, pd.DataFrame({"statement": pd.Series(chosen, dtype="string")}))
+    try:
+        yield cur
+    finally:
+        cur.unregister(name)

@@ -44,6 +44,23 @@ def _whole_select(select: ast.SelectStmt) -> bool:
 
 
 @lru_cache(maxsize=4096)
+def aggregate_only(statement: str | None) -> bool:
+    """True for a SELECT (or COPY of one) that returns only aggregates: no person's data leaves."""
+    if not statement or not statement.strip():
+        return False
+    try:
+        parsed = pglast.parse_sql(statement)
+    except Exception:
+        return False
+    if len(parsed) != 1:
+        return False
+    stmt = parsed[0].stmt
+    if isinstance(stmt, ast.CopyStmt) and isinstance(stmt.query, ast.SelectStmt):
+        stmt = stmt.query
+    return isinstance(stmt, ast.SelectStmt) and _is_aggregate_only(stmt)
+
+
+@lru_cache(maxsize=4096)
 def whole_table_export(statement: str | None) -> bool | None:
     """True for COPY/SELECT that returns a whole table, False for other SQL, None if unreadable."""
     if not statement or not statement.strip():
