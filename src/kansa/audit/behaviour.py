@@ -8,7 +8,9 @@ honest actor-days:
    ``baseline``) of each feature against the actor's own earlier active days (the last
    ``OWN_WINDOW``, at least ``RECORD_HISTORY``) and against the pooled days of peers in the same
    role over the last ``PEER_WINDOW_DAYS`` days; a feature counts when it beats both cut-offs
-   and every one of the actor's earlier days;
+   and every one of the actor's earlier days. A newcomer without ``RECORD_HISTORY`` active days
+   is not judged here: busy teams and quiet teams share a role, so "more than the role's
+   median" alone is how an ordinary new hire looks (the rules judge what newcomers access);
 2. an Isolation Forest (scikit-learn) fitted only on actor-days before the judged week, which
    must place the day among the strangest ``IF_QUANTILE`` (one in twenty, the conventional 5 %
    level) of the days it was trained on. The forest sees all features at once, so it vetoes
@@ -200,11 +202,9 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
         for f in FEATURES:
             x = float(row["t_" + f])
             med_o, sc_o, mx_o = row["own_med_" + f], row["own_sc_" + f], row["own_max_" + f]
-            zs: list[float] = []
-            if not pd.isna(med_o):
-                if x <= float(mx_o):
-                    continue
-                zs.append(0.6745 * (x - float(med_o)) / float(sc_o))
+            if pd.isna(med_o) or x <= float(mx_o):
+                continue  # a newcomer has no behaviour to change yet; the rules judge their access
+            zs = [0.6745 * (x - float(med_o)) / float(sc_o)]
             if pstats is not None:
                 med_p, sc_p, _n = pstats[f]
                 zs.append(0.6745 * (x - med_p) / sc_p)
@@ -213,7 +213,7 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
             fired.append({
                 "feature": f,
                 "value": float(row[f]),
-                "own_median": None if pd.isna(med_o) else _fmt(f, float(med_o)),
+                "own_median": _fmt(f, float(med_o)),
                 "peer_median": _fmt(f, pstats[f][0]) if pstats else None,
                 "z": round(min(zs), 2),
             })
