@@ -14,6 +14,7 @@ from kansa.ledger import verify
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 from kansa.respond import (
+    countdown_lines,
     deadlines,
     get_incident,
     incident_from_trace,
@@ -104,6 +105,9 @@ def test_deadlines_function_orders_overdue_first() -> None:
     assert rows[0]["state"] == "overdue" and rows[0]["id"] == "appi.preliminary_report"
     assert {r["state"] for r in rows} <= {"overdue", "due", "asap", "to_confirm", "done"}
     assert all(r["how_computed"] for r in rows)
+    lines = countdown_lines(rows)
+    assert lines[0].startswith("[overdue]") and "13 days OVERDUE" in lines[0]
+    assert any("2027-01-04" in line and "45 days left" in line for line in lines)  # 確報, 60 days (insider)
 
 
 def test_cli_incident_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -72,7 +72,7 @@ CASES: list[tuple[str, dict[str, Any], Any, set[str], dict[str, str]]] = [
      {"admin.preliminary_report": "2026-11-07", "admin.final_report": "2027-01-04", "admin.notify_persons": ""}),
     ("entrustee (call-centre contractor) sold 9.28 million records: notify every entrustor",
      {**ENTRUSTEE, "persons": 9_280_000, "cause": "insider"}, False, {"appi.wrongful", "appi.over1000"},
-     {"appi.notify_entrustor": "2026-11-05"}),
+     {"appi.notify_entrustor": "2026-11-07"}),
     ("entrustee: 500 names mis-sent, nothing to notify",
      {**ENTRUSTEE, "persons": 500}, False, set(), {}),
     ("My Number of 101 employees mis-sent",

@@ -1,7 +1,7 @@
 """Breach response: which reports an incident requires (APPI, My Number Act, GDPR), by when, and drafts.
 
 kansa drafts; a person decides. Public API:
-``assess(incident, today)``, ``deadlines(incident, today, done=None)``, ``load_incident(path)``,
+``assess(incident, today)``, ``deadlines(incident, today, done=None)``, ``countdown_lines(rows)``, ``load_incident(path)``,
 ``parse_incident(mapping)``, ``draft(incident, out_dir, today, ...)``,
 ``incident_from_trace(trace, learned_at, **facts)`` and the workspace incident register:
 ``open_incident``, ``update_incident``, ``mark_done``, ``get_incident``, ``list_incidents``,
@@ -22,6 +22,7 @@ from kansa.respond.casefile import (
     open_incident,
     update_incident,
 )
+from kansa.respond.deadlines import countdown_lines
 from kansa.respond.deadlines import deadlines as _deadlines
 from kansa.respond.drafts import render_drafts, write_drafts
 from kansa.respond.engine import assess_incident
@@ -53,6 +54,6 @@ def draft(
 
 
 __all__ = [
-    "Incident", "assess", "deadlines", "draft", "draft_incident", "get_incident", "incident_from_trace", "list_incidents",
+    "Incident", "assess", "countdown_lines", "deadlines", "draft", "draft_incident", "get_incident", "incident_from_trace", "list_incidents",
     "load_incident", "mark_done", "open_incident", "parse_incident", "render_drafts", "update_incident",
 ]

@@ -47,3 +47,23 @@ def deadlines(incident: Incident, today: date, done: dict[str, date] | None = No
         })
     out.sort(key=lambda r: (_ORDER[r["state"]], r["due"] or "9999", r["id"]))
     return out
+
+
+def countdown_lines(rows: list[dict[str, Any]], lang: str = "en") -> list[str]:
+    """One line per obligation for a terminal or a log: state, title, recipient, due day, days left."""
+    out: list[str] = []
+    for r in rows:
+        title = r["title_ja"] if lang == "ja" else r["title_en"]
+        who = "、".join(r["recipients"]) if r["recipients"] else r["to"]
+        if r["state"] == "done":
+            when = f"done {r['done_on']}" + (" (after the due day)" if r["late"] else "")
+        elif r["state"] == "to_confirm":
+            when = f"if the open questions confirm it: due {r['due'] or 'promptly'}"
+        elif r["due"] is None:
+            when = "promptly (no fixed day)"
+        elif r["days_left"] is not None and r["days_left"] < 0:
+            when = f"due {r['due']}, {-r['days_left']} days OVERDUE"
+        else:
+            when = f"due {r['due']}, {r['days_left']} days left"
+        out.append(f"[{r['state']}] {title} → {who}: {when}")
+    return out
