@@ -12,10 +12,7 @@ from datetime import date
 
 import jaconv
 
-from kansa.simulate.people import Person
-
-# A few itaiji / old forms a re-typed list may use instead of the common kanji.
-_VARIANTS = {"高": "髙", "崎": "﨑", "辺": "邊", "沢": "澤", "斉": "齋", "島": "嶋", "浜": "濱", "国": "國"}
+from kansa.simulate.people import NEW_FORMS, OLD_FORMS, Person
 
 _ERAS = ((date(2019, 5, 1), "令和"), (date(1989, 1, 8), "平成"), (date(1926, 12, 25), "昭和"), (date(1912, 7, 30), "大正"))
 
@@ -59,8 +56,10 @@ def damaged_row(rng: random.Random, p: Person, columns: list[str]) -> list[str]:
     name = p.name
     if rng.random() < 0.3:
         name = name.replace("　", rng.choice([" ", "", "　"]))
-    if rng.random() < 0.15:
-        name = "".join(_VARIANTS.get(c, c) for c in name)
+    if any(c in NEW_FORMS for c in name) and rng.random() < 0.6:
+        name = "".join(NEW_FORMS.get(c, c) for c in name)    # re-typed: 髙橋 becomes 高橋
+    elif rng.random() < 0.15:
+        name = "".join(OLD_FORMS.get(c, c) for c in name)    # or the other way round
     kana = p.kana
     r = rng.random()
     if r < 0.25:
@@ -69,7 +68,7 @@ def damaged_row(rng: random.Random, p: Person, columns: list[str]) -> list[str]:
         kana = jaconv.kata2hira(kana)
     birth = p.birth.isoformat().replace("-", "/") if rng.random() < 0.6 else wareki(p.birth)
     phone = p.phone
-    if rng.random() < 0.2:
+    if phone and rng.random() < 0.2:
         phone = phone.replace("-", "")
     if rng.random() < 0.2:
         phone = jaconv.h2z(phone, digit=True, ascii=True)
@@ -85,4 +84,5 @@ def damaged_row(rng: random.Random, p: Person, columns: list[str]) -> list[str]:
         "郵便番号": p.zip_code if rng.random() < 0.7 else p.zip_code.replace("-", ""),
         "住所": address, "電話番号": phone,
     }
-    return [values[c] for c in columns]
+    # Brokers' merged lists have holes: any field but the name may be blank.
+    return [values[c] if c == "氏名" or rng.random() >= 0.02 else "" for c in columns]

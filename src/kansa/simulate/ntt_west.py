@@ -80,7 +80,9 @@ def _owners(w: World, rng: random.Random, scale: float, start: date) -> None:
         n = max(60, int(k.records * record_scale * rng.uniform(0.6, 1.4)))
         w.owners.append(OwnerData(spec.owner_id, spec.name, f"{spec.owner_id}.{k.table}", k.dataset, k.id_column,
                                   list(k.categories), make_people(rng, prefix, n, spec.prefecture,
-                                                                  spec.city_prefix, start)))
+                                                                  spec.city_prefix, start),
+                                  spec.prefecture, spec.city_prefix, halfwidth_kana=rng.random() < 0.15,
+                                  previous_version=rng.random() < 0.25))
         w.registry["organisations"].append((spec.owner_id, spec.name, spec.name_en, "owner", k.sector, "JP"))
         w.registry["contracts"].append((f"C-{spec.owner_id}", spec.owner_id, CONTRACTOR, [spec.owner_id],
                                         list(k.categories), ["call"], [], start - timedelta(rng.randint(30, 900)),

@@ -30,7 +30,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
     reg = w.registry
     people = make_people(rng, "SGN", max(300, int(4000 * scale)), "東京都", "杉並区", start)
     owner = OwnerData(OWNER, "杉並区", f"{OWNER}.resident", "resident-registry", "住民番号",
-                      ["basic", "resident_registry"], people)
+                      ["basic", "resident_registry"], people, "東京都", "杉並区", previous_version=True)
     w.owners.append(owner)
     reg["organisations"] = [(OWNER, "杉並区", "Suginami City", "owner", "public_body", "JP")]
     reg["contracts"] = []

@@ -12,8 +12,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import jaconv
+
 from kansa.simulate.damage import damaged_row, leak_columns, leak_header
-from kansa.simulate.people import Person
+from kansa.simulate.people import Person, moved
 from kansa.simulate.stream import AppEvent, DbRow, Device, EventFiles, FileOp, Logon, months
 from kansa.simulate.writers import write_csv, write_json
 
@@ -42,6 +44,10 @@ class OwnerData:
     id_column: str
     categories: list[str]
     people: list[Person]
+    prefecture: str = ""
+    city_prefix: str = ""
+    halfwidth_kana: bool = False      # an older system that stores ｶﾅ half-width
+    previous_version: bool = False    # last year's list is on file too (people moved since)
 
 
 @dataclass
@@ -131,6 +137,36 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def _dataset_row(rng: random.Random, p: Person, halfwidth_kana: bool) -> tuple[str, ...]:
+    """A record as the owner's export holds it: a few fields missing, kana as the system stores it."""
+    kana = "" if rng.random() < 0.01 else p.kana
+    if halfwidth_kana:
+        kana = jaconv.z2h(kana, kana=True, ascii=False, digit=False)
+    birth = "" if rng.random() < 0.02 else p.birth.isoformat()
+    return (p.record_id, p.name, kana, birth, p.sex, p.zip_code, p.address, p.phone)
+
+
+def _write_dataset(out: Path, world: World, o: OwnerData, rng: random.Random) -> list[dict[str, Any]]:
+    """This year's list and, for some owners, last year's: same ids, some people at old addresses."""
+    year = world.start.year
+    versions = [(year, o.people)]
+    if o.previous_version and o.prefecture:
+        movers = set(rng.sample(range(len(o.people)), max(1, len(o.people) // 20)))
+        newcomers = set(rng.sample(range(len(o.people)), len(o.people) // 50))
+        old = [moved(rng, p, o.prefecture, o.city_prefix) if i in movers else p
+               for i, p in enumerate(o.people) if i not in newcomers]
+        versions.insert(0, (year - 1, old))
+    entries = []
+    for y, people in versions:
+        path = f"datasets/{o.owner_id}/{o.dataset_name}-{y}.csv"
+        rows = [_dataset_row(rng, p, o.halfwidth_kana) for p in people]
+        write_csv(out / path, (o.id_column, *DATASET_HEADER), rows, encoding="cp932")
+        entries.append({"path": path, "kind": "dataset", "owner": o.owner_id, "name": o.dataset_name,
+                        "version": str(y), "categories": o.categories, "valid_from": f"{y}-01-01",
+                        "valid_to": f"{y}-12-31", "id_column": o.id_column, "encoding": "cp932"})
+    return entries
+
+
 def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     """Write the world under ``out``; returns the summary dict simulate() hands back."""
     out.mkdir(parents=True, exist_ok=True)
@@ -150,14 +186,7 @@ def write_world(world: World, out: Path, rng: random.Random) -> dict[str, Any]:
     files.append({"path": "logs/endpoint", "kind": "cert"})
 
     for o in world.owners:
-        path = f"datasets/{o.owner_id}/{o.dataset_name}-{world.start.year}.csv"
-        ds_rows = [(p.record_id, p.name, p.kana, p.birth.isoformat(), p.sex, p.zip_code, p.address, p.phone)
-                for p in o.people]
-        write_csv(out / path, (o.id_column, *DATASET_HEADER), ds_rows, encoding="cp932")
-        files.append({"path": path, "kind": "dataset", "owner": o.owner_id, "name": o.dataset_name,
-                      "version": str(world.start.year), "categories": o.categories,
-                      "valid_from": world.start.isoformat(), "valid_to": f"{world.start.year}-12-31",
-                      "id_column": o.id_column, "encoding": "cp932"})
+        files += _write_dataset(out, world, o, rng)
 
     leak_truth = []
     for i, leak in enumerate(world.leaks, 1):
