@@ -105,3 +105,17 @@ def test_damaged_lines_in_a_real_log_are_quarantined_not_fatal(
     assert main(["ingest", "pgaudit", str(f), *ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["events"], out["quarantined"]) == (2, 1)
+
+
+def test_several_files_each_atomic_errors_listed(tmp_path: Path, ws: list[str],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = tmp_path / "pg-1.csv", tmp_path / "pg-3.csv"
+    a.write_text(_pg_line(1), encoding="utf-8")
+    b.write_text(_pg_line(2) + _pg_line(3), encoding="utf-8")
+    missing = tmp_path / "pg-2.csv"
+    assert main(["ingest", "pgaudit", str(a), str(missing), str(b), *ws, "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert [f["path"] for f in out["files"]] == [str(a), str(b)] and out["events"] == 3
+    assert len(out["errors"]) == 1 and str(missing) in out["errors"][0]
+    assert main(["ingest", "pgaudit", str(a), str(b), *ws]) == 0  # again: both already in, nothing changes
+    assert "already ingested" in " ".join(capsys.readouterr().out.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,34 +47,70 @@ def world_cmd(directory: Annotated[Path, typer.Argument(help="World folder with 
         emit(ingest_world(ws, directory), as_json, _render_counts)
 
 
+def _ingest_files(files: list[Path], command: str, fn: Callable[[Any, Path], dict[str, Any]],
+                  ws_path: Path | None, as_json: bool) -> None:
+    """One or more files, each its own atomic ingest; one that fails does not stop the others.
+
+    One file: its result as before (a user error exits 2 with one line). Several: per-file results
+    and totals; files that failed are listed under "errors" (one line each) and the exit code is 2.
+    """
+    from kansa.model.errors import KansaError
+
+    with workspace(ws_path, command, " ".join(str(f) for f in files)) as ws:
+        if len(files) == 1:
+            emit(fn(ws, files[0]), as_json, _render_file)
+            return
+        results: list[dict[str, Any]] = []
+        errors: list[str] = []
+        for f in files:
+            try:
+                results.append(fn(ws, f))
+            except KansaError as exc:
+                errors.append(str(exc))
+    total = {
+        "files": results,
+        "events": sum(r.get("events", 0) for r in results),
+        "endpoint_events": sum(r.get("endpoint_events", 0) for r in results),
+        "quarantined": sum(r.get("quarantined", 0) for r in results),
+        "skipped": sum(1 for r in results if r.get("skipped")),
+        "errors": errors,
+    }
+
+    def render(d: dict[str, Any]) -> None:
+        for r in d["files"]:
+            _render_file(r)
+        _render_counts({k: v for k, v in d.items() if k != "files"})
+
+    emit(total, as_json, render)
+    if errors:
+        raise typer.Exit(2)
+
+
+FilesArg = Annotated[list[Path], typer.Argument(help="One or more files (each plain or .gz).")]
+
+
 @ingest_app.command("access")
-def access_cmd(file: Annotated[Path, typer.Argument(help="Access log (kansa JSONL or OCSF, plain or .gz).")],
-               ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Ingest an application access log (OCSF detected automatically)."""
+def access_cmd(files: FilesArg, ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest application access logs: kansa JSONL, or OCSF (detected automatically)."""
     from kansa.ingest import ingest_access_file
 
-    with workspace(ws_path, "ingest access", str(file)) as ws:
-        emit(ingest_access_file(ws, file), as_json, _render_file)
+    _ingest_files(files, "ingest access", ingest_access_file, ws_path, as_json)
 
 
 @ingest_app.command("ocsf")
-def ocsf_cmd(file: Annotated[Path, typer.Argument(help="OCSF 1.x JSON Lines (plain or .gz).")],
-             ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Ingest OCSF events (classes 6005, 3002, 1001)."""
+def ocsf_cmd(files: FilesArg, ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest OCSF 1.x JSON Lines (classes 6005, 3002, 1001)."""
     from kansa.ingest import ingest_ocsf_file
 
-    with workspace(ws_path, "ingest ocsf", str(file)) as ws:
-        emit(ingest_ocsf_file(ws, file), as_json, _render_file)
+    _ingest_files(files, "ingest ocsf", ingest_ocsf_file, ws_path, as_json)
 
 
 @ingest_app.command("pgaudit")
-def pgaudit_cmd(file: Annotated[Path, typer.Argument(help="PostgreSQL csvlog/jsonlog with pgaudit lines.")],
-                ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Ingest a PostgreSQL log with pgaudit lines."""
+def pgaudit_cmd(files: FilesArg, ws_path: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest PostgreSQL csvlog/jsonlog files with pgaudit lines (and connection lines)."""
     from kansa.ingest import ingest_pgaudit_file
 
-    with workspace(ws_path, "ingest pgaudit", str(file)) as ws:
-        emit(ingest_pgaudit_file(ws, file), as_json, _render_file)
+    _ingest_files(files, "ingest pgaudit", ingest_pgaudit_file, ws_path, as_json)
 
 
 @ingest_app.command("cert")
