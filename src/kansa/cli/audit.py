@@ -15,11 +15,13 @@ from kansa.audit import (
     dismiss,
     evaluate,
     explain,
+    export_ocsf,
     list_cases,
     list_findings,
     run_audit,
     show_case,
     triage,
+    write_report,
 )
 from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
 from kansa.model.errors import KansaError
@@ -246,6 +248,33 @@ def cases_dismiss_cmd(
         result = dismiss(ws, target, note, by=getpass.getuser(), days=days)
     emit(result, as_json,
          lambda d: console.print(f"{d['target']}: dismissed ({d['findings']} finding(s)); suppressed until {d['expires']}"))
+
+
+@findings_app.command("export")
+def cases_export_cmd(
+    ocsf: Annotated[Path, typer.Option("--ocsf", help="Write OCSF Detection Finding (2004) JSON to this file.")],
+    open_only: Annotated[bool, typer.Option("--open-only", help="Leave out suppressed findings.")] = False,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export findings for a SIEM as OCSF Detection Findings (event ids and counts, no personal data)."""
+    with workspace(ws_path, "findings export", str(ocsf)) as ws:
+        result = export_ocsf(ws, ocsf, include_suppressed=not open_only)
+    emit(result, as_json, lambda d: console.print(f"{d['findings']} finding(s) → {d['path']}"))
+
+
+@audit_app.command("report")
+def report_cmd(
+    out: Annotated[Path | None, typer.Option(help="HTML file (default: reports/audit-<day>.html in the workspace).")]
+    = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include dismissed/benign cases.")] = False,
+    ws_path: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the HTML audit report: top actors, owners affected, a timeline per case."""
+    with workspace(ws_path, "audit report") as ws:
+        path = write_report(ws, out, include_closed=all_)
+    emit({"report": str(path)}, as_json, lambda d: console.print(f"report: {d['report']}"))
 
 
 def register(app: typer.Typer) -> None:
