@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 
+from kansa.ingest.blocks import staged_blocks
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
+from kansa.ingest.textfile import content_digest, is_gzip
 from kansa.model.workspace import Workspace
 
 # The accounts.csv `system` a source's account names belong to, when the record names none.
@@ -47,41 +50,41 @@ _SUBJECT_TYPES: dict[str, pa.DataType] = {"event_id": pa.int64(), "owner_id": pa
 
 
 def file_digest(path: Path) -> tuple[str, int]:
-    """sha256 of a file's bytes and its size."""
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-            size += len(block)
+    """sha256 of a file's decompressed content and its length (plain and gzip give the same)."""
+    h, size = content_digest(path)
     return h.hexdigest(), size
 
 
 def prefix_digest(path: Path, nbytes: int) -> str:
-    """sha256 of a file's first ``nbytes`` bytes."""
-    h = hashlib.sha256()
-    left = nbytes
-    with path.open("rb") as fh:
-        while left > 0 and (block := fh.read(min(left, 1 << 20))):
-            h.update(block)
-            left -= len(block)
-    return h.hexdigest()
+    """sha256 of the first ``nbytes`` bytes of a file's decompressed content."""
+    return str(content_digest(path, nbytes)[0].hexdigest())
 
 
 def resume_point(ws: Workspace, name: str, path: Path, size: int) -> int:
-    """Lines already ingested when ``path`` is an earlier-ingested file that has since grown.
+    """Lines already ingested when ``path`` is an earlier-ingested file that has since grown."""
+    found = _resume(ws, name, path, size)
+    return found[1] if found else 0
+
+
+def _resume(ws: Workspace, name: str, path: Path, size: int | None) -> tuple[int, int, Any] | None:
+    """(content bytes done, lines done, hash of those bytes) when ``path`` continues an ingested file.
 
     Logs are appended to while they are written; re-reading the whole file would duplicate every
-    event. The file is a continuation when its first ``bytes_done`` bytes hash to what was ingested.
+    event. The file is a continuation when its first ``bytes_done`` content bytes hash to what was
+    ingested. ``size`` None: the content length is not known before reading (gzip).
     """
-    row = ws.con.execute(
-        "SELECT head_digest, bytes_done, lines_done FROM ingest_files WHERE path = ? AND bytes_done < ?"
-        " ORDER BY bytes_done DESC LIMIT 1",
-        [name, size],
-    ).fetchone()
-    if row is None or not row[1]:
-        return 0
-    return int(row[2]) if prefix_digest(path, int(row[1])) == row[0] else 0
+    rows = ws.con.execute(
+        "SELECT head_digest, bytes_done, lines_done FROM ingest_files WHERE path = ? AND bytes_done > 0"
+        " AND (? IS NULL OR bytes_done < ?) ORDER BY bytes_done DESC LIMIT 1",
+        [name, size, size],
+    ).fetchall()
+    if not rows:
+        return None
+    digest, done, lines = rows[0]
+    h, got = content_digest(path, int(done))
+    if got != int(done) or h.hexdigest() != digest:
+        return None
+    return int(done), int(lines), h
 
 
 def already_ingested(ws: Workspace, digest: str) -> bool:
@@ -211,6 +214,62 @@ def resolve_by_logon(ws: Workspace, first: int, last: int) -> None:
     )
 
 
+class _FileBatch:
+    """One file's ingest transaction: the batch row at the start, the bookkeeping at the end.
+
+    Everything between ``open`` and ``commit`` is one DuckDB transaction, so a crash or an error
+    anywhere leaves no trace of the file; ``commit`` also seals the new events into the ledger in
+    the same transaction, so events, ingest_files and the ledger never disagree.
+    """
+
+    def __init__(self, ws: Workspace, path: Path, source: str, result: FileResult) -> None:
+        self.ws = ws
+        self.name = str(path)
+        self.source = source
+        self.result = result
+        self.read_count = 0
+
+    def open(self) -> None:
+        con = self.ws.con
+        con.begin()
+        self.next_id, self.batch_id = _next_ids(self.ws)
+        self.first_id = self.next_id
+        con.execute(
+            "INSERT INTO ingest_batches (batch_id, source, path, started_at) VALUES (?, ?, ?, ?)",
+            [self.batch_id, self.source, self.name, datetime.now(UTC)],
+        )
+
+    def commit(self, digest: str, size: int, lines_done: int) -> bool:
+        """Finish the file; False (and everything rolled back) when its content was already ingested
+        under another name or form, which a digest computed while reading can only tell now."""
+        con = self.ws.con
+        if already_ingested(self.ws, digest):
+            con.rollback()
+            self.result.skipped = True
+            self.result.events = self.result.endpoint_events = self.result.quarantined = 0
+            return False
+        first, last = self.first_id, self.next_id - 1
+        if last >= first:
+            resolve_by_logon(self.ws, first, last)
+        now = datetime.now(UTC)
+        r = self.result
+        con.execute(
+            "UPDATE ingest_batches SET finished_at = ?, read = ?, ingested = ?, quarantined = ?,"
+            " first_event = ?, last_event = ? WHERE batch_id = ?",
+            [now, self.read_count, r.events + r.endpoint_events, r.quarantined,
+             first if last >= first else None, last if last >= first else None, self.batch_id],
+        )
+        con.execute(
+            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?)", [self.name, self.source, digest, size, lines_done, now]
+        )
+        con.commit()
+        r.batch_id = self.batch_id
+        return True
+
+    def rollback(self) -> None:
+        self.ws.con.rollback()
+
+
 def ingest_chunks(
     ws: Workspace,
     path: Path,
@@ -219,10 +278,10 @@ def ingest_chunks(
     *,
     digest_path: Path | None = None,
 ) -> FileResult:
-    """Ingest one file through ``read`` atomically and idempotently.
+    """Ingest one file through ``read`` (records as Python dicts) atomically and idempotently.
 
-    ``digest_path`` is the file whose bytes identify the content (default ``path``). An exception
-    from the reader rolls everything back; the caller sees it unchanged.
+    ``digest_path`` is the file whose content identifies the input (default ``path``). An
+    exception from the reader rolls everything back; the caller sees it unchanged.
     """
     name = str(path)
     digest, size = file_digest(digest_path or path)
@@ -236,16 +295,9 @@ def ingest_chunks(
     resolver = ActorResolver(ws)
     default_system = DEFAULT_ACCOUNT_SYSTEM.get(source, source)
     con = ws.con
-    con.begin()
+    batch = _FileBatch(ws, path, source, result)
+    batch.open()
     try:
-        next_id, batch_id = _next_ids(ws)
-        first_id = next_id
-        started = datetime.now(UTC)
-        con.execute(
-            "INSERT INTO ingest_batches (batch_id, source, path, started_at) VALUES (?, ?, ?, ?)",
-            [batch_id, source, name, started],
-        )
-        read_count = 0
         lines_done = 0
         for chunk in read(path):
             lines_done = max(lines_done, chunk.end_line)
@@ -264,7 +316,7 @@ def ingest_chunks(
                     line = int(rec.get("source_line") or 0)
                     if line <= resume_after:
                         continue
-                    read_count += 1
+                    batch.read_count += 1
                     try:
                         row = {k: rec.get(k) for k in keys}
                         row["ts"] = _to_utc(rec["ts"], tz)
@@ -276,38 +328,133 @@ def ingest_chunks(
                     row["source_system"] = row.get("source_system") or source
                     if row.get("actor_id") is None:
                         row["actor_id"] = resolver.resolve(rec, default_system)
-                    row.update(event_id=next_id, batch_id=batch_id, source_file=name)
+                    row.update(event_id=batch.next_id, batch_id=batch.batch_id, source_file=name)
                     for owner, subject in rec.get("subjects") or ():
-                        subject_rows.append({"event_id": next_id, "owner_id": owner, "subject_id": str(subject)})
+                        subject_rows.append({"event_id": batch.next_id, "owner_id": owner, "subject_id": str(subject)})
                     rows.append(row)
-                    next_id += 1
+                    batch.next_id += 1
             _insert(ws, "access_events", _ACCESS_TYPES, access_rows)
             _insert(ws, "endpoint_events", _ENDPOINT_TYPES, endpoint_rows)
             _insert(ws, "access_subjects", _SUBJECT_TYPES, subject_rows)
             if bad:
                 con.executemany(
                     "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)",
-                    [(batch_id, source, name, b.line, b.reason, b.raw[:2000]) for b in bad],
+                    [(batch.batch_id, source, name, b.line, b.reason, b.raw[:2000]) for b in bad],
                 )
-            read_count += len(chunk_bad)
+            batch.read_count += len(chunk_bad)
             result.events += len(access_rows)
             result.endpoint_events += len(endpoint_rows)
             result.quarantined += len(bad)
-        if next_id > first_id:
-            resolve_by_logon(ws, first_id, next_id - 1)
-        now = datetime.now(UTC)
-        con.execute(
-            "UPDATE ingest_batches SET finished_at = ?, read = ?, ingested = ?, quarantined = ?,"
-            " first_event = ?, last_event = ? WHERE batch_id = ?",
-            [now, read_count, result.events + result.endpoint_events, result.quarantined,
-             first_id if next_id > first_id else None, next_id - 1 if next_id > first_id else None, batch_id],
-        )
-        con.execute(
-            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?)", [name, source, digest, size, lines_done, now]
-        )
-        con.commit()
+        batch.commit(digest, size, lines_done)
     except BaseException:
-        con.rollback()
+        batch.rollback()
         raise
-    result.batch_id = batch_id
+    return result
+
+
+def _resolve_actor_sql(default_system: str) -> str:
+    """The SELECT list expression and joins that resolve ``s.account`` to a person, in SQL.
+
+    The same rules as ActorResolver: the record's own system, then the source's default; a
+    personal account is its actor; a shared one is resolved by terminal, then by source address
+    (when that address belongs to one actor's terminal); an account with no registry row that is
+    itself an actor id stands for that actor. The rest stays NULL (then ``resolve_by_logon``).
+    """
+    system = default_system.replace("'", "''")
+    return f"""
+        CASE
+            WHEN a1.account IS NOT NULL THEN CASE WHEN a1.actor_id IS NOT NULL AND NOT coalesce(a1.shared, false)
+                THEN a1.actor_id ELSE coalesce(t.actor_id, ta.actor_id) END
+            WHEN a2.account IS NOT NULL THEN CASE WHEN a2.actor_id IS NOT NULL AND NOT coalesce(a2.shared, false)
+                THEN a2.actor_id ELSE coalesce(t.actor_id, ta.actor_id) END
+            ELSE ac.actor_id
+        END AS actor_id
+    FROM _kansa_good s
+    LEFT JOIN accounts a1 ON a1.system = s.system AND a1.account = s.account
+    LEFT JOIN accounts a2 ON a2.system = '{system}' AND a2.account = s.account
+    LEFT JOIN actors ac ON ac.actor_id = s.account
+    LEFT JOIN terminals t ON t.terminal_id = s.terminal
+    LEFT JOIN (
+        SELECT address, min(actor_id) AS actor_id FROM terminals WHERE address IS NOT NULL
+        GROUP BY address HAVING count(DISTINCT actor_id) = 1
+    ) ta ON ta.address = s.source_ip
+    """
+
+
+def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -> FileResult:
+    """Ingest a line-oriented file parsed inside DuckDB, block by block, atomically and idempotently.
+
+    ``stage_sql`` turns the relation ``_kansa_block(line, n)`` into staged rows: ``n``, ``line``,
+    ``reason`` (NULL for a good line, else why it is quarantined), the access_events columns a
+    source can give, ``system`` (the account's system, may be NULL) and ``subjects`` (VARCHAR[]).
+    Ids, actors, subjects and quarantine are set-wise SQL over each block; Python only moves
+    blocks of bytes, so the file's size, not its line count, sets the Python cost.
+    """
+    name = str(path)
+    result = FileResult(path=name, source=source)
+    gz = is_gzip(path)
+    raw_size = path.stat().st_size
+    if not gz and ws.con.execute(
+        "SELECT count(*) FROM ingest_files WHERE bytes_done = ?", [raw_size]
+    ).fetchall()[0][0]:
+        # something of this very length was ingested: worth a digest pass to skip the file early
+        h, _ = content_digest(path)
+        if already_ingested(ws, h.hexdigest()):
+            result.skipped = True
+            return result
+    resumed = _resume(ws, name, path, None if gz else raw_size)
+    start_offset, start_line, hasher = resumed if resumed else (0, 0, hashlib.sha256())
+    result.resumed_after_line = start_line
+    default_system = DEFAULT_ACCOUNT_SYSTEM.get(source, source)
+    con = ws.con
+    resolve = _resolve_actor_sql(default_system)
+    batch = _FileBatch(ws, path, source, result)
+    batch.open()
+    size = start_offset
+    lines_done = start_line
+    try:
+        blocks = staged_blocks(path, stage_sql, start_offset=start_offset, start_line=start_line, hasher=hasher,
+                               timezone=ws.timezone.key)
+        for block in blocks:
+            lines_done, size = block.end_line, block.end_offset
+            good = len(block.good)
+            if len(block.bad):
+                con.register("_kansa_bad", block.bad)
+                try:
+                    con.execute(
+                        "INSERT INTO quarantine SELECT ?, ?, ?, n, reason, raw FROM _kansa_bad",
+                        [batch.batch_id, source, name],
+                    )
+                finally:
+                    con.unregister("_kansa_bad")
+            if good:
+                rows = block.good.append_column(
+                    "event_id", pa.array(np.arange(batch.next_id, batch.next_id + good, dtype=np.int64))
+                )
+                con.register("_kansa_good", rows)
+                try:
+                    con.execute(
+                        f"""
+                        INSERT INTO access_events BY NAME
+                        SELECT s.event_id, s.ts, s.account, s.action, s.resource, s.columns, s.owner_id,
+                               s.purpose, s.ticket, s.terminal, s.source_ip, s.outcome, s.row_count, s.bytes,
+                               s.statement, ? AS source_system, ? AS batch_id, ? AS source_file,
+                               s.n AS source_line, {resolve}
+                        """,
+                        [source, batch.batch_id, name],
+                    )
+                    con.execute(
+                        "INSERT INTO access_subjects SELECT event_id, owner_id, unnest(subjects)"
+                        " FROM _kansa_good WHERE len(subjects) > 0"
+                    )
+                finally:
+                    con.unregister("_kansa_good")
+            batch.next_id += good
+            batch.read_count += good + len(block.bad)
+            result.events += good
+            result.quarantined += len(block.bad)
+        batch.commit(hasher.hexdigest(), size, lines_done)
+    except BaseException:
+        batch.rollback()
+        raise
     return result

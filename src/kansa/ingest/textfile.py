@@ -2,20 +2,34 @@
 
 A damaged gzip stream surfaces as an InputError naming the file, so that the pipeline rolls the
 file back instead of ingesting half of it.
+
+Two ways to read lines: ``numbered_lines`` (one Python string per line, for readers that parse in
+Python) and ``line_blocks`` (tens of megabytes at a time as an Arrow column of lines with their
+numbers, for readers that parse inside DuckDB: no Python work per line, so a big log goes at the
+engine's speed). Both digest the *decompressed* content, so the same log plain and gzipped is the
+same content.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import pyarrow as pa
+
 from kansa.ingest.records import BadLine, Chunk
 from kansa.model.errors import InputError
+
+BLOCK_BYTES = 32 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 def open_binary(path: Path) -> IO[bytes] | gzip.GzipFile:
@@ -62,3 +76,124 @@ def json_line_chunks(
             chunk = Chunk(end_line=lineno)
     if chunk.access or chunk.bad or chunk.end_line:
         yield chunk
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def content_digest(path: Path, nbytes: int | None = None) -> tuple[Any, int]:
+    """sha256 over the decompressed content (its first ``nbytes`` bytes when given) and its length.
+
+    Returns the hash object itself, so that a resumed read can go on hashing from there.
+    """
+    h = hashlib.sha256()
+    size = 0
+    left = nbytes
+    try:
+        with open_binary(path) as fh:
+            while left is None or left > 0:
+                block = fh.read(BLOCK_BYTES if left is None else min(left, BLOCK_BYTES))
+                if not block:
+                    break
+                h.update(block)
+                size += len(block)
+                if left is not None:
+                    left -= len(block)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read: {exc}", path=str(path)) from exc
+    return h, size
+
+
+@dataclass
+class LineBlock:
+    """Consecutive lines of a file: ``lines`` (Arrow strings, each with its newline if it had one),
+    ``first_line`` the number of the first (1-based), ``end_line`` of the last, and ``end_offset``
+    the content offset just after the block."""
+
+    lines: pa.Array
+    first_line: int
+    end_line: int
+    end_offset: int = 0
+
+    def table(self) -> pa.Table:
+        n = len(self.lines)
+        return pa.table({"line": self.lines, "n": pa.array(np.arange(self.first_line, self.first_line + n))})
+
+
+def _as_utf8(data: bytes) -> bytes:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # rare: keep the line, mark the undecodable bytes, as open_text does
+        return data.decode("utf-8", errors="replace").encode("utf-8")
+    return data
+
+
+def _block(data: bytes, first_line: int) -> LineBlock:
+    data = _as_utf8(data)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    if len(ends) == 0 or ends[-1] != len(data):  # a last line without newline (end of file)
+        ends = np.append(ends, len(data))
+    offsets = np.empty(len(ends) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends
+    lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+    return LineBlock(lines, first_line, first_line + len(ends) - 1)
+
+
+def line_blocks(
+    path: Path,
+    *,
+    start_offset: int = 0,
+    start_line: int = 0,
+    hasher: Any = None,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[LineBlock]:
+    """The file's lines after content offset ``start_offset`` (= after line ``start_line``), in blocks.
+
+    ``hasher`` (a hashlib object) is fed every content byte read from ``start_offset`` on; a
+    digest of the whole content needs the caller to have fed it the bytes before. A corrupt or
+    truncated stream raises InputError naming the file and the line after which it failed.
+    """
+    line = start_line
+    offset = start_offset  # content bytes consumed, the BOM included
+    carry = b""
+    try:
+        with open_binary(path) as fh:
+            if start_offset:
+                if isinstance(fh, gzip.GzipFile):
+                    left = start_offset
+                    while left > 0 and (skipped := fh.read(min(left, block_bytes))):
+                        left -= len(skipped)
+                else:
+                    fh.seek(start_offset)
+            first = start_offset == 0
+            while True:
+                data = fh.read(block_bytes)
+                if hasher is not None and data:
+                    hasher.update(data)
+                offset += len(data)
+                if first:
+                    if data.startswith(_BOM):
+                        data = data[len(_BOM):]
+                    first = False
+                if not data:
+                    break
+                data = carry + data if carry else data
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                carry = data[cut:]
+                block = _block(data[:cut], line + 1)
+                block.end_offset = offset - len(carry)
+                line = block.end_line
+                yield block
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot read after line {line}: {exc}", path=str(path), line=line + 1) from exc
+    if carry:
+        block = _block(carry, line + 1)
+        block.end_offset = offset
+        yield block

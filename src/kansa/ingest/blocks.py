@@ -1,0 +1,126 @@
+"""Parsing blocks of log lines inside a private, in-memory DuckDB, one block ahead of the writer.
+
+Parsing is a pure function of the bytes, so it needs neither the workspace nor its transaction:
+a background thread reads the next block (decompress, digest, split into lines) and parses it with
+the source's SQL while the caller writes the previous one into the workspace. DuckDB and hashlib
+release the GIL, so on two cores the two halves overlap. At most ``AHEAD`` blocks wait in between,
+which bounds memory whatever the file's size.
+
+A staged block keeps its good rows in line order (DuckDB keeps the order of a scan without ORDER
+BY), so event ids are just a running count; bad rows come with their raw line for quarantine.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from kansa.ingest import textfile
+from kansa.ingest.textfile import line_blocks
+
+AHEAD = 2
+
+
+@dataclass
+class StagedBlock:
+    good: pa.Table  # the stage SQL's columns for good lines, in line order (reason dropped)
+    bad: pa.Table  # n, reason, raw: lines to quarantine
+    lines: int  # lines in the block, blank ones included
+    first_line: int
+    end_line: int
+    end_offset: int
+
+
+_DONE = object()
+
+
+def _stage(con: duckdb.DuckDBPyConnection, stage_sql: str, block: Any) -> StagedBlock:
+    con.register("_kansa_block", block.table())
+    try:
+        staged = con.sql(stage_sql).to_arrow_table()
+        reason = staged.column("reason")
+        if reason.null_count == len(staged):
+            good, bad_n = staged.drop_columns(["reason"]), None
+        else:
+            good = staged.filter(reason.is_null()).drop_columns(["reason"])
+            bad_n = staged.filter(reason.is_valid()).select(["n", "reason"])
+        if bad_n is None or len(bad_n) == 0:
+            bad = pa.table({"n": pa.array([], pa.int64()), "reason": pa.array([], pa.string()),
+                            "raw": pa.array([], pa.string())})
+        else:
+            con.register("_kansa_bad", bad_n)
+            try:
+                bad = con.sql(
+                    "SELECT b.n, b.reason, left(rtrim(k.line, E'\\r\\n'), 2000) AS raw"
+                    " FROM _kansa_bad b JOIN _kansa_block k ON k.n = b.n ORDER BY b.n"
+                ).to_arrow_table()
+            finally:
+                con.unregister("_kansa_bad")
+    finally:
+        con.unregister("_kansa_block")
+    return StagedBlock(good, bad, len(block.lines), block.first_line, block.end_line, block.end_offset)
+
+
+def staged_blocks(
+    path: Path,
+    stage_sql: str,
+    *,
+    start_offset: int = 0,
+    start_line: int = 0,
+    hasher: Any = None,
+    timezone: str = "UTC",
+    block_bytes: int | None = None,
+) -> Iterator[StagedBlock]:
+    """The file's lines after ``start_offset`` parsed by ``stage_sql`` (see pipeline.ingest_line_blocks).
+
+    Errors in the reading thread (a truncated gzip, say) are raised here, in the caller's thread.
+    Closing the iterator early stops the thread.
+    """
+    size = block_bytes or textfile.BLOCK_BYTES
+    out: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET TimeZone = '{timezone}'")  # a time without offset is local to the workspace
+            for block in line_blocks(
+                path, start_offset=start_offset, start_line=start_line, hasher=hasher, block_bytes=size
+            ):
+                if not put(_stage(con, stage_sql, block)):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, who re-raises it
+            put(exc)
+        finally:
+            con.close()
+
+    thread = threading.Thread(target=work, name="kansa-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
