@@ -115,6 +115,9 @@ def test_bad_incident_names_file(tmp_path: Path) -> None:
     p.write_text("learned_at: 2026-11-02\nsector: company\n", encoding="utf-8")
     with pytest.raises(KansaError, match=r"inc\.yaml.*sector"):
         load_incident(p)
+    p.write_text("learned_at: 2026-11-02\ndiscovered_at: 2026-11-05\n", encoding="utf-8")
+    with pytest.raises(KansaError, match=r"inc\.yaml.*discovered_at"):
+        load_incident(p)
 
 
 def test_yaml_issue_keys_load(tmp_path: Path) -> None:

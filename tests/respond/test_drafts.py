@@ -116,3 +116,21 @@ def test_cli_assess_json_and_bad_lang(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "reportable" in capsys.readouterr().out
     assert main(["respond", "draft", str(inc), "--out", str(tmp_path / "d"), "--lang", "fr"]) == 2
     assert main(["respond", "assess", str(inc), "--today", "03/11/2026"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("day", "text"),
+    [(date(2019, 5, 1), "令和元年5月1日（水）"), (date(2019, 4, 30), "平成31年4月30日（火）"),
+     (date(2026, 11, 7), "令和8年11月7日（土）"), (date(1989, 1, 7), "昭和64年1月7日（土）")],
+)
+def test_wareki_dates_in_japanese_drafts(day: date, text: str) -> None:
+    from kansa.respond.incident import to_wareki
+
+    assert to_wareki(day) == text
+
+
+def test_japanese_draft_writes_dates_and_computation_in_japanese() -> None:
+    inc = parse_incident({**INCIDENT, "role": "controller", "discovered_at": "2026-11-02T10:30:00"})
+    html = render_drafts(inc, date(2026, 11, 3), "ja")["ppc-report-final.ja.html"]
+    assert "令和8年11月2日（月） 10:30" in html and "令和8年12月2日（水）" in html
+    assert "初日不算入" in html and "Civil Code" not in html

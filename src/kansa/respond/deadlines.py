@@ -43,7 +43,7 @@ def deadlines(incident: Incident, today: date, done: dict[str, date] | None = No
             "id": o["id"], "title_ja": o["title_ja"], "title_en": o["title_en"], "to": o["to"],
             "recipients": o["recipients"], "status": o["status"], "state": state, "due": o["due"],
             "days_left": d["days_left"], "done_on": done_on.isoformat() if done_on else None, "late": late,
-            "basis": o["basis"], "how_computed": o["how_computed"],
+            "basis": o["basis"], "how_computed": o["how_computed"], "how_computed_ja": o["how_computed_ja"],
         })
     out.sort(key=lambda r: (_ORDER[r["state"]], r["due"] or "9999", r["id"]))
     return out

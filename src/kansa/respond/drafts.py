@@ -8,7 +8,7 @@ guessed. Field order follows APPI Enforcement Rules Art. 8(1) items 1–9 (repor
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kansa.model.errors import KansaError
 from kansa.respond.deadlines import deadlines
 from kansa.respond.engine import assess_incident
-from kansa.respond.incident import Incident
+from kansa.respond.incident import Incident, to_wareki
 
 LANGS = ("ja", "en")
 
@@ -165,12 +165,29 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+def local_date(value: Any, lang: str) -> str:
+    """An ISO date or date-time as a reader expects it: 令和8年11月2日（月） 10:00 in Japanese."""
+    if value is None or value == "":
+        return ""
+    text = str(value)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    clock = "" if when.time() == time.min else when.strftime(" %H:%M")
+    if lang == "ja":
+        return f"{to_wareki(when.date())}{clock}"
+    return f"{when.date().isoformat()}{clock}"
+
+
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("kansa.respond", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         keep_trailing_newline=True,
     )
+    env.filters["localdate"] = local_date
+    return env
 
 
 def _entrustors(incident: Incident) -> list[dict[str, Any]]:

@@ -132,55 +132,72 @@ def _applies(kinds: list[str], incident: Incident) -> tuple[Tri, list[str]]:
 
 
 def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: Tri) -> dict[str, Any]:
+    """The due day (or time) of one obligation, and how it was computed in English and Japanese."""
     kind = spec["kind"]
     start: datetime = incident.discovered_at
     out: dict[str, Any] = {"kind": kind, "note_ja": spec.get("note_ja", ""), "note_en": spec.get("note_en", "")}
     due: date | None = None
     learned = start.date().isoformat()
     first = incident.first_day_counts
-    how: str
+    en: list[str] = []
+    ja: list[str] = []
     if kind == "calendar_days":
         days = int(spec["days"])
-        extra = ""
-        if "days_if_wrongful" in spec:
-            if wrongful is True:
-                days = int(spec["days_if_wrongful"])
-                extra = f"; {days} days because the wrongful-purpose kind applies"
-            elif wrongful is None:
-                extra = (f"; {days} days assumed (the earlier date) while a wrongful purpose is unknown — "
-                         f"{spec['days_if_wrongful']} if it is confirmed")
+        if "days_if_wrongful" in spec and wrongful is True:
+            days = int(spec["days_if_wrongful"])
         offset = days - 1 if first else days
         plain = start.date() + timedelta(days=offset)
         roll = bool(spec.get("roll_to_open_day"))
         due = add_calendar_days(start.date(), offset, roll_to_open_day=roll)
         out["days"] = days
-        counted = "the day of learning counts as day 1" if first else "the day of learning not counted (Civil Code Art. 140)"
-        how = f"learned {learned}; {counted}; + {days} calendar days = {plain.isoformat()}{extra}"
+        if first:
+            en.append(f"learned {learned}; the day of learning counts as day 1")
+            ja.append(f"知った日 {learned}（初日を1日目として算入）")
+        else:
+            en.append(f"learned {learned}; the day of learning not counted (Civil Code Art. 140)")
+            ja.append(f"知った日 {learned}（初日不算入・民法第140条）")
+        en.append(f"+ {days} calendar days = {plain.isoformat()}")
+        ja.append(f"＋{days}日（暦日）＝ {plain.isoformat()}")
+        if "days_if_wrongful" in spec and wrongful is True:
+            en.append(f"{days} days because the wrongful-purpose kind applies")
+            ja.append(f"不正目的のおそれの事態のため{days}日")
+        elif "days_if_wrongful" in spec and wrongful is None:
+            en.append(f"{days} days assumed (the earlier date) while a wrongful purpose is unknown — "
+                      f"{spec['days_if_wrongful']} if it is confirmed")
+            ja.append(f"不正目的か未確認のため早い方の{days}日で表示（確認されれば{spec['days_if_wrongful']}日）")
         if roll and due != plain:
             out["rolled_from"] = plain.isoformat()
-            how += f"; {plain.isoformat()} is a closed day (weekend, holiday or 12/29–1/3) → next open day {due.isoformat()}"
+            en.append(f"{plain.isoformat()} is a closed day (weekend, holiday or 12/29–1/3) → next open day {due.isoformat()}")
+            ja.append(f"{plain.isoformat()} は閉庁日（土日・祝日・12/29～1/3）のため翌開庁日 {due.isoformat()}")
         if spec.get("note_en", "").startswith("promptly"):
-            how += "; the law says 'promptly': this date is the guideline's outer bound, earlier is expected"
+            en.append("the law says 'promptly': this date is the guideline's outer bound, earlier is expected")
+            ja.append("法令上は「速やかに」：この日付はガイドラインの目安の上限で、より早い対応が求められる")
     elif kind == "business_days":
         days = int(spec["days"])
         due = add_business_days(start.date(), days)
         out["days"] = days
-        how = f"learned {learned}; + {days} open days (weekends, holidays and 12/29–1/3 skipped) = {due.isoformat()}"
+        en.append(f"learned {learned}; + {days} open days (weekends, holidays and 12/29–1/3 skipped) = {due.isoformat()}")
+        ja.append(f"知った日 {learned}＋{days}開庁日（土日・祝日・12/29～1/3を除く）＝ {due.isoformat()}")
     elif kind == "hours":
         due_at = start + timedelta(hours=int(spec["hours"]))
         out["due_at"] = due_at.isoformat()
         due = due_at.date()
-        clock = "a date without time is read as 00:00, the earliest reading" if start.time() == datetime.min.time() else ""
-        how = f"aware at {start.isoformat()} + {spec['hours']} hours = {due_at.isoformat()}" + (f" ({clock})" if clock else "")
+        en.append(f"aware at {start.isoformat()} + {spec['hours']} hours = {due_at.isoformat()}")
+        ja.append(f"認識した時点 {start.isoformat()}＋{spec['hours']}時間 ＝ {due_at.isoformat()}")
+        if start.time() == datetime.min.time():
+            en.append("a date without time is read as 00:00, the earliest reading")
+            ja.append("時刻の記載がないため0時（最も早い読み方）とした")
     elif kind == "asap":
-        how = "no fixed day: promptly / without undue delay — do it now"
+        en.append("no fixed day: promptly / without undue delay — do it now")
+        ja.append("期日の定めなし：速やかに（直ちに着手）")
     else:
         raise ValueError(f"unknown deadline kind {kind!r}")
     out["due"] = due.isoformat() if due else None
     out["days_left"] = (due - today).days if due else None
     out["overdue"] = bool(due and due < today)
     out["closed_day"] = bool(due and is_office_closed(due))
-    out["how_computed"] = how
+    out["how_computed"] = "; ".join(en)
+    out["how_computed_ja"] = "；".join(ja)
     return out
 
 
@@ -286,6 +303,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
             "basis": o["basis"],
             "due": deadline.get("due_at") or deadline["due"],
             "how_computed": deadline["how_computed"],
+            "how_computed_ja": deadline["how_computed_ja"],
             "deadline": deadline,
             "because": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
                         for t in because],

@@ -173,6 +173,20 @@ def _wareki(text: str) -> date | None:
         return None
 
 
+_ERA_STARTS = ((date(2019, 5, 1), "令和", 2018), (date(1989, 1, 8), "平成", 1988), (date(1926, 12, 25), "昭和", 1925))
+_WEEKDAYS_JA = "月火水木金土日"
+
+
+def to_wareki(day: date) -> str:
+    """date → 令和8年11月7日（土）: how Japanese official documents write dates."""
+    for start, era, offset in _ERA_STARTS:
+        if day >= start:
+            year = day.year - offset
+            y = "元" if year == 1 else str(year)
+            return f"{era}{y}年{day.month}月{day.day}日（{_WEEKDAYS_JA[day.weekday()]}）"
+    return day.isoformat()
+
+
 def _when(value: Any, key: str, source: str | None) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -273,6 +287,8 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         name = _ALIASES.get(str(key), str(key))
         if name not in _KNOWN and name not in _ALIASES.values():
             raise InputError(f"unknown key {key!r}", path=source)
+        if name in data and data[name] != value:
+            raise InputError(f"{key!r} repeats {name!r} with another value ({data[name]!r} vs {value!r})", path=source)
         data[name] = value
     if "discovered_at" not in data:
         raise InputError("learned_at (discovered_at) is required: when the organisation became aware", path=source)
