@@ -1,9 +1,17 @@
 """Read a personal-data list as it really arrives: CSV/TSV/Excel, any Japanese encoding, any headers.
 
 Leaked lists are exports, hand-edited spreadsheets and scraped files. We detect the encoding
-(UTF-8 with or without BOM, CP932, EUC-JP), the delimiter and which column holds which field by
-header words (氏名, フリガナ, 生年月日, 電話, 住所 ...), falling back to what the values look like
-when a list has no header. Missing columns are normal: matching uses whatever fields exist.
+(UTF-8 with or without BOM, UTF-16 from Excel's "Unicode text", CP932, EUC-JP; a few broken bytes
+are replaced and their lines reported), the delimiter, whether the first line is a header, and
+which column holds which field: by header words (氏名, フリガナ, 生年月日, 電話, 住所, name, kana ...)
+checked against what the values look like, because headers lie (a broker's "TEL" column that
+holds birth dates). A column without a usable header is typed from its values alone. A single
+"name + address" column is split. My Number and card-number columns are recognised and kept out
+of everything downstream. The reader says what it understood (``Table.report()``): column → type
+with confidence and source, encoding, rows, repaired and skipped lines.
+
+Row numbering is stable: ``Table.rows[i]`` is data row i+1 whatever happened to it, so the per-row
+results of trace can name leaked rows by number; ``Table.lines[i]`` is its line in the file.
 """
 
 from __future__ import annotations
@@ -11,79 +19,39 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from charset_normalizer import from_bytes
 
 from kansa.model.errors import InputError
-from kansa.trace.normalize import fold, norm_date, norm_phone
+from kansa.trace.addresses import parse_address, postcode_places
+from kansa.trace.dates import looks_like_date
+from kansa.trace.ids import is_card_number, is_my_number
+from kansa.trace.kana import is_kana
+from kansa.trace.names import is_romaji
+from kansa.trace.normalize import NORMALISERS, norm_date, norm_phone, norm_postcode, norm_sex
+from kansa.trace.phones import looks_like_phone
+from kansa.trace.text import fold
 
-# Header words per canonical field, checked against the NFKC-folded, lower-cased header.
-# Order matters: the kana field is tested before the name field (フリガナ contains no 名, but
-# 氏名カナ does contain 氏名).
+# Header words per field, checked against the NFKC-folded, lower-cased header without spaces.
+# Order matters: kana before name (氏名カナ contains 氏名), email before address (メールアドレス),
+# the sensitive numbers before phone (個人番号 and 電話番号 both end in 番号).
 HEADER_WORDS: list[tuple[str, tuple[str, ...]]] = [
     ("kana", ("フリガナ", "ふりがな", "カナ", "かな", "読み", "よみ", "kana", "furigana", "reading")),
     ("dob", ("生年月日", "誕生日", "生年", "birth", "dob")),
+    ("my_number", ("個人番号", "マイナンバー", "mynumber")),
+    ("card", ("カード番号", "クレジット", "cardnumber", "cardno", "creditcard")),
+    ("email", ("メール", "mail")),
     ("phone", ("電話", "tel", "phone", "携帯", "連絡先")),
     ("postcode", ("郵便", "〒", "zip", "postal", "postcode")),
     ("address", ("住所", "所在地", "address", "addr")),
-    ("name", ("氏名", "名前", "お名前", "姓名", "name", "顧客名", "契約者名", "納税者名")),
+    ("sex", ("性別", "男女", "sex", "gender")),
+    ("name", ("氏名", "名前", "お名前", "姓名", "name", "顧客名", "契約者名", "納税者名", "宛名")),
+    ("name_address", ("宛先", "送付先")),
 ]
-
-
-@dataclass
-class Table:
-    """A list read into memory: header as found, rows as text, and which column is which field."""
-
-    path: Path
-    header: list[str]
-    rows: list[list[str]]
-    columns: dict[str, int] = field(default_factory=dict)  # canonical field → column index
-    encoding: str = "utf-8"
-    first_data_line: int = 2  # 1-based line number of rows[0] in the file
-
-    @property
-    def canonical_fields(self) -> list[str]:
-        """The comparable fields this list has (split name columns count as one)."""
-        return sorted({k.split("_")[0] for k in self.columns if k != "id"})
-
-    def fields(self, row: Sequence[str]) -> dict[str, object]:
-        out: dict[str, object] = {k: (row[i] if i < len(row) else "") for k, i in self.columns.items()}
-        for whole in ("name", "kana"):
-            parts = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
-            if whole not in out and any(parts):
-                out[whole] = "".join(str(p) for p in parts)
-        return out
-
-
-def decode(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """Bytes → text with the named encoding, else UTF-8, else the best Japanese guess."""
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    for enc in ("cp932", "euc_jp"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        # Both may "succeed" on the other's bytes; ask charset-normalizer to choose when they do.
-        best = from_bytes(data, cp_isolation=["cp932", "euc_jp"]).best()
-        if best is not None and best.encoding in ("cp932", "euc_jp", "shift_jis"):
-            return str(best), best.encoding
-        return text, enc
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError("cannot detect the text encoding (not UTF-8, CP932 or EUC-JP)", path=str(path))
-    return str(best), best.encoding
-
 
 # Lists often split the name: 姓 / 名, セイ / メイ. Whole-header matches only (名 alone is too short
 # to search for inside other headers).
@@ -93,103 +61,462 @@ SPLIT_HEADERS: dict[str, tuple[str, ...]] = {
     "kana_family": ("セイ", "せい", "姓カナ", "姓(カナ)", "フリガナ(姓)", "姓フリガナ"),
     "kana_given": ("メイ", "めい", "名カナ", "名(カナ)", "フリガナ(名)", "名フリガナ"),
 }
+SENSITIVE = ("my_number", "card")
+"""Column types whose values kansa never passes on (they are not needed to attribute a list)."""
+
+_KANJI_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_POSTCODE_RE = re.compile(r"^〒?\s*\d{3}-?\d{4}$")
+_SEX_WORDS = {"男", "女", "男性", "女性", "M", "F", "MALE", "FEMALE"}
+MIN_CONTENT = 0.8  # share of sampled values that must look like a type to call the column that
+SAMPLE = 200
+
+
+def _is_name(v: str) -> bool:
+    s = fold(v).replace(" ", "").replace("\u3000", "")
+    if is_romaji(v):
+        return 2 <= len(fold(v).split()) <= 4
+    return bool(_KANJI_RE.search(s)) and 2 <= len(s) <= 10 and not any(c.isdigit() for c in s) \
+        and not parse_address(fold(v)).municipality
+
+
+def _is_address(v: str) -> bool:
+    p = parse_address(fold(v))
+    return bool(p.municipality) or (bool(re.search(r"[都道府県市区町村]", v)) and bool(re.search(r"\d", fold(v))))
+
+
+def _is_postcode(v: str) -> bool:
+    return bool(_POSTCODE_RE.match(fold(v))) and bool(postcode_places(v))
+
+
+def split_name_address(value: str) -> tuple[str, str] | None:
+    """'山田 太郎 大阪府大阪市…' → (name, address) when a name is followed by a known address."""
+    s = fold(value)
+    for i in range(2, min(len(s), 16)):
+        head, tail = s[:i].strip(" \u3000,，、/／()（）"), s[i:].strip(" \u3000,，、/／()（）")
+        if not tail or not head:
+            continue
+        if head[-1] in "都道府県市区町村郡" or parse_address(head).prefecture:
+            continue  # the head is itself a place (大阪市 + 北区…), not a name
+        p = parse_address(tail)
+        if p.municipality and _is_name(head):
+            return head, tail
+    return None
+
+
+CONTENT_TESTS: dict[str, Callable[[str], bool]] = {
+    "my_number": is_my_number,
+    "card": is_card_number,
+    "dob": looks_like_date,
+    "postcode": _is_postcode,
+    "phone": looks_like_phone,
+    "kana": lambda v: is_kana(v) and len(fold(v)) >= 2,
+    "sex": lambda v: fold(v).upper() in _SEX_WORDS,
+    "email": lambda v: bool(re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", fold(v))),
+    "name_address": lambda v: split_name_address(v) is not None,
+    "address": _is_address,
+    "name": _is_name,
+}
+"""Field → does this single value look like one. Order is the tie-break (most specific first)."""
+
+
+def _plain_text(v: str) -> bool:
+    s = fold(v)
+    return bool(s) and not s.replace("-", "").isdigit() and not looks_like_date(s)
+
+
+# When a header names the field, a lenient test decides whether the values contradict it: real
+# lists hold short local numbers, long foreign names and half-typed addresses under the right header.
+HEADER_TESTS: dict[str, Callable[[str], bool]] = {
+    "name": _plain_text,
+    "kana": lambda v: is_kana(v) or is_romaji(v),
+    "dob": lambda v: bool(norm_date(v)),
+    "phone": lambda v: 8 <= len(norm_phone(v)) <= 13 and not re.search(r"[^\d\s()+\-‐－ー.]", fold(v)),
+    "postcode": lambda v: bool(norm_postcode(v)),
+    "address": lambda v: _plain_text(v) and len(fold(v)) >= 4,
+    "sex": lambda v: bool(norm_sex(v)),
+    "email": lambda v: "@" in v,
+    "my_number": is_my_number,
+    "card": is_card_number,
+    "name_address": lambda v: split_name_address(v) is not None,
+}
+
+
+def _field_test(fieldname: str) -> Callable[[str], bool] | None:
+    if fieldname.endswith(("_family", "_given")):
+        return HEADER_TESTS["kana"] if fieldname.startswith("kana") else _plain_text
+    return HEADER_TESTS.get(fieldname)
+
+
+@dataclass
+class Column:
+    """What one column was understood to be."""
+
+    index: int
+    header: str
+    type: str | None  # a field name, or None when nothing fits
+    confidence: float
+    source: str  # "header", "content", "header+content", "id option"
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "header": self.header, "type": self.type,
+                "confidence": round(self.confidence, 2), "source": self.source, "note": self.note}
+
+
+@dataclass
+class Table:
+    """A list read into memory: header as found, rows as text, and which column is which field."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    columns: dict[str, int] = field(default_factory=dict)  # field → column index (comparable fields, id)
+    encoding: str = "utf-8"
+    first_data_line: int = 2  # 1-based line number of rows[0] in the file
+    lines: list[int] = field(default_factory=list)  # file line (or sheet row) of each data row
+    described: list[Column] = field(default_factory=list)
+    sensitive: dict[int, str] = field(default_factory=dict)  # column index → my_number / card
+    skipped: dict[int, str] = field(default_factory=dict)  # data row index → why it yields nothing
+    repaired: dict[int, str] = field(default_factory=dict)  # data row index → what was done
+    damaged_lines: list[int] = field(default_factory=list)  # lines with undecodable bytes
+    delimiter: str = ","
+    has_header: bool = True
+    file_format: str = "csv"
+    empty_lines: int = 0
+
+    @property
+    def canonical_fields(self) -> list[str]:
+        """The compared fields this list has (split and combined columns count as their parts).
+
+        Only ``NORMALISERS`` keys: linkage builds one comparison per field listed here. ``sex`` is
+        read (``fields`` returns it) but is not a linkage field.
+        """
+        out: set[str] = set()
+        for k in self.columns:
+            if k == "name_address":
+                out.update(("name", "address"))
+            elif k.split("_")[0] in NORMALISERS:
+                out.add(k.split("_")[0] if k.endswith(("_family", "_given")) else k)
+        return sorted(out)
+
+    def line_of(self, row_index: int) -> int:
+        """The file line (1-based) of data row ``row_index`` (0-based)."""
+        return self.lines[row_index] if row_index < len(self.lines) else self.first_data_line + row_index
+
+    def fields(self, row: Sequence[str]) -> dict[str, object]:
+        """Field → raw value for one data row (never a sensitive number)."""
+        out: dict[str, object] = {k: (row[i] if i < len(row) else "") for k, i in self.columns.items()}
+        combined = out.pop("name_address", None)
+        if combined:
+            parts = split_name_address(str(combined))
+            if parts is not None:
+                out.setdefault("name", parts[0])
+                out.setdefault("address", parts[1])
+        for whole in ("name", "kana"):
+            halves = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
+            if whole not in out and any(halves):
+                out[whole] = "".join(str(p) for p in halves)
+        return out
+
+    def records(self) -> list[dict[str, object]]:
+        """``fields`` of every data row; rows that could not be read give {}."""
+        return [{} if i in self.skipped else self.fields(r) for i, r in enumerate(self.rows)]
+
+    def report(self) -> dict[str, Any]:
+        """What was understood, for people and for --json (no values from the list)."""
+        return {
+            "file": str(self.path),
+            "format": self.file_format,
+            "encoding": self.encoding,
+            "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(self.delimiter, self.delimiter),
+            "header": self.has_header,
+            "rows": len(self.rows),
+            "fields": self.canonical_fields,
+            "columns": [c.as_dict() for c in self.described],
+            "sensitive_columns": [{"index": i, "type": t} for i, t in sorted(self.sensitive.items())],
+            "skipped_lines": [{"line": self.line_of(i), "reason": r} for i, r in sorted(self.skipped.items())],
+            "repaired_lines": [{"line": self.line_of(i), "repair": r} for i, r in sorted(self.repaired.items())],
+            "damaged_lines": self.damaged_lines,
+            "empty_lines": self.empty_lines,
+        }
+
+
+def decode(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """Bytes → text with the named encoding, else UTF-8/UTF-16 by BOM, else the best Japanese guess.
+
+    A file that no encoding decodes cleanly is decoded with the one that leaves the fewest broken
+    characters (U+FFFD); the caller reports those lines.
+    """
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"cannot decode as {encoding}: {exc}", path=str(path)) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    clean = []
+    for enc in ("cp932", "euc_jp"):
+        try:
+            clean.append((data.decode(enc), enc))
+        except UnicodeDecodeError:
+            continue
+    if len(clean) == 1:
+        return clean[0]
+    if clean:
+        # Both may "succeed" on the other's bytes; ask charset-normalizer to choose when they do.
+        best = from_bytes(data, cp_isolation=["cp932", "euc_jp"]).best()
+        if best is not None and best.encoding in ("cp932", "euc_jp", "shift_jis"):
+            return str(best), best.encoding
+        return clean[0]
+    damaged = min(
+        ((data.decode(enc, errors="replace"), enc) for enc in ("utf-8", "cp932", "euc_jp")),
+        key=lambda te: te[0].count("\ufffd"),
+    )
+    if damaged[0].count("\ufffd") > max(10, len(damaged[0]) // 100):
+        raise InputError("cannot detect the text encoding (not UTF-8, UTF-16, CP932 or EUC-JP)", path=str(path))
+    return damaged
+
+
+def _header_key(raw: str) -> str:
+    return fold(raw).lower().replace(" ", "").replace("_", "").replace("-", "")
 
 
 def guess_columns(header: Sequence[str]) -> dict[str, int]:
-    """Canonical field → column index, from header words. Unknown headers are left out."""
+    """Field → column index, from header words. Unknown headers are left out."""
     out: dict[str, int] = {}
     for i, raw in enumerate(header):
-        h = fold(raw).lower().replace(" ", "")
+        h = _header_key(raw)
+        if not h:
+            continue
         split = next((k for k, words in SPLIT_HEADERS.items() if h in (w.lower() for w in words)), None)
         if split is not None:
             out.setdefault(split, i)
             continue
         for fieldname, words in HEADER_WORDS:
-            if fieldname in out:
-                continue
             if any(w.lower() in h for w in words):
-                out[fieldname] = i
+                out.setdefault(fieldname, i)
                 break
     return out
 
 
-_KANA_RE = re.compile(r"^[\u30a0-\u30ff\u3040-\u309f\uff66-\uff9f\s\u3000]+$")
-_KANJI_RE = re.compile(r"[\u4e00-\u9fff]")
+def content_scores(values: list[str]) -> dict[str, float]:
+    """Field → share of the (non-empty) values that look like it."""
+    n = len(values)
+    if not n:
+        return {}
+    return {f: sum(1 for v in values if test(v)) / n for f, test in CONTENT_TESTS.items()}
 
 
-def _looks(values: list[str]) -> dict[str, float]:
-    n = max(1, len(values))
-    return {
-        "dob": sum(1 for v in values if norm_date(v)) / n,
-        "phone": sum(1 for v in values if 10 <= len(norm_phone(v)) <= 11 and not norm_date(v)) / n,
-        "kana": sum(1 for v in values if _KANA_RE.match(fold(v) or "x")) / n,
-        "address": sum(1 for v in values if re.search(r"[都道府県市区町村]", v) and re.search(r"\d", fold(v))) / n,
-        "name": sum(1 for v in values if _KANJI_RE.search(v) and 2 <= len(fold(v).replace(" ", "")) <= 8) / n,
-    }
+def _best(scores: dict[str, float], taken: set[str]) -> tuple[str | None, float]:
+    best: tuple[str | None, float] = (None, 0.0)
+    for f in CONTENT_TESTS:  # order = specificity
+        s = scores.get(f, 0.0)
+        if f not in taken and s >= MIN_CONTENT and s > best[1] + 0.05:
+            best = (f, s)
+    return best
 
 
 def guess_by_content(rows: list[list[str]], taken: dict[str, int]) -> dict[str, int]:
     """Fill fields the header did not name from what the values look like (≥ 80 % of a sample)."""
     out = dict(taken)
-    sample = rows[:200]
+    sample = rows[:SAMPLE]
     width = max((len(r) for r in sample), default=0)
     for i in range(width):
         if i in out.values():
             continue
-        scores = _looks([r[i] for r in sample if i < len(r) and r[i].strip()])
-        for fieldname in ("dob", "phone", "kana", "address", "name"):
-            if fieldname not in out and scores[fieldname] >= 0.8:
-                out[fieldname] = i
-                break
+        f, _s = _best(content_scores(_column(sample, i)), set(out))
+        if f is not None:
+            out[f] = i
     return out
 
 
-def _read_excel(path: Path) -> list[list[str]]:
+def _column(rows: list[list[str]], i: int) -> list[str]:
+    return [r[i] for r in rows if i < len(r) and r[i].strip()]
+
+
+def describe_columns(header: list[str], rows: list[list[str]], has_header: bool) -> list[Column]:
+    """Type every column from its header word and its values; values win when the header lies."""
+    named = guess_columns(header) if has_header else {}
+    by_index = {i: f for f, i in named.items()}
+    sample = rows[:SAMPLE]
+    width = max([len(header), *(len(r) for r in sample)])
+    out: list[Column] = []
+    taken: set[str] = set()
+    for i in range(width):
+        head = header[i] if i < len(header) else ""
+        values = _column(sample, i)
+        scores = content_scores(values)
+        h = by_index.get(i)
+        test = _field_test(h) if h else None
+        h_score = (sum(1 for v in values if test(v)) / len(values)) if (test and values) else None
+        c, c_score = _best(scores, taken | ({h} if h else set()))
+        if h and h not in taken:
+            if h_score is None or h_score >= 0.5:
+                conf = 0.7 if h_score is None else min(1.0, 0.5 + h_score / 2)
+                out.append(Column(i, head, h, conf, "header+content" if h_score else "header"))
+                taken.add(h)
+                continue
+            if c is not None:
+                out.append(Column(i, head, c, c_score, "content",
+                                  f"header says {h} but {c_score:.0%} of values look like {c}"))
+                taken.add(c)
+                continue
+            out.append(Column(i, head, None, 0.0, "header", f"header says {h} but the values do not look like it"))
+            continue
+        if c is not None:
+            lied = f"header says {h} but {c_score:.0%} of values look like {c}" if h and h != c else ""
+            out.append(Column(i, head, c, c_score, "content", lied))
+            taken.add(c)
+        else:
+            out.append(Column(i, head, None, 0.0, "content" if values else "header",
+                              "" if values else "empty column"))
+    return out
+
+
+def _looks_like_data_row(row: Sequence[str]) -> bool:
+    """A header never holds a date, phone number, postcode or ID number."""
+    return any(looks_like_date(c) or looks_like_phone(c) or _is_postcode(c) or is_my_number(c) for c in row)
+
+
+def _excel_cell(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    iso = getattr(v, "isoformat", None)
+    if iso is not None:
+        text = str(iso())
+        return text[:10] if len(text) >= 10 and text[4] == "-" else text
+    return str(v)
+
+
+def _read_excel(path: Path) -> tuple[list[list[str]], str]:
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise InputError(f"cannot read as Excel: {exc}", path=str(path)) from exc
-    ws = wb.worksheets[0]
-    rows: list[list[str]] = []
-    for r in ws.iter_rows(values_only=True):
-        rows.append(["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in r])
-    wb.close()
-    return rows
+    try:
+        for sheet in wb.worksheets:
+            rows = [[_excel_cell(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+            if any(any(c.strip() for c in r) for r in rows):
+                return rows, str(sheet.title)
+    finally:
+        wb.close()
+    return [], ""
+
+
+def _delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    best, best_score = ",", -1.0
+    for d in (",", "\t", ";", "|"):
+        counts = [ln.count(d) for ln in lines]
+        if not counts or max(counts) == 0:
+            continue
+        # the delimiter occurs in most lines, about equally often
+        common = max(set(counts), key=counts.count)
+        score = counts.count(common) / len(counts) * min(common, 10)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _repair(row: list[str], width: int, types: list[str | None]) -> tuple[list[str], str] | None:
+    """A row with more cells than the header: an unquoted comma inside a value. Merge the run of
+    cells whose merge makes the most cells look like their column's type."""
+    extra = len(row) - width
+    best: tuple[int, list[str], int] | None = None
+    for j in range(width):
+        merged = [*row[:j], ",".join(row[j:j + extra + 1]), *row[j + extra + 1:]]
+        score = 0
+        for k, t in enumerate(types):
+            test = _field_test(t) if t else None
+            if test and merged[k].strip() and test(merged[k]):
+                score += 1
+        if best is None or score > best[0]:
+            best = (score, merged, j)
+    if best is None or best[0] == 0:
+        return None
+    return best[1], f"{extra + 1} cells from column {best[2] + 1} joined (unquoted delimiter)"
 
 
 def read_table(path: Path, encoding: str | None = None, id_column: str | None = None) -> Table:
-    """Read a CSV/TSV/Excel list and guess its columns. Raises InputError naming the file."""
+    """Read a CSV/TSV/Excel list and work out its columns. Raises InputError naming the file."""
     path = Path(path)
     if not path.exists():
         raise InputError("no such file", path=str(path))
-    enc = "xlsx"
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        all_rows = _read_excel(path)
+    suffix = path.suffix.lower()
+    damaged: list[int] = []
+    delim = ","
+    numbered: list[tuple[int, list[str]]]
+    if suffix in (".xlsx", ".xlsm"):
+        rows, sheet = _read_excel(path)
+        enc, fmt = f"xlsx:{sheet}" if sheet else "xlsx", "xlsx"
+        numbered = [(i + 1, r) for i, r in enumerate(rows)]
+    elif suffix == ".xls":
+        raise InputError("old Excel (.xls) format: save it as .xlsx or CSV first", path=str(path))
     else:
         text, enc = decode(path.read_bytes(), path, encoding)
-        first = text.split("\n", 1)[0]
-        delim = "\t" if first.count("\t") > first.count(",") else ","
+        text = text.replace("\x00", "")
+        delim = _delimiter(text)
+        fmt = "tsv" if delim == "\t" else "csv"
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        numbered = []
         try:
-            all_rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+            start = 1
+            for r in reader:
+                numbered.append((start, r))
+                if any("\ufffd" in c for c in r):
+                    damaged.append(start)
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise InputError(f"malformed CSV: {exc}", path=str(path)) from exc
-    all_rows = [r for r in all_rows if any(c.strip() for c in r)]
-    if not all_rows:
+            raise InputError(f"malformed CSV: {exc}", path=str(path), line=reader.line_num) from exc
+    kept = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+    empty = len(numbered) - len(kept)
+    if not kept:
         raise InputError("the list is empty", path=str(path))
-    header = all_rows[0]
-    cols = guess_columns(header)
-    has_header = bool(cols) or (id_column is not None and id_column in header)
+    first = kept[0][1]
+    has_header = (bool(guess_columns(first)) and not _looks_like_data_row(first)) or (
+        id_column is not None and id_column in first
+    )
     if has_header:
-        body, first_line = all_rows[1:], 2
+        header, body = list(first), kept[1:]
     else:
-        header, body, first_line = [f"col{i + 1}" for i in range(len(all_rows[0]))], all_rows, 1
-    cols = guess_by_content(body, cols)
+        header, body = [f"col{i + 1}" for i in range(len(first))], kept
+    rows = [r for _n, r in body]
+    described = describe_columns(header, rows, has_header)
+    table = Table(path=path, header=header, rows=rows, encoding=enc,
+                  first_data_line=body[0][0] if body else len(numbered) + 1, lines=[n for n, _r in body],
+                  described=described, damaged_lines=damaged, delimiter=delim, has_header=has_header,
+                  file_format=fmt, empty_lines=empty)
+    for c in described:
+        if c.type in SENSITIVE:
+            table.sensitive[c.index] = c.type
+        elif c.type is not None and c.type != "email":
+            table.columns.setdefault(c.type, c.index)
     if id_column is not None:
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
-        cols["id"] = header.index(id_column)
-    if not any(k.split("_")[0] in ("name", "kana", "dob", "phone", "address") for k in cols):
+        idx = header.index(id_column)
+        table.columns = {k: v for k, v in table.columns.items() if v != idx}
+        table.columns["id"] = idx
+        table.described[idx] = Column(idx, id_column, "id", 1.0, "id option")
+    if not any(f in table.canonical_fields for f in ("name", "kana", "dob", "phone", "address")):
         raise InputError("no personal-data column recognised (氏名, カナ, 生年月日, 電話, 住所)", path=str(path))
-    return Table(path=path, header=list(header), rows=body, columns=cols, encoding=enc, first_data_line=first_line)
+    width = len(header)
+    types = [c.type for c in described[:width]]
+    for i, r in enumerate(rows):
+        if len(r) > width and has_header and any(c.strip() for c in r[width:]):
+            fixed = _repair(r, width, types)
+            if fixed is None:
+                table.skipped[i] = f"{len(r)} cells for {width} columns"
+            else:
+                rows[i], table.repaired[i] = fixed
+    return table
