@@ -129,48 +129,73 @@ def _own_stats(df: pd.DataFrame) -> None:
         df["own_max_" + f] = mx
 
 
-def _peer_stats(df: pd.DataFrame, days: list[date]) -> dict[tuple[str, date], dict[str, tuple[float, float, int]]]:
-    out: dict[tuple[str, date], dict[str, tuple[float, float, int]]] = {}
-    for role, part in df.groupby("role", sort=False):
-        pdays = part["day"].to_numpy()
-        for d in days:
-            mask = (pdays < d) & (pdays >= d - timedelta(days=PEER_WINDOW_DAYS))
-            if mask.sum() < MIN_PEER_DAYS:
-                continue
-            stats: dict[str, tuple[float, float, int]] = {}
-            for f in FEATURES:
-                vals = part["t_" + f].to_numpy(dtype=float)[mask]
-                med = float(np.median(vals))
-                q1, q3 = np.quantile(vals, [0.25, 0.75])
-                scale = max(float(q3 - q1) / 2.0, float(_floor(f, np.array([med]))[0]))
-                stats[f] = (med, scale, int(mask.sum()))
-            out[(str(role), d)] = stats
-    return out
+def _peer_stats(df: pd.DataFrame, role: str, day: date) -> dict[str, tuple[float, float, int]] | None:
+    """Median and IQR-based spread of each feature over the role's actor-days in the peer window."""
+    part = df[df["role"] == role]
+    pdays = part["day"].to_numpy()
+    mask = (pdays < day) & (pdays >= day - timedelta(days=PEER_WINDOW_DAYS))
+    if mask.sum() < MIN_PEER_DAYS:
+        return None
+    stats: dict[str, tuple[float, float, int]] = {}
+    for f in FEATURES:
+        vals = part["t_" + f].to_numpy(dtype=float)[mask]
+        med = float(np.median(vals))
+        q1, q3 = np.quantile(vals, [0.25, 0.75])
+        stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), int(mask.sum()))
+    return stats
 
 
-def _forest_flags(df: pd.DataFrame, days: list[date]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: is the day among the forest's strangest, and its score's rank among training days."""
-    flags = np.zeros(len(df), dtype=bool)
-    rank = np.full(len(df), np.nan)
+def _forest_ranks(df: pd.DataFrame, rows: list[int]) -> dict[int, tuple[bool, float]]:
+    """For the given rows: is the day among the forest's strangest, and its rank among training days.
+
+    One forest per week that has a row to judge, fitted on the actor-days before that week's first
+    such row (so nothing from the judged day or later is used).
+    """
+    out: dict[int, tuple[bool, float]] = {}
     X = df[["t_" + f for f in FEATURES]].to_numpy(dtype=float)
     day_arr = df["day"].to_numpy()
-    weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
-    for week in weeks:
-        first = max(week, days[0])
+    by_week: dict[date, list[int]] = {}
+    for i in rows:
+        d = day_arr[i]
+        by_week.setdefault(d - timedelta(days=d.weekday()), []).append(i)
+    for _week, items in sorted(by_week.items()):
+        first = min(day_arr[i] for i in items)
         train = np.flatnonzero(day_arr < first)
         if train.size < IF_MIN_TRAIN:
             continue
-        train = train[-IF_MAX_TRAIN:]
+        train = train[np.argsort(day_arr[train], kind="stable")][-IF_MAX_TRAIN:]
         forest = IsolationForest(n_estimators=100, random_state=0).fit(X[train])
-        ref = forest.score_samples(X[train])
+        ref = np.sort(forest.score_samples(X[train]))
         cut = float(np.quantile(ref, IF_QUANTILE))
-        target = np.flatnonzero((day_arr >= first) & (day_arr < week + timedelta(days=7)) & (day_arr <= days[-1]))
-        if target.size == 0:
+        scores = forest.score_samples(X[items])
+        for i, sc in zip(items, scores, strict=True):
+            out[i] = (bool(sc < cut), float(np.searchsorted(ref, sc) / ref.size))
+    return out
+
+
+def _fired(row: pd.Series, pstats: dict[str, tuple[float, float, int]] | None) -> list[dict[str, Any]]:
+    """The features on which the row beats its own past (cut-off and maximum) and the peers."""
+    fired: list[dict[str, Any]] = []
+    for f in FEATURES:
+        x = float(row["t_" + f])
+        med_o, sc_o, mx_o = row["own_med_" + f], row["own_sc_" + f], row["own_max_" + f]
+        if pd.isna(med_o) or x <= float(mx_o):
+            continue  # a newcomer has no behaviour to change yet; the rules judge their access
+        zs = [0.6745 * (x - float(med_o)) / float(sc_o)]
+        if pstats is not None:
+            med_p, sc_p, _n = pstats[f]
+            zs.append(0.6745 * (x - med_p) / sc_p)
+        if min(zs) <= OUTLIER_Z:
             continue
-        s = forest.score_samples(X[target])
-        flags[target] = s < cut
-        rank[target] = np.searchsorted(np.sort(ref), s) / ref.size
-    return flags, rank
+        fired.append({
+            "feature": f,
+            "value": float(row[f]),
+            "own_median": _fmt(f, float(med_o)),
+            "peer_median": _fmt(f, pstats[f][0]) if pstats else None,
+            "z": round(min(zs), 2),
+        })
+    fired.sort(key=lambda e: -float(e["z"]))
+    return fired
 
 
 def _fmt(f: str, t_value: float) -> str:
@@ -179,47 +204,39 @@ def _fmt(f: str, t_value: float) -> str:
     return f"{n} events" if f in SHARE_FEATURES else n
 
 
+def _candidates(df: pd.DataFrame, since: date, until: date) -> list[int]:
+    """Rows in [since, until] that beat their own past on at least one feature (vectorised pre-filter)."""
+    in_range = (df["day"] >= since) & (df["day"] <= until)
+    hit = pd.Series(False, index=df.index)
+    for f in FEATURES:
+        x = df["t_" + f]
+        z = 0.6745 * (x - df["own_med_" + f]) / df["own_sc_" + f]
+        hit |= (x > df["own_max_" + f]) & (z > OUTLIER_Z)
+    return [int(i) for i in np.flatnonzero((in_range & hit).to_numpy())]
+
+
 def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
     """Behaviour findings for days from ``since`` to ``until`` (features updated first)."""
     update_features(ws, since, until)
     df = _load(ws, since, until)
     if df.empty:
         return []
+    df = df.reset_index(drop=True)
     _own_stats(df)
-    days = sorted(d for d in set(df["day"]) if since <= d <= until)
-    if not days:
-        return []
-    peers = _peer_stats(df, days)
-    flags, rank = _forest_flags(df, days)
+    judged: list[tuple[int, list[dict[str, Any]]]] = []
+    for i in _candidates(df, since, until):
+        row = df.iloc[i]
+        fired = _fired(row, _peer_stats(df, str(row["role"]), row["day"]))
+        if fired:
+            judged.append((i, fired))
+    forest = _forest_ranks(df, [i for i, _f in judged])
     out: list[Finding] = []
-    for i in np.flatnonzero(flags):
-        row = df.iloc[int(i)]
+    for i, fired in judged:
+        if i not in forest or not forest[i][0]:
+            continue
+        rank = forest[i][1]
+        row = df.iloc[i]
         day, actor, role = row["day"], str(row["actor_id"]), str(row["role"])
-        if day < since:
-            continue
-        fired: list[dict[str, Any]] = []
-        pstats = peers.get((role, day))
-        for f in FEATURES:
-            x = float(row["t_" + f])
-            med_o, sc_o, mx_o = row["own_med_" + f], row["own_sc_" + f], row["own_max_" + f]
-            if pd.isna(med_o) or x <= float(mx_o):
-                continue  # a newcomer has no behaviour to change yet; the rules judge their access
-            zs = [0.6745 * (x - float(med_o)) / float(sc_o)]
-            if pstats is not None:
-                med_p, sc_p, _n = pstats[f]
-                zs.append(0.6745 * (x - med_p) / sc_p)
-            if not zs or min(zs) <= OUTLIER_Z:
-                continue
-            fired.append({
-                "feature": f,
-                "value": float(row[f]),
-                "own_median": _fmt(f, float(med_o)),
-                "peer_median": _fmt(f, pstats[f][0]) if pstats else None,
-                "z": round(min(zs), 2),
-            })
-        if not fired:
-            continue
-        fired.sort(key=lambda e: -float(e["z"]))
         z = float(fired[0]["z"])
         ids = ws.con.execute(
             "SELECT event_id FROM access_events WHERE actor_id = ? AND CAST(ts AS DATE) = ? "
@@ -228,15 +245,15 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
         ).fetchall()
         parts_ja = [
             f"{_LABEL_JA[e['feature']]} {_fmt(e['feature'], float(row['t_' + e['feature']]))}"
-            f"(本人中央値 {e['own_median'] or '-'}、同僚中央値 {e['peer_median'] or '-'}、z {e['z']:.1f})"
+            f"(本人中央値 {e['own_median']}、同僚中央値 {e['peer_median'] or '-'}、z {e['z']:.1f})"
             for e in fired
         ]
         parts_en = [
             f"{e['feature'].replace('_', ' ')} {_fmt(e['feature'], float(row['t_' + e['feature']]))} "
-            f"(own median {e['own_median'] or '-'}, peers' {e['peer_median'] or '-'}, z {e['z']:.1f})"
+            f"(own median {e['own_median']}, peers' {e['peer_median'] or '-'}, z {e['z']:.1f})"
             for e in fired
         ]
-        pct = float(rank[int(i)]) * 100
+        pct = rank * 100
         out.append(
             Finding(
                 rule="behaviour",
@@ -246,14 +263,13 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
                 severity=severity_for(z, high=3 * OUTLIER_Z, medium=OUTLIER_Z),
                 reason_ja=(
                     f"{day} の行動が本人の過去・同じ役割の同僚のいずれとも異なる: " + "、".join(parts_ja)
-                    + f"。Isolation Forest でも過去の全行動日の下位 {pct:.2f}% に入る異常さ。"
+                    + f"。Isolation Forest でも過去の全行動日のうち最も異常な {pct:.2f}% に入る。"
                 ),
                 reason_en=(
                     f"Behaviour on {day} unlike both the actor's own past and role peers: " + "; ".join(parts_en)
                     + f". The Isolation Forest ranks the day stranger than {100 - pct:.2f}% of earlier actor-days."
                 ),
-                detail={"features": fired, "forest_rank": round(float(rank[int(i)]), 5), "role": role,
-                        "if_quantile": IF_QUANTILE},
+                detail={"features": fired, "forest_rank": round(rank, 5), "role": role, "if_quantile": IF_QUANTILE},
                 access_events=[int(r[0]) for r in ids],
             )
         )

@@ -33,7 +33,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #999; m
 table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
 th, td { border: 1px solid #bbb; padding: .25em .5em; text-align: left; vertical-align: top; }
 th { background: #eee; } .high { color: #b00; font-weight: bold; } .medium { color: #b60; } .low { color: #666; }
-.case { page-break-inside: avoid; margin-bottom: 2em; } .muted { color: #666; font-size: .85em; }
+.case { margin-bottom: 2em; } h3 { page-break-after: avoid; } .muted { color: #666; font-size: .85em; }
 </style></head><body>
 <h1>監査報告 / Audit report</h1>
 <p>監査対象期間の最終日 / audited up to: <b>{{ until }}</b> · 作成 / generated: {{ generated }} ·

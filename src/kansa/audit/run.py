@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time as clock
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -122,7 +123,7 @@ def run_audit(
     """Audit the days not yet computed (or from ``since``) up to ``until`` (default: the last day with data).
 
     Returns ``{"findings": new findings, "by_rule": {rule: n}, "until": day, "computed": {rule: [from, to] or
-    None when there was nothing new}}``.
+    None when there was nothing new}, "seconds": {rule: wall seconds}}``.
     """
     ensure_tables(ws)
     registry = detectors()
@@ -137,8 +138,9 @@ def run_audit(
         raise KansaError(f"--since {since} is after --until {until}")
     by_rule: dict[str, int] = {name: 0 for name in chosen}
     computed: dict[str, list[str] | None] = {name: None for name in chosen}
+    seconds: dict[str, float] = {}
     if until is None or first is None:
-        return {"findings": 0, "by_rule": by_rule, "until": None, "computed": computed}
+        return {"findings": 0, "by_rule": by_rule, "until": None, "computed": computed, "seconds": seconds}
     state = audit_state(ws)
     for name in chosen:
         if since is not None:
@@ -149,10 +151,13 @@ def run_audit(
             start = first
         if start > until:
             continue
+        t0 = clock.perf_counter()
         found = [f for f in registry[name](ws, start, until) if start <= f.day <= until]
         by_rule[name] = _store(ws, name, start, until, found)
+        seconds[name] = round(clock.perf_counter() - t0, 3)
         computed[name] = [start.isoformat(), until.isoformat()]
-    return {"findings": sum(by_rule.values()), "by_rule": by_rule, "until": until.isoformat(), "computed": computed}
+    return {"findings": sum(by_rule.values()), "by_rule": by_rule, "until": until.isoformat(), "computed": computed,
+            "seconds": seconds}
 
 
 def list_findings(

@@ -1,0 +1,191 @@
+"""Benchmark: a full audit and an incremental daily audit over a large synthetic workspace.
+
+Why synthetic: the simulator writes log files that ingest must parse (that is measured in
+benchmarks/run.py); here the question is what the detectors cost once events are in the
+model, at a size the simulator would take long to write. The workspace is generated in DuckDB
+with SQL: teams of operators working their owner's call list on weekdays, supervisors, a few
+maintainers, occasional exports, rare off-list and other-owner look-ups, and USB copies. The
+values are hash-derived, so a given size is the same workspace every run.
+
+Peer: a plain DuckDB GROUP BY per actor and day over the same events (count, distinct owners,
+rows), i.e. the cheapest query that touches every event once. For the daily run, the same
+GROUP BY over the new day only.
+
+    python -m benchmarks.audit_synthetic [--actors 400] [--days 120] [--per-day 40] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kansa.model.workspace import Workspace, init_workspace
+
+START = date(2024, 1, 1)
+TEAM = 20
+LIST_SIZE = 400  # call-list subjects per team
+
+
+def _registry(con: duckdb.DuckDBPyConnection, actors: int, days: int) -> None:
+    teams = max(actors // TEAM, 1)
+    con.execute(
+        """
+        INSERT INTO actors (actor_id, role, org_id, team, privileged)
+        SELECT 'a' || i, CASE WHEN i % 50 = 0 THEN 'maintainer' WHEN i % 10 = 0 THEN 'supervisor' ELSE 'operator' END,
+               'org-1', 't' || (i % ?), i % 50 = 0
+        FROM range(?) r(i)
+        """,
+        [teams, actors],
+    )
+    con.execute("INSERT INTO accounts SELECT 'endpoint', 'u-' || actor_id, actor_id, FALSE FROM actors")
+    con.execute(
+        "INSERT INTO assignments SELECT 'camp-' || t, NULL, 't' || t, 'own-' || t, NULL, 'campaign', 'call', ?, ? "
+        "FROM range(?) r(t)",
+        [START, START + timedelta(days=days + 30), teams],
+    )
+    con.execute(
+        "INSERT INTO assignment_subjects SELECT 'camp-' || t, 'own-' || t, 's' || s FROM range(?) a(t), range(?) b(s)",
+        [teams, LIST_SIZE],
+    )
+
+
+def _events(con: duckdb.DuckDBPyConnection, actors: int, first_day: int, n_days: int, per_day: int) -> int:
+    """Insert access and endpoint events for days [first_day, first_day + n_days); returns events added."""
+    teams = max(actors // TEAM, 1)
+    row = con.execute("SELECT coalesce(max(event_id) + 1, 0) FROM "
+                      "(SELECT event_id FROM access_events UNION ALL SELECT event_id FROM endpoint_events)").fetchone()
+    base = int(row[0]) if row else 0
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE gen AS
+        SELECT a.i AS ai, d.d AS dd, k.k AS kk, hash(a.i, d.d, k.k) AS h
+        FROM range(?) a(i), range(?, ?) d(d), range(?) k(k)
+        WHERE isodow(DATE '{START}' + CAST(d.d AS INTEGER)) <= 5
+        """,
+        [actors, first_day, first_day + n_days, per_day],
+    )
+    con.execute(
+        f"""
+        INSERT INTO access_events (event_id, ts, actor_id, account, action, resource, owner_id, ticket, terminal,
+                                   row_count, source_system, batch_id, source_file, source_line)
+        SELECT ? + row_number() OVER (ORDER BY dd, ai, kk) - 1,
+               TIMESTAMPTZ '{START} 09:00:00+09' + to_days(CAST(dd AS INTEGER))
+                 + to_minutes(CAST(kk * 480 // ? + h % 7 AS INTEGER)),
+               'a' || ai, 'a' || ai,
+               CASE WHEN h % 100 < 88 THEN 'view' WHEN h % 100 < 95 THEN 'search' WHEN h % 100 < 99 THEN 'update'
+                    ELSE 'export' END,
+               'app/' || CASE WHEN h % 100 = 99 THEN 'export' ELSE 'customer' END,
+               CASE WHEN h % 5000 = 7 THEN 'own-' || ((ai + 1) % ?) ELSE 'own-' || (ai % ?) END,
+               NULL, 'PC-' || ai,
+               CASE WHEN h % 100 = 99 THEN 20 + h % 300 WHEN h % 100 >= 88 AND h % 100 < 95 THEN 1 + h % 20 ELSE 1 END,
+               'access', 1, 'synthetic', kk
+        FROM gen
+        """,
+        [base, per_day, teams, teams],
+    )
+    con.execute(
+        """
+        INSERT INTO access_subjects
+        SELECT e.event_id, e.owner_id, 's' || CASE WHEN hash(e.event_id) % 400 = 3 THEN 9000 + hash(e.event_id) % 500
+                                                  ELSE hash(e.event_id) % ? END
+        FROM access_events e
+        WHERE e.event_id >= ? AND e.action IN ('view', 'update')
+        """,
+        [LIST_SIZE, base],
+    )
+    row = con.execute("SELECT max(event_id) + 1 FROM access_events").fetchone()
+    nxt = int(row[0]) if row and row[0] is not None else base
+    con.execute(
+        """
+        INSERT INTO endpoint_events (event_id, ts, actor_id, account, host, kind, path, to_removable, source_system,
+                                     batch_id)
+        SELECT ? + row_number() OVER (ORDER BY ts, account) - 1, ts, NULL, account, host, 'file_copy', 'E:/x.csv', TRUE,
+               'cert', 2
+        FROM (SELECT DISTINCT e.ts + INTERVAL 30 MINUTE AS ts, 'u-' || e.actor_id AS account, e.terminal AS host
+              FROM access_events e WHERE e.event_id >= ? AND e.action = 'export' AND hash(e.event_id) % 40 = 0)
+        """,
+        [nxt, base],
+    )
+    row = con.execute("SELECT count(*) FROM access_events WHERE event_id >= ?", [base]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _reset_audit(ws: Workspace) -> None:
+    from kansa.audit.store import ensure_tables
+
+    ensure_tables(ws)
+    for table in ("finding_evidence", "findings", "audit_state", "behaviour_features", "triage"):
+        ws.con.execute(f"DELETE FROM {table}")
+
+
+def _peer(con: duckdb.DuckDBPyConnection, day: date | None = None) -> Any:
+    where = "" if day is None else f"WHERE CAST(ts AS DATE) = DATE '{day}'"
+    return con.execute(
+        f"SELECT count(*) FROM (SELECT actor_id, CAST(ts AS DATE) AS d, count(*), count(DISTINCT owner_id), "
+        f"sum(row_count) FROM access_events {where} GROUP BY ALL)"
+    ).fetchone()
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    from kansa.audit import run_audit
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--actors", type=int, default=400)
+    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--per-day", type=int, default=40)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--dir", type=Path, default=None)
+    args = p.parse_args()
+    tmp = args.dir or Path(tempfile.mkdtemp(prefix="kansa-audit-bench-"))
+    ws = init_workspace(tmp / "ws")
+    t_gen, n = _timed(lambda: (_registry(ws.con, args.actors, args.days),
+                               _events(ws.con, args.actors, 0, args.days, args.per_day))[1])
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
+    print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)")
+    full, peer_full, found = [], [], None
+    for _ in range(args.repeat):
+        _reset_audit(ws)
+        secs, found = _timed(lambda: run_audit(ws))
+        full.append(secs)
+        peer_full.append(_timed(lambda: _peer(ws.con))[0])
+    if found:
+        print(f"  per detector (last run): {found['seconds']}")
+    print(f"full audit: median {statistics.median(full):.2f} s {sorted(round(x, 2) for x in full)}; "
+          f"peer GROUP BY: median {statistics.median(peer_full):.2f} s; findings {found['findings'] if found else 0}")
+    daily, peer_daily = [], []
+    day_ix = args.days
+    for i in range(args.repeat):
+        while (START + timedelta(days=day_ix)).isoweekday() > 5:
+            day_ix += 1
+        added = _events(ws.con, args.actors, day_ix, 1, args.per_day)
+        secs, out = _timed(lambda: run_audit(ws))
+        daily.append(secs)
+        peer_daily.append(_timed(lambda d=START + timedelta(days=day_ix): _peer(ws.con, d))[0])
+        print(f"  daily run {i + 1}: {added} new events, computed {out['computed'].get('behaviour')}, {secs:.2f} s; "
+              f"per detector {out['seconds']}")
+        day_ix += 1
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"daily audit: median {statistics.median(daily):.2f} s; peer GROUP BY one day: median "
+          f"{statistics.median(peer_daily):.3f} s; peak RSS {rss:.0f} MiB")
+    ws.close()
+
+
+if __name__ == "__main__":
+    main()
