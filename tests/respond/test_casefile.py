@@ -14,15 +14,19 @@ from kansa.ledger import verify
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 from kansa.respond import (
+    assess,
     countdown_lines,
     deadlines,
+    entrustors_from_workspace,
     get_incident,
     incident_from_trace,
     list_incidents,
     mark_done,
     open_incident,
+    render_drafts,
     update_incident,
 )
+from kansa.respond.incident import parse_incident
 
 FACTS: dict[str, Any] = {
     "learned_at": "2026-11-02", "sector": "business", "role": "controller", "persons": 5000,
@@ -134,3 +138,48 @@ def test_cli_incident_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "v2 (sato: done)" in timeline and (tmp_path / "d" / "notice-to-entrustor.en.html").exists()
     assert main(["incident", "update", "-w", str(wsd), iid, "--set", "persons"]) == 2
     assert main(["incident", "done", "-w", str(wsd), iid, "appi.final_report"]) == 2
+
+
+def _registry(ws: Workspace) -> None:
+    ws.con.execute("""INSERT INTO organisations (org_id, name, kind, sector) VALUES
+        ('cc', '関西コールサービス株式会社', 'entrustee', 'business'),
+        ('city_a', '明石市', 'owner', 'public_body'),
+        ('ins_b', 'さくら損害保険', 'owner', 'business'),
+        ('prime', '西日本マーケティング株式会社', 'entrustee', 'business'),
+        ('sub', '大連データ入力', 'entrustee', 'business')""")
+    ws.con.execute("""INSERT INTO contracts (contract_id, entrustor_id, entrustee_id, owners) VALUES
+        ('C1', 'city_a', 'cc', ['city_a']),
+        ('C2', 'ins_b', 'prime', ['ins_b']),
+        ('C3', 'prime', 'cc', ['ins_b']),
+        ('C4', 'cc', 'sub', ['city_a'])""")
+
+
+def test_entrustors_come_from_contracts_with_sector_and_own_duty(ws: Workspace) -> None:
+    _registry(ws)
+    trace = {"records": 1000, "attributed": 950, "unattributed": 50,
+             "owners": [{"owner": "city_a", "dataset": "residents", "records": 150},
+                        {"owner": "ins_b", "dataset": "customers", "records": 800}]}
+    facts = incident_from_trace(trace, date(2026, 11, 2), role="entrustee", cause="error", categories=["氏名"],
+                                jurisdictions=["appi"])
+    as_cc = entrustors_from_workspace(ws, facts, "cc")
+    # the insurer's data came through the prime contractor: cc notifies whoever entrusted it
+    assert [(e["name"], e["persons"]) for e in as_cc["entrustors"]] == [
+        ("西日本マーケティング株式会社", 800), ("明石市", 150)]
+    assert as_cc["controller_name"] == "関西コールサービス株式会社" and as_cc["sector"] == "business"
+    assert {o["owner_name"] for o in as_cc["owners"]} == {"明石市", "さくら損害保険"}
+    # without --as: the top of each owner's chain
+    top = entrustors_from_workspace(ws, facts)
+    assert {e["name"] for e in top["entrustors"]} == {"さくら損害保険", "明石市"}
+    r = assess(as_cc, date(2026, 11, 3))
+    # 1,000 rows of names by error: the contractor's own duty (> 1,000) is not triggered ...
+    assert r["reportable"] is False
+    # ... but the city, a public body with 150 of its residents (> 100), must likely report itself
+    duties = {d["name"]: d for d in r["entrustor_duties"]}
+    assert duties["明石市"]["reportable"] is True and duties["明石市"]["grounds"] == ["admin.over100"]
+    assert duties["西日本マーケティング株式会社"]["reportable"] is False
+    assert any("明石市" in n and "report itself" in n for n in r["notes"])
+    letters = render_drafts(parse_incident(as_cc), date(2026, 11, 3), "ja")["notice-to-entrustor.ja.html"]
+    city = letters[letters.index("明石市 御中"):]
+    assert "報告対象となる可能性が高い" in city and "150人" in city
+    with pytest.raises(KansaError, match="no such organisation"):
+        entrustors_from_workspace(ws, facts, "nobody")

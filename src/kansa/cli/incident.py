@@ -105,13 +105,14 @@ def register(app: typer.Typer) -> None:
         from_trace: Annotated[Path | None, typer.Option("--from-trace", help="Trace result JSON (kansa trace --json).")] = None,
         learned_at: Annotated[str | None, typer.Option("--learned-at", help="When the organisation learned of it (default today).")] = None,
         owner: Annotated[str | None, typer.Option("--owner", help="With --from-trace: open as this owner (controller).")] = None,
+        as_org: Annotated[str | None, typer.Option("--as", help="With --from-trace: this organisation's org id (the entrustee); entrustors come from its contracts.")] = None,
         sets: SetOpt = None,
         by: ByOpt = None,
         ws_path: WorkspaceOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Open an incident: the clock starts at --learned-at; every change is kept and sealed in the ledger."""
-        from kansa.respond import incident_from_trace, open_incident
+        from kansa.respond import entrustors_from_workspace, incident_from_trace, open_incident
         from kansa.respond.incident import read_incident_mapping
 
         facts: dict[str, Any] = {}
@@ -138,6 +139,8 @@ def register(app: typer.Typer) -> None:
                 facts["learned_at"] = learned.isoformat()
             facts.setdefault("learned_at", date.today().isoformat())
         with workspace(ws_path, "incident open") as ws:
+            if from_trace is not None and owner is None and "entrustors" not in extra:
+                facts = entrustors_from_workspace(ws, facts, as_org)
             result = open_incident(ws, facts, _actor(by))
         emit(result, as_json, lambda r: console.print(f"opened {r['incident_id']} (ledger leaf {r['ledger_leaf']})"))
 

@@ -5,7 +5,7 @@ kansa drafts; a person decides. Public API:
 ``parse_incident(mapping)``, ``draft(incident, out_dir, today, ...)``,
 ``incident_from_trace(trace, learned_at, **facts)`` and the workspace incident register:
 ``open_incident``, ``update_incident``, ``mark_done``, ``get_incident``, ``list_incidents``,
-``draft_incident``.
+``draft_incident``, ``entrustors_from_workspace``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from kansa.respond.casefile import (
     draft_incident,
+    entrustors_from_workspace,
     get_incident,
     list_incidents,
     mark_done,
@@ -54,6 +55,6 @@ def draft(
 
 
 __all__ = [
-    "Incident", "assess", "countdown_lines", "deadlines", "draft", "draft_incident", "get_incident", "incident_from_trace", "list_incidents",
+    "Incident", "assess", "countdown_lines", "deadlines", "draft", "draft_incident", "entrustors_from_workspace", "get_incident", "incident_from_trace", "list_incidents",
     "load_incident", "mark_done", "open_incident", "parse_incident", "render_drafts", "update_incident",
 ]

@@ -177,3 +177,45 @@ def draft_incident(ws: Workspace, incident_id: str, out_dir: Path, today: date |
         _record(ws, incident_id, got["version"] + 1, actor, "draft",
                 {"files": [Path(f).name for f in result["files"]], "as_of": day.isoformat(), "lang": lang})
     return {"incident_id": incident_id, **result}
+
+
+def entrustors_from_workspace(ws: Workspace, facts: dict[str, Any], entrustee: str | None = None) -> dict[str, Any]:
+    """Name the entrustors of an incident opened from a trace, from the workspace's contracts.
+
+    A trace names data *owners*; whom an entrustee must notify is whoever entrusted the data under
+    a contract covering that owner (often the owner itself, sometimes a prime contractor). With
+    ``entrustee`` (this organisation's org id) only contracts to it count; without, the top of each
+    owner's chain (an entrustor that is nobody's entrustee for that owner). Each entrustor carries
+    its sector and the persons matched to its owners, so kansa can say whether it must report.
+    Owners without a contract are their own entrustors.
+    """
+    owners = [o for o in facts.get("owners") or [] if isinstance(o, dict) and o.get("owner")]
+    if not owners:
+        return facts
+    con = ws.con
+    orgs = {r["org_id"]: r for r in rows(con, "SELECT org_id, name, sector FROM organisations")}
+    contracts = rows(con, "SELECT entrustor_id, entrustee_id, owners FROM contracts")
+    if entrustee is not None and entrustee not in orgs:
+        raise KansaError(f"--as {entrustee!r}: no such organisation in the workspace registry")
+    persons: dict[str, int] = {}
+    for o in owners:
+        oid = str(o["owner"])
+        covering = [c for c in contracts if oid in (c["owners"] or [])]
+        if entrustee is not None:
+            chosen = {c["entrustor_id"] for c in covering if c["entrustee_id"] == entrustee}
+        else:
+            downstream = {c["entrustee_id"] for c in covering}
+            chosen = {c["entrustor_id"] for c in covering if c["entrustor_id"] not in downstream}
+        for e in sorted(chosen or {oid}):
+            persons[e] = persons.get(e, 0) + int(o.get("records") or 0)
+        if oid in orgs:
+            o["owner_name"] = orgs[oid]["name"]
+    details = [{"name": orgs[e]["name"] if e in orgs else e, "org_id": e,
+                "sector": orgs[e]["sector"] if e in orgs else None, "persons": n}
+               for e, n in sorted(persons.items(), key=lambda kv: (-kv[1], kv[0]))]
+    out = {**facts, "owners": owners, "entrustors": details}
+    if entrustee is not None and entrustee in orgs:
+        out.setdefault("controller_name", orgs[entrustee]["name"])
+        out.setdefault("sector", orgs[entrustee]["sector"] or facts.get("sector"))
+    parse_incident(out)
+    return out

@@ -86,6 +86,10 @@ LABELS: dict[str, dict[str, str]] = {
         "entrustor_intro": "貴組織から委託を受けて取り扱っている個人データについて、漏えい等が発生し、又は発生したおそれがあることが判明しましたので、個人情報保護法第26条第1項ただし書に基づき、現時点で把握している事項を通知いたします。",
         "entrustor_next": "貴組織におかれては、個人情報保護委員会への報告及び本人への通知の要否をご判断ください。当社は調査に全面的に協力し、判明した事項を追って報告いたします。",
         "persons_yours": "本人の数（貴組織のデータに照合されたもの）",
+        "your_duty": "（参考）貴組織の報告義務の見込み",
+        "duty_true": "報告対象となる可能性が高い事態です（貴組織でご判断ください）",
+        "duty_false": "当社が把握する事実の範囲では報告対象事態に当たらない見込みです",
+        "duty_unknown": "事実の確認が必要です",
         "notice_title": "個人情報の漏えい等に関するお知らせとお詫び",
         "dear": "お客様各位",
         "intro": "このたび、当組織がお預かりしているお客様の個人情報について、漏えい等が発生し、又は発生したおそれがあることが判明しました。深くお詫び申し上げます。以下のとおりご報告いたします。",
@@ -156,6 +160,10 @@ LABELS: dict[str, dict[str, str]] = {
         "entrustor_intro": "Personal data we handle on your behalf has been, or may have been, leaked. Under APPI Art. 26(1) proviso we notify you of what we know at this time.",
         "entrustor_next": "Please decide whether you must report to the PPC and notify the persons concerned. We will cooperate fully and report further findings.",
         "persons_yours": "Number of persons (matched to your data)",
+        "your_duty": "(For reference) your own reporting duty",
+        "duty_true": "likely reportable by your organisation (your decision)",
+        "duty_false": "on the facts we know, likely not a reportable situation",
+        "duty_unknown": "facts still to be confirmed",
         "notice_title": "Notice and apology concerning your personal information",
         "dear": "Dear customer,",
         "intro": "We have found that personal information we hold about you has been, or may have been, leaked. We sincerely apologise and report the details below.",
@@ -190,15 +198,22 @@ def _env() -> Environment:
     return env
 
 
-def _entrustors(incident: Incident) -> list[dict[str, Any]]:
-    """Each entrustor with the records trace matched to its data (None when not known)."""
+def _entrustors(incident: Incident, duties: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each entrustor with the records trace matched to its data and its own likely duty."""
     per: dict[str, dict[str, Any]] = {}
     for o in incident.owners:
         e = per.setdefault(str(o.get("owner", "")), {"records": 0, "datasets": []})
         e["records"] += int(o.get("records") or 0)
-        e["datasets"].append(str(o.get("dataset", "")))
-    return [{"name": name, "records": per[name]["records"] if name in per else None,
-             "datasets": per.get(name, {}).get("datasets", [])} for name in incident.entrustors]
+        e["datasets"].append(str(o.get("owner_name") or o.get("owner", "")) + " / " + str(o.get("dataset", "")))
+    duty = {d["name"]: d for d in duties}
+    out = []
+    for detail in incident.entrustor_details:
+        name = detail["name"]
+        key = detail.get("org_id") or name
+        records = detail["persons"] if detail["persons"] is not None else per.get(key, {}).get("records")
+        out.append({"name": name, "records": records, "datasets": per.get(key, {}).get("datasets", []),
+                    "duty": duty.get(name)})
+    return out
 
 
 def _events(incident: Incident, countdown: list[dict[str, Any]], history: list[dict[str, Any]],
@@ -252,7 +267,8 @@ def render_drafts(
         **common, doc_title=L["notice_title"])
     to_entrustor = next((o for o in obligations if o["kind"] == "notify_entrustor"), None)
     if to_entrustor is not None or incident.role == "entrustee":
-        entrustors = _entrustors(incident) or [{"name": L["todo"], "records": None, "datasets": []}]
+        entrustors = _entrustors(incident, result["entrustor_duties"]) or [
+            {"name": L["todo"], "records": None, "datasets": [], "duty": None}]
         out[f"notice-to-entrustor.{lang}.html"] = env.get_template("notice_entrustor.html.j2").render(
             **common, entrustors=entrustors, due=to_entrustor["due"] if to_entrustor else None,
             doc_title=L["entrustor_title"])

@@ -15,7 +15,7 @@ listed with its question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -245,6 +245,27 @@ def _reportable(rules: RuleSet, incident: Incident, facts: dict[str, Any]) -> bo
     return "unknown"
 
 
+def entrustor_duties(incident: Incident, today: date) -> list[dict[str, Any]]:
+    """For an entrustee: each entrustor's own likely duty, assessed as that entrustor (a controller
+    of its sector) with the persons matched to its data. Helps the entrustor act fast; it decides.
+
+    Rows whose owner is unknown (persons_upper − persons) are not added to any one entrustor.
+    """
+    if incident.role != "entrustee":
+        return []
+    out: list[dict[str, Any]] = []
+    for e in incident.entrustor_details:
+        own = replace(incident, sector=e["sector"], role="controller", persons=e["persons"], persons_upper=None,
+                      entrustors=(), entrustor_details=(), owners=(), gdpr_role="controller")
+        r = assess_incident(own, today)
+        out.append({
+            "name": e["name"], "org_id": e.get("org_id"), "sector": e["sector"], "persons": e["persons"],
+            "reportable": r["reportable"], "grounds": [g["trigger"] for g in r["grounds"]],
+            "unknown": [q["fact"] for q in r["questions"]],
+        })
+    return out
+
+
 def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
     """Evaluate every rule against ``incident`` as of ``today``."""
     if today < incident.discovered_at.date():
@@ -291,6 +312,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
             asks.setdefault("wrongful_purpose", []).append(o["id"])
         deadline = _deadline(o["deadline"], incident, today, wrongful)
         recipients = list(incident.entrustors) if "notify_entrustor" in o["id"] else []
+        duties = entrustor_duties(incident, today) if recipients else []
         obligations.append({
             "id": o["id"],
             "kind": o["id"].split(".", 1)[1],
@@ -298,6 +320,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
             "report": bool(o.get("report")),
             "to": o["to"],
             "recipients": recipients,
+            "entrustor_duties": duties,
             "title_ja": o["title_ja"],
             "title_en": o["title_en"],
             "basis": o["basis"],
@@ -330,6 +353,13 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         who = "、".join(incident.entrustors) or "（委託元を特定してください / name the entrustors）"
         notes.append(f"委託先は委託元（{who}）へ通知すれば委員会報告・本人通知の義務を免れる (APPI Art. 26(1) proviso); "
                      "each entrustor must then assess and report itself.")
+    duties = entrustor_duties(incident, today)
+    for d in duties:
+        if d["reportable"] is True:
+            persons = "?" if d["persons"] is None else f"{d['persons']:,}"
+            notes.append(f"{d['name']} ({d['sector']}, {persons} persons matched to its data) will likely have to "
+                         f"report itself ({', '.join(d['grounds'])}): notify it now even where this organisation's own "
+                         "duty is not triggered — contracts usually require it, and it cannot meet its deadline unaware.")
     if not obligations:
         notes.append("No statutory report triggered on the facts given; record the incident and keep evidence. "
                      "法定の報告義務は発生していません（記録・証拠保全は継続）。")
@@ -347,6 +377,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         "assumptions": assumptions,
         "triggers": triggers,
         "obligations": obligations,
+        "entrustor_duties": duties,
         "overdue": [o["id"] for o in obligations if o["deadline"]["overdue"]],
         "notes": notes,
         "disclaimer": "kansa drafts; a person decides. kansaは下書きを作成し、判断は担当者が行います。",

@@ -109,6 +109,8 @@ class Incident:
     occurred_at: datetime | None = None
     controller_name: str = ""
     entrustors: tuple[str, ...] = ()
+    # per entrustor (same order): {"name", "sector", "org_id", "persons"} as far as known
+    entrustor_details: tuple[dict[str, Any], ...] = ()
     owners: tuple[dict[str, Any], ...] = ()
     cause: str = ""
     secondary_damage: str = ""
@@ -151,6 +153,7 @@ class Incident:
         d["categories"] = None if self.categories is None else list(self.categories)
         d["items"] = list(self.items)
         d["entrustors"] = list(self.entrustors)
+        d["entrustor_details"] = [dict(e) for e in self.entrustor_details]
         d["owners"] = [dict(o) for o in self.owners]
         d["controller_kind"] = self.controller_kind
         d["entrustor"] = self.entrustor
@@ -233,6 +236,27 @@ def _str_list(value: Any, key: str, source: str | None) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise InputError(f"{key}: expected a list", path=source)
     return tuple(str(v) for v in value)
+
+
+def _entrustors(value: Any, source: str | None) -> list[dict[str, Any]]:
+    """Entrustors as names, or as mappings {name, sector, org_id, persons} (from the workspace model)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict):
+            if not item.get("name"):
+                raise InputError("entrustors: each mapping needs a name", path=source)
+            sector = item.get("sector")
+            if sector is not None and sector not in SECTORS:
+                raise InputError(f"entrustors: sector must be one of {', '.join(SECTORS)}, got {sector!r}",
+                                 path=source)
+            out.append({"name": str(item["name"]), "sector": sector, "org_id": item.get("org_id"),
+                        "persons": _count(item.get("persons"), "entrustors.persons", source)})
+        else:
+            out.append({"name": str(item), "sector": None, "org_id": None, "persons": None})
+    return out
 
 
 def _from_categories(categories: tuple[str, ...] | None, words: frozenset[str]) -> bool | None:
@@ -320,10 +344,11 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     counting = data.get("counting") or {}
     if not isinstance(counting, dict) or set(counting) - {"first_day_counts"}:
         raise InputError("counting: expected a mapping with first_day_counts: true|false", path=source)
-    entrustors = _str_list(data.get("entrustors"), "entrustors", source)
-    if data.get("entrustor"):
-        entrustors = (*entrustors, *(e for e in _str_list(data["entrustor"], "entrustor", source)
-                                     if e not in entrustors))
+    details = _entrustors(data.get("entrustors"), source)
+    for extra in _str_list(data.get("entrustor"), "entrustor", source):
+        if extra not in {d["name"] for d in details}:
+            details.append({"name": extra, "sector": None, "org_id": None, "persons": None})
+    entrustors = tuple(d["name"] for d in details)
     owners = data.get("owners") or []
     if not isinstance(owners, list) or not all(isinstance(o, dict) for o in owners):
         raise InputError("owners: expected a list of mappings (owner, dataset, records)", path=source)
@@ -362,6 +387,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         what=str(data.get("what", "") or ""),
         controller_name=str(data.get("controller_name", "") or ""),
         entrustors=entrustors,
+        entrustor_details=tuple(details),
         owners=tuple(dict(o) for o in owners),
         cause=cause_text,
         secondary_damage=str(data.get("secondary_damage", "") or ""),
