@@ -178,6 +178,10 @@ def test_entrustors_come_from_contracts_with_sector_and_own_duty(ws: Workspace) 
     assert duties["明石市"]["reportable"] is True and duties["明石市"]["grounds"] == ["admin.over100"]
     assert duties["西日本マーケティング株式会社"]["reportable"] is False
     assert any("明石市" in n and "report itself" in n for n in r["notes"])
+    advised = [o for o in r["obligations"] if o["status"] == "advised"]
+    assert [(o["id"], o["recipients"], o["due"]) for o in advised] == [
+        ("advice.notify_entrustor", ["明石市"], "2026-11-07")]
+    assert [d["state"] for d in deadlines(as_cc, date(2026, 11, 3))] == ["advised"]
     letters = render_drafts(parse_incident(as_cc), date(2026, 11, 3), "ja")["notice-to-entrustor.ja.html"]
     city = letters[letters.index("明石市 御中"):]
     assert "報告対象となる可能性が高い" in city and "150人" in city

@@ -24,7 +24,8 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE (YAML
 TodayOpt = Annotated[str | None, typer.Option("--today", help="As of this date (YYYY-MM-DD; default today).")]
 IdArg = Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-001.")]
 
-_STATE_STYLE = {"overdue": "red", "due": "yellow", "asap": "yellow", "to_confirm": "magenta", "done": "green"}
+_STATE_STYLE = {"overdue": "red", "due": "yellow", "asap": "yellow", "advised": "cyan", "to_confirm": "magenta",
+                "done": "green"}
 
 
 def _actor(by: str | None) -> str:
@@ -85,14 +86,14 @@ def _render_list(items: list[dict[str, Any]]) -> None:
     if not items:
         console.print("no incidents (kansa incident open --from-trace TRACE.json or --file INCIDENT.yaml)")
         return
-    table = Table("incident", "learned", "reportable", "overdue", "due", "to confirm", "done", "next")
+    table = Table("incident", "learned", "reportable", "overdue", "due", "advised", "to confirm", "done", "next")
     for i in items:
         c = i["counts"]
-        nxt = next((d for d in i["deadlines"] if d["state"] in ("overdue", "due", "asap")), None)
+        nxt = next((d for d in i["deadlines"] if d["state"] in ("overdue", "due", "asap", "advised")), None)
         nxt_s = f"{nxt['id']} {nxt['due'] or 'promptly'}" if nxt else ""
         table.add_row(f"{i['incident_id']}\n{i['title'][:40]}", i["learned_at"], str(i["reportable"]),
                       f"[red]{c['overdue']}[/red]" if c["overdue"] else "0", str(c["due"] + c["asap"]),
-                      str(c["to_confirm"]), str(c["done"]), nxt_s)
+                      str(c["advised"]), str(c["to_confirm"]), str(c["done"]), nxt_s)
     console.print(table)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
-from kansa.respond.deadlines import deadlines
+from kansa.respond.deadlines import STATES, deadlines
 from kansa.respond.drafts import write_drafts
 from kansa.respond.engine import assess_incident
 from kansa.respond.incident import parse_incident
@@ -151,7 +151,7 @@ def list_incidents(ws: Workspace, today: date | None = None) -> list[dict[str, A
         inc = parse_incident(json.loads(r["facts"]))
         day = max(today or date.today(), inc.discovered_at.date())
         dl = deadlines(inc, day, done=_done(ws, r["incident_id"]))
-        counts = {s: sum(1 for d in dl if d["state"] == s) for s in ("overdue", "due", "asap", "to_confirm", "done")}
+        counts = {s: sum(1 for d in dl if d["state"] == s) for s in STATES}
         result = assess_incident(inc, day)
         out.append({
             "incident_id": r["incident_id"], "title": inc.title, "learned_at": inc.discovered_at.date().isoformat(),

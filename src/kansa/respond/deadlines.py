@@ -13,12 +13,13 @@ from typing import Any
 from kansa.respond.engine import assess_incident
 from kansa.respond.incident import Incident
 
-STATES = ("overdue", "due", "asap", "to_confirm", "done")
+STATES = ("overdue", "due", "asap", "advised", "to_confirm", "done")
 _ORDER = {s: i for i, s in enumerate(STATES)}
 
 
 def deadlines(incident: Incident, today: date, done: dict[str, date] | None = None) -> list[dict[str, Any]]:
-    """Obligations with state overdue | due | asap (no fixed day) | to_confirm (facts unknown) | done.
+    """Obligations with state overdue | due | asap (no fixed day) | advised (not statutory, kansa
+    advises it) | to_confirm (facts unknown) | done.
 
     ``done`` maps obligation id → the day it was met. Sorted: overdue first, then by due day.
     """
@@ -31,6 +32,8 @@ def deadlines(incident: Incident, today: date, done: dict[str, date] | None = No
             state = "done"
         elif o["status"] == "unknown":
             state = "to_confirm"
+        elif o["status"] == "advised":
+            state = "advised"
         elif d["overdue"]:
             state = "overdue"
         elif d["due"] is None:
@@ -57,6 +60,8 @@ def countdown_lines(rows: list[dict[str, Any]], lang: str = "en") -> list[str]:
         who = "、".join(r["recipients"]) if r["recipients"] else r["to"]
         if r["state"] == "done":
             when = f"done {r['done_on']}" + (" (after the due day)" if r["late"] else "")
+        elif r["state"] == "advised":
+            when = f"advised, by {r['due']} ({r['days_left']} days left)"
         elif r["state"] == "to_confirm":
             when = f"if the open questions confirm it: due {r['due'] or 'promptly'}"
         elif r["due"] is None:

@@ -201,6 +201,9 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: T
     return out
 
 
+# Not a statutory duty of the entrustee: kansa advises it when an entrustor likely must report.
+ADVISED_NOTICE = {"kind": "calendar_days", "days": 5, "note_ja": "速やかに", "note_en": "promptly"}
+
 # Facts read from the category list: while no categories are given, ask for the list once.
 _CATEGORY_FACTS = frozenset({"sensitive", "property_damage", "ordinance_sensitive", "my_number"})
 
@@ -332,7 +335,6 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
                         for t in because],
             "pending": [{"trigger": t["id"], "basis": t["basis"], "unknown": t["unknown"]} for t in pending],
         })
-    required = [o for o in obligations if o["status"] == "required"]
     if incident.role == "entrustee" and any(o["kind"] == "notify_entrustor" for o in obligations) \
             and not incident.entrustors:
         asks.setdefault("entrustors", []).append("appi.notify_entrustor")
@@ -354,6 +356,21 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         notes.append(f"委託先は委託元（{who}）へ通知すれば委員会報告・本人通知の義務を免れる (APPI Art. 26(1) proviso); "
                      "each entrustor must then assess and report itself.")
     duties = entrustor_duties(incident, today)
+    likely = [d["name"] for d in duties if d["reportable"] is True]
+    if likely and not any(o["kind"] == "notify_entrustor" and o["status"] == "required" for o in obligations):
+        deadline = _deadline(ADVISED_NOTICE, incident, today, False)
+        obligations.append({
+            "id": "advice.notify_entrustor", "kind": "notify_entrustor", "status": "advised", "report": False,
+            "to": "委託元 / the entrusting organisation", "recipients": likely, "entrustor_duties": duties,
+            "title_ja": "委託元への通知（推奨：委託元自身に報告義務の見込み）",
+            "title_en": "Notify the entrustors that likely must report (advised)",
+            "basis": "委託契約上の通知条項; 委託元の義務（個人情報保護法 第26条・第68条）は委託元が知った時から進行",
+            "due": deadline["due"], "how_computed": deadline["how_computed"],
+            "how_computed_ja": deadline["how_computed_ja"], "deadline": deadline,
+            "because": [{"trigger": f"entrustor:{n}", "basis": "entrustor_duties", "why_ja": f"{n} は報告対象の見込み",
+                         "why_en": f"{n} likely has to report"} for n in likely],
+            "pending": [],
+        })
     for d in duties:
         if d["reportable"] is True:
             persons = "?" if d["persons"] is None else f"{d['persons']:,}"
@@ -370,7 +387,8 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         "incident": incident.to_dict(),
         "today": today.isoformat(),
         "reportable": reportable,
-        "action_required": bool(required) or ("unknown" if obligations else False),
+        "action_required": True if any(o["status"] in ("required", "advised") for o in obligations)
+        else ("unknown" if obligations else False),
         "grounds": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
                     for t in triggers if t["met"] is True],
         "questions": questions,
