@@ -78,7 +78,8 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                    count(*) FILTER (WHERE action IN ({EXPORT_SQL})) AS n_exports,
                    list(event_id ORDER BY n_rows DESC) AS ids,
                    list(event_id) FILTER (WHERE whole AND unassigned) AS whole_ids,
-                   list(DISTINCT owner_id) FILTER (WHERE whole AND unassigned) AS whole_owners
+                   list(DISTINCT owner_id) FILTER (WHERE whole AND unassigned) AS whole_owners,
+                   coalesce(sum(n_rows) FILTER (WHERE whole AND unassigned), 0) AS whole_rows
             FROM ev GROUP BY ALL ORDER BY day, actor_id
             """,
             [unknown_rows, kinds, kinds, cutoff],
@@ -102,7 +103,7 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
         return peer_cache[key]
 
     out: list[Finding] = []
-    for actor, day, role, n, n_exp, evs, whole_ids, whole_owners in data:
+    for actor, day, role, n, n_exp, evs, whole_ids, whole_owners, whole_rows in data:
         x = float(n)
         mine = baseline(own[actor], min_history=min_history, log=True)
         peers = peer_baseline(role, day)
@@ -132,9 +133,10 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                     ),
                     reason_en=(
                         f"Exported whole table(s) of {', '.join(owners)}'s personal data on {day} "
-                        f"({len(whole_ids)} time(s), ~{x:.0f} rows) with no export assignment for that owner."
+                        f"({len(whole_ids)} time(s), ~{whole_rows:.0f} rows) with no export assignment for that owner."
                     ),
-                    detail={**detail, "whole_table_exports": len(whole_ids), "owners": owners,
+                    detail={**detail, "whole_table_exports": len(whole_ids), "whole_table_rows": float(whole_rows),
+                            "owners": owners,
                             "export_assignments": kinds},
                     access_events=evidence(whole_ids),
                     key="whole_table",
