@@ -209,3 +209,18 @@ def test_connection_messages_become_login_and_logout(tmp_path: Path) -> None:
     assert logout["statement"].startswith("disconnection: session time: 0:41:02.117")
     assert [e["source_line"] for e in access] == [2, 3, 4, 5]
     assert logout["ts"] - login["ts"] == timedelta(minutes=41, seconds=2, microseconds=117000)
+
+
+def test_copy_of_a_query_is_one_export(tmp_path: Path) -> None:
+    """PostgreSQL 15 + pgaudit 1.7 log COPY (SELECT ...) TO as SELECT per table, then COPY."""
+    sql = '"COPY (SELECT * FROM s.t WHERE id IN (\'a\', \'b\')) TO STDOUT;"'
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + _csv_line(f"AUDIT: SESSION,4,2,READ,COPY,,,{sql},<none>")
+        + _csv_line(f"AUDIT: SESSION,5,1,READ,COPY,,,{sql},<none>"),  # a later COPY is its own export
+        encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == [] and [(e["action"], e["resource"], e["source_line"]) for e in access] == [
+        ("export", "s.t", 1), ("export", "s.t", 3)]
+    assert access[0]["subjects"] == [("s", "a"), ("s", "b")] and access[0]["row_count"] is None

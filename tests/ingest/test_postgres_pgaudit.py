@@ -38,6 +38,13 @@ SELECT * FROM pref_osaka.residents;
 COPY pref_osaka.residents TO STDOUT;
 """
 
+# Exports: the log says that they ran, never how many rows left (row_count stays NULL).
+EXPORTS = """
+COPY (SELECT name, address FROM pref_osaka.residents) TO STDOUT WITH CSV;
+COPY (SELECT * FROM pref_osaka.residents WHERE resident_id IN ('R001', 'R002')) TO STDOUT;
+SELECT * FROM pref_osaka.residents;
+"""
+
 
 def _events(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -56,6 +63,7 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
         try:
             cluster.psql(SESSION, host="127.0.0.1")
             cluster.psql(SILENT, host="127.0.0.1")
+            cluster.psql(EXPORTS, host="127.0.0.1")
         finally:
             cluster.stop()
         yield {"csv": cluster.log("csv"), "json": cluster.log("json")}
@@ -67,8 +75,8 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
 @pytest.mark.postgres
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: str) -> None:
-    everything = _events(pg_logs[kind])
-    events = [e for e in everything if e["source_system"] == "pgaudit"]
+    work = _sessions(_events(pg_logs[kind]))[-3]  # SESSION's connection
+    events = [e for e in work if e["source_system"] == "pgaudit"]
     resident = [e for e in events if e["resource"] == "pref_osaka.residents"]
     actions = [e["action"] for e in resident]
     assert "insert" in actions and "export" in actions and "search" in actions
@@ -128,9 +136,23 @@ def test_real_sessions_have_login_and_logout(pg_logs: dict[str, Path], kind: str
         assert [e["action"] for e in s].count("login") == 1
         assert s[0]["resource"] == s[-1]["resource"]
         assert len({e["resource"] for e in s if e["source_system"] == "postgresql"}) == 1
-    work, silent = sessions[-2], sessions[-1]
+    work, silent = sessions[-3], sessions[-2]
     assert [e["source_ip"] for e in work + silent] == ["127.0.0.1"] * len(work + silent)
     # the session that ran SET pgaudit.log = 'none' shows a login and a logout and nothing else
     assert [e["action"] for e in silent] == ["login", "logout"]
     assert silent[0]["ts"] <= silent[1]["ts"] and silent[0]["resource"] != work[0]["resource"]
     assert len(work) > 10
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_real_exports_have_no_row_count(pg_logs: dict[str, Path], kind: str) -> None:
+    """Every export statement is exactly one export event, its text kept, its size unknown."""
+    exports = _sessions(_events(pg_logs[kind]))[-1]
+    assert [e["action"] for e in exports] == ["login", "export", "export", "export", "logout"]
+    statements = [line.strip() for line in EXPORTS.strip().splitlines()]
+    body = exports[1:-1]
+    assert [e["statement"] for e in body] == statements
+    assert all(e["row_count"] is None and e["resource"] == "pref_osaka.residents" for e in body)
+    assert body[0]["columns"] == ["name", "address"] and body[0]["subjects"] == []
+    assert body[1]["subjects"] == [("pref_osaka", "R001"), ("pref_osaka", "R002")]

@@ -243,8 +243,14 @@ class _Mapper:
         seen = (*key, resource)
         if seen in self.emitted:
             return None
+        # COPY (query) TO logs each relation the query reads (READ,SELECT,TABLE,rel; substatement 1),
+        # then the COPY itself without an object (READ,COPY; substatement 2): one export, not two.
+        if (audit["command"] == "COPY" and not audit["object_name"] and mapped and mapped.tables
+                and all((*key[:2], "*", t) in self.emitted for t in mapped.tables)):
+            return None
         self.emitted[seen] = None
-        if len(self.emitted) > 10000:
+        self.emitted[(*key[:2], "*", resource)] = None
+        while len(self.emitted) > 20000:
             self.emitted.popitem(last=False)
         owner = self.owners.owner_of(row.get("database_name") or None, resource) if resource and not (
             mapped and mapped.setting) else None
