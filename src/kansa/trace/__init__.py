@@ -5,11 +5,17 @@ Public API (other capabilities and the CLI call only these):
 * ``index_dataset(ws, path, owner, name, version=None, id_column=None, encoding=None) -> dict``
 * ``index_world_datasets(ws, world_dir) -> dict``
 * ``trace_file(ws, path) -> dict``
+* ``check_links(a, b, on, on_b=None, *, encoding_a=None, encoding_b=None, show_all=False, limit=None) -> dict``
+* ``read_list(path, encoding=None) -> dict``: what the reader understood of a list (no values)
+* ``trace_page(result, lang="both") -> str``: the HTML page of a trace result
 """
 
 from __future__ import annotations
 
+from kansa.trace.checklinks import check_links
 from kansa.trace.index import index_dataset, index_world_datasets
 from kansa.trace.match import trace_file
+from kansa.trace.page import trace_page
+from kansa.trace.reader import read_list
 
-__all__ = ["index_dataset", "index_world_datasets", "trace_file"]
+__all__ = ["check_links", "index_dataset", "index_world_datasets", "read_list", "trace_file", "trace_page"]

@@ -520,3 +520,8 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
             else:
                 rows[i], table.repaired[i] = fixed
     return table
+
+
+def read_list(path: Path, encoding: str | None = None) -> dict[str, Any]:
+    """What kansa understands of a list, without keeping or returning any of its values."""
+    return read_table(Path(path), encoding=encoding).report()
