@@ -28,14 +28,16 @@ from splink import DuckDBAPI, Linker
 
 from kansa.model.workspace import Workspace
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
-from kansa.trace.splink_settings import BLOCKING_RULES, M_PROBABILITIES, TF_FIELDS, settings
+from kansa.trace.splink_settings import BLOCKING_RULES, SPECS, TF_FIELDS, settings, specs_for
 
 MAX_BLOCK = 200
 """A name or reading alone is a blocking key only when at most this many indexed records carry it."""
 U_SAMPLE = 20_000
 """Indexed records sampled at random for the u estimate."""
-U_MAX_PAIRS = 2_000_000
+U_MAX_PAIRS = 1_000_000
 """Random pairs Splink compares for the u estimate."""
+MODEL_VERSION = 2
+"""Bump when the comparisons change: a stored u of other comparisons is not reused."""
 U_FLOOR = 1e-6
 """u of a level no sampled pair reached (an agreement rarer than one in the sample)."""
 
@@ -62,7 +64,7 @@ def _fingerprint(ws: Workspace) -> str:
     row = ws.con.cursor().execute(
         "SELECT coalesce(sum(records), 0), count(*), max(indexed_at) FROM trace_datasets"
     ).fetchall()[0]
-    return f"{row[0]}:{row[1]}:{row[2]}"
+    return f"{MODEL_VERSION}:{row[0]}:{row[1]}:{row[2]}"
 
 
 def u_probabilities(ws: Workspace) -> dict[str, list[float]]:
@@ -84,12 +86,14 @@ def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
     con.execute(
-        f"""CREATE TABLE u_sample AS SELECT dataset_id || '#' || record_no AS unique_id, {bf}, {hs}
+        f"""CREATE TABLE u_sample AS SELECT dataset_id || '#' || record_no AS unique_id, {bf}, {hs},
+                   h_name AS h_name_rare, h_kana AS h_kana_rare
             FROM {db}.main.trace_records USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)"""
     ).fetchall()
     api = DuckDBAPI(con)
     sample = api.register("u_sample", table_name="u_sample_in")
-    linker = Linker(sample, settings(list(M_PROBABILITIES), 1e-4, link_type="dedupe_only"), log_level=None)
+    every = sorted({f for spec in SPECS for f in spec.fields})
+    linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=list(SPECS)), log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1, num_chunks=1)
     model = linker.misc.save_model_to_json()
     out: dict[str, list[float]] = {}
@@ -106,10 +110,10 @@ def link(ws: Workspace, leak: pd.DataFrame, fields: list[str], min_probability: 
     ``leak`` has ``row`` (0-based data row) and the encoded columns ``bf_*`` (bytes) and ``h_*``
     (hex) of ``encode``. Returns one row per scored candidate pair above ``min_probability``:
     ``row, dataset_id, record_no, subject_id, match_probability, match_weight`` and the
-    match weight each field contributed (``mw_<field>``, log2 Bayes factor; 0 when missing).
+    match weight each comparison contributed (``mw_<comparison>``, log2 Bayes factor).
     """
     cols = ["row", "dataset_id", "record_no", "subject_id", "match_probability", "match_weight",
-            *(f"mw_{f}" for f in fields)]
+            *(f"mw_{s.name}" for s in specs_for(fields))]
     if leak.empty or not fields:
         return pd.DataFrame(columns=cols)
     u = u_probabilities(ws)
@@ -175,7 +179,7 @@ def _link(
             linker.table_management.register_term_frequency_lookup(api.register(f"tf_{f}", table_name=f"tf_{f}_in"),
                                                                    f"h_{f}")
     pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
-    gammas = ", ".join(f"p.mw_{f}" for f in fields)
+    gammas = ", ".join(f"p.mw_{s.name}" for s in specs_for(fields))
     out: pd.DataFrame = con.execute(
         f"""
         SELECT CAST(CASE WHEN p.source_dataset_l = 'leak' THEN p.unique_id_l ELSE p.unique_id_r END AS BIGINT) AS row,

@@ -2,60 +2,34 @@
 
 Splink never sees a name. Each field arrives as a keyed hash (equal hashes = equal normalised
 values) and as a Bloom filter of its bigrams (Dice of two filters ≈ string similarity), so every
-comparison is a custom SQL level over those two columns:
+comparison is a custom SQL level over those two columns: null (either side lacks the field: no
+evidence either way), exact (hashes equal; for names term-frequency adjusted, so that 佐藤 agreeing
+counts for less than 勅使河原), one or two fuzzy levels on the Bloom Dice coefficient, else.
 
-* null (either side lacks the field: no evidence either way),
-* exact (hashes equal; for names and readings term-frequency adjusted, so that 佐藤 agreeing
-  counts for less than 勅使河原),
-* one or two fuzzy levels on the Bloom Dice coefficient,
-* else.
+Fellegi–Sunter multiplies the evidence of comparisons as if independent. A name and its reading
+are not (the reading follows from the name), nor are an address and its postcode: counted
+twice, a namesake from another source with a different phone number and address would still
+look like a match. So when a leak has both members of such a pair they form one comparison
+(``person_name``, ``place``) whose levels say which of the two agreed; a leak with one of them
+uses the single-field comparison.
 
-The m probabilities (how often a true copy of a record shows that level) are set from the damage
-a leaked list really carries after kansa's normalisation — variant kanji the map does not fold,
-one-character typos, re-keyed phone digits, people who moved — not fitted to a test world;
-``M_PROBABILITIES`` lists them with their reasons. The u probabilities (how often two different
-people agree by chance) are estimated from the data by Splink's random sampling, and the
-term frequencies come from the whole index.
+The m probabilities (how often a true copy of a record shows that level) are set from the
+damage a leaked list really carries after kansa's normalisation — variant kanji the map does not
+fold, one-character typos, re-keyed phone digits, people who moved — not fitted to a test world;
+the reasons stand next to each value. The u probabilities (how often two different people agree
+by chance) are estimated from the index by Splink's random sampling (``linkage``), and the term
+frequencies come from the whole index.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator
-
-# Dice thresholds of the fuzzy levels. With 8 hash positions per padded bigram, one changed
-# character in a 4-character name changes 2 of 5 bigrams (Dice ≈ 0.6); in a 10-character date or
-# phone number 2 of 11 (≈ 0.8); a different person shares few bigrams (Dice ≈ 0.2–0.4 for dates,
-# which share the century and separators, less for names).
-FUZZY_LEVELS: dict[str, tuple[float, ...]] = {
-    "name": (0.75, 0.55),
-    "kana": (0.75, 0.55),
-    "dob": (0.75,),
-    "phone": (0.75,),
-    "address": (0.85, 0.6),
-}
-
-# m per level, in order: exact, fuzzy levels..., else. Reasons:
-# name: itaiji outside the fold map, one-character typos, a married name: ~8 % not exact.
-# kana: readings re-typed (ヅ/ズ, long vowels) a little less often than kanji.
-# dob: dates survive re-typing well once wareki is converted; a digit typo now and then.
-# phone: a digit typo in ~5 % of copies, a changed number in a few more.
-# address: re-typed addresses drift (番地 forms, building names) and people move: ~20 % not exact.
-# postcode: almost always copied as is, or changed by a move.
-M_PROBABILITIES: dict[str, tuple[float, ...]] = {
-    "name": (0.90, 0.06, 0.02, 0.02),
-    "kana": (0.92, 0.04, 0.02, 0.02),
-    "dob": (0.95, 0.03, 0.02),
-    "phone": (0.88, 0.06, 0.06),
-    "address": (0.78, 0.12, 0.05, 0.05),
-    "postcode": (0.93, 0.07),
-}
-TF_FIELDS: tuple[str, ...] = ("name", "kana")
-"""Exact agreement on these is weighted by how common the value is in the index."""
 
 
 def dice_sql(field: str) -> str:
@@ -64,33 +38,132 @@ def dice_sql(field: str) -> str:
     return f"(2.0 * bit_count({left} & {right}) / (bit_count({left}) + bit_count({right})))"
 
 
-def _level(creator: Any, m: float, u: float | None) -> Any:
-    creator.configure(m_probability=m)
-    if u is not None:
-        creator.configure(u_probability=u)
-    return creator
+def _eq(field: str) -> str:
+    return f'"h_{field}_l" = "h_{field}_r"'
 
 
-def field_comparison(field: str, u: list[float] | None = None) -> cl.CustomComparison:
-    """Null / exact (hash) / fuzzy (Bloom Dice) levels / else for one field; ``u`` per non-null
-    level when already estimated."""
-    m = M_PROBABILITIES[field]
-    us: list[float | None] = list(u) if u else [None] * len(m)
-    h_l, h_r = f'"h_{field}_l"', f'"h_{field}_r"'
-    levels: list[Any] = [
-        cll.CustomLevel(f"{h_l} IS NULL OR {h_r} IS NULL", "null").configure(is_null_level=True),
-    ]
-    exact = _level(cll.CustomLevel(f"{h_l} = {h_r}", "exact"), m[0], us[0])
-    if field in TF_FIELDS:
-        exact = exact.configure(tf_adjustment_column=f"h_{field}", tf_adjustment_weight=1.0)
-    levels.append(exact)
-    for i, threshold in enumerate(FUZZY_LEVELS.get(field, ())):
-        levels.append(
-            _level(cll.CustomLevel(f"{dice_sql(field)} >= {threshold}", f"bloom dice >= {threshold}"), m[1 + i],
-                   us[1 + i])
-        )
-    levels.append(_level(cll.ElseLevel(), m[-1], us[-1]))
-    return cl.CustomComparison(comparison_levels=levels, output_column_name=field)
+def _null(field: str) -> str:
+    return f'("h_{field}_l" IS NULL OR "h_{field}_r" IS NULL)'
+
+
+def _dice(field: str, at_least: float) -> str:
+    return f"coalesce({dice_sql(field)} >= {at_least}, FALSE)"
+
+
+@dataclass(frozen=True)
+class Level:
+    sql: str
+    label: str
+    m: float
+    tf: str | None = None  # term-frequency column
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One comparison: the fields it needs (all of them present in the leak) and its levels
+    (the null level is added: none of its fields on one side)."""
+
+    name: str
+    fields: tuple[str, ...]
+    levels: tuple[Level, ...]
+
+
+# Dice thresholds. With 8 hash positions per padded bigram, one changed character in a
+# 4-character name changes 2 of 5 bigrams (Dice ≈ 0.6); in a 10-character date or phone number
+# 2 of 11 (≈ 0.8); different people share few bigrams (dates share the century and separators).
+SPECS: tuple[Spec, ...] = (
+    Spec("person_name", ("name", "kana"), (
+        # a true copy keeps both (or the list lacks the reading for this record) ~87 %
+        Level(f"{_eq('name')} AND ({_eq('kana')} OR {_null('kana')})", "name exact, reading agrees or absent",
+              0.87, "h_name"),
+        # the reading re-typed wrongly, or a second reading of the same kanji
+        Level(_eq("name"), "name exact, reading differs", 0.03, "h_name"),
+        # variant kanji the fold map does not know, a typo in the kanji
+        Level(f"{_eq('kana')} AND ({_dice('name', 0.55)} OR {_null('name')})", "reading exact, name close or absent",
+              0.06, "h_kana"),
+        Level(f"{_dice('name', 0.75)} OR {_dice('kana', 0.75)}", "name or reading close", 0.02),
+        Level(f"{_dice('name', 0.55)} OR {_dice('kana', 0.55)}", "name or reading similar", 0.01),
+        Level("TRUE", "else", 0.01),
+    )),
+    Spec("name", ("name",), (
+        # itaiji outside the fold map, one-character typos, a married name: ~8 % not exact
+        Level(_eq("name"), "exact", 0.90, "h_name"),
+        Level(_dice("name", 0.75), "bloom dice >= 0.75", 0.06),
+        Level(_dice("name", 0.55), "bloom dice >= 0.55", 0.02),
+        Level("TRUE", "else", 0.02),
+    )),
+    Spec("kana", ("kana",), (
+        # readings re-typed (ヅ/ズ, long vowels) a little less often than kanji
+        Level(_eq("kana"), "exact", 0.92, "h_kana"),
+        Level(_dice("kana", 0.75), "bloom dice >= 0.75", 0.04),
+        Level(_dice("kana", 0.55), "bloom dice >= 0.55", 0.02),
+        Level("TRUE", "else", 0.02),
+    )),
+    Spec("dob", ("dob",), (
+        # dates survive re-typing well once wareki is converted; a digit typo now and then
+        Level(_eq("dob"), "exact", 0.95),
+        Level(_dice("dob", 0.75), "bloom dice >= 0.75", 0.03),
+        Level("TRUE", "else", 0.02),
+    )),
+    Spec("phone", ("phone",), (
+        # a digit typo in ~5 % of copies, a changed number in a few more
+        Level(_eq("phone"), "exact", 0.90),
+        Level(_dice("phone", 0.75), "bloom dice >= 0.75", 0.06),
+        Level("TRUE", "else", 0.04),
+    )),
+    Spec("place", ("address", "postcode"), (
+        # re-typed addresses drift (番地 forms, building names), people move: ~20 % not exact
+        Level(_eq("address"), "address exact", 0.78),
+        Level(_dice("address", 0.85), "address close", 0.12),
+        Level(_eq("postcode"), "same postcode, address differs or absent", 0.05),
+        Level(_dice("address", 0.6), "address similar", 0.02),
+        Level("TRUE", "else", 0.03),
+    )),
+    Spec("address", ("address",), (
+        Level(_eq("address"), "exact", 0.78),
+        Level(_dice("address", 0.85), "bloom dice >= 0.85", 0.12),
+        Level(_dice("address", 0.6), "bloom dice >= 0.6", 0.05),
+        Level("TRUE", "else", 0.05),
+    )),
+    Spec("postcode", ("postcode",), (
+        # almost always copied as is, or changed by a move
+        Level(_eq("postcode"), "exact", 0.93),
+        Level("TRUE", "else", 0.07),
+    )),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+TF_FIELDS: tuple[str, ...] = ("name", "kana")
+"""Exact agreement on these is weighted by how common the value is in the index."""
+
+
+def specs_for(fields: list[str]) -> list[Spec]:
+    """The comparisons for a leak with these fields: combined ones where it has both members."""
+    have = set(fields)
+    chosen: list[Spec] = []
+    covered: set[str] = set()
+    for s in SPECS:  # combined specs come before their single-field ones
+        if set(s.fields) <= have and not set(s.fields) & covered:
+            chosen.append(s)
+            covered |= set(s.fields)
+    return chosen
+
+
+def comparison(spec: Spec, u: list[float] | None = None) -> cl.CustomComparison:
+    """Splink comparison for ``spec``; ``u`` per non-null level when already estimated."""
+    null_sql = " AND ".join(_null(f) for f in spec.fields)
+    levels: list[Any] = [cll.CustomLevel(null_sql, "null").configure(is_null_level=True)]
+    for i, lv in enumerate(spec.levels):
+        creator = cll.ElseLevel() if lv.sql == "TRUE" else cll.CustomLevel(lv.sql, lv.label)
+        creator.configure(m_probability=lv.m)
+        if u is not None:
+            creator.configure(u_probability=u[i])
+        if lv.tf:
+            # the level's own u is the base of the adjustment: with it, a value's frequency in the
+            # index replaces the level's average chance agreement
+            creator.configure(tf_adjustment_column=lv.tf, tf_adjustment_weight=1.0,
+                              disable_tf_exact_match_detection=True)
+        levels.append(creator)
+    return cl.CustomComparison(comparison_levels=levels, output_column_name=spec.name)
 
 
 # Blocking: a candidate pair must agree exactly on one of these. Pairs of fields, because one
@@ -111,21 +184,26 @@ BLOCKING_RULES: tuple[str, ...] = (
 
 
 def settings(
-    fields: list[str], prior: float, u: dict[str, list[float]] | None = None, link_type: Literal["link_only", "dedupe_only"] = "link_only"
+    fields: list[str],
+    prior: float,
+    u: dict[str, list[float]] | None = None,
+    link_type: Literal["link_only", "dedupe_only"] = "link_only",
+    specs: list[Spec] | None = None,
 ) -> SettingsCreator:
     """Splink settings for linking a leak (left) to indexed holdings (right).
 
     ``fields``: the fields the leak has (comparisons on others would only add null levels).
     ``prior``: probability that a random leak row and a random indexed record are the same
     person (about one over the number of distinct people indexed).
-    ``u``: per field, u of each non-null level (estimated once per index state).
+    ``u``: per comparison name, u of each non-null level (estimated once per index state).
+    ``specs``: the comparisons (default: ``specs_for(fields)``).
     """
     rules: list[Any] = [r for r in BLOCKING_RULES if _rule_fields(r) <= set(fields)]  # SQL strings
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior,
-        comparisons=[field_comparison(f, (u or {}).get(f)) for f in M_PROBABILITIES if f in fields],
+        comparisons=[comparison(s, (u or {}).get(s.name)) for s in (specs or specs_for(fields))],
         blocking_rules_to_generate_predictions=rules,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
