@@ -349,6 +349,11 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
                             "why_en": "high-level encryption only removes duties; until confirmed it is assumed absent",
                             "why_ja": "高度な暗号化は義務を免除する事情のため、確認できるまで「なし」とみなす",
                             "question": q})
+    if incident.jurisdictions_given is False:
+        assumptions.append({"fact": "jurisdictions", "assumed": ["appi"],
+                            "why_en": "APPI is assumed to apply to personal data handled in Japan; GDPR is asked",
+                            "why_ja": "日本国内で取り扱う個人情報には個人情報保護法が適用されるものとみなす（GDPRは確認）",
+                            "question": _question(rules, "gdpr", [])})
     reportable = _reportable(rules, incident, facts)
     notes: list[str] = []
     if any(o["kind"] == "notify_entrustor" for o in obligations):

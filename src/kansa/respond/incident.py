@@ -100,6 +100,7 @@ class Incident:
     my_number_public: bool | None = None
     my_number_system: bool | None = None
     appi: bool = True
+    jurisdictions_given: bool = True
     gdpr: bool | None = None
     gdpr_role: str | None = None
     gdpr_unlikely_risk: bool = False
@@ -379,6 +380,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         encrypted=_opt_bool(data, "encrypted", source),
         being_acquired=bool(_opt_bool(data, "being_acquired", source)),
         appi=True if jurisdictions is None else "appi" in jurisdictions,
+        jurisdictions_given=jurisdictions is not None or gdpr is not None,
         gdpr=gdpr,
         gdpr_role=gdpr_role,
         gdpr_unlikely_risk=bool(_opt_bool(data, "gdpr_unlikely_risk", source)),
