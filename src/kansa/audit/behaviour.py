@@ -55,8 +55,8 @@ _LABEL_JA = {
     "owners": "委託元(データ所有者)数",
     "rows_read": "取得件数",
     "rows_exported": "出力件数",
-    "unjustified_share": "業務上の根拠のない操作の割合",
-    "off_hours_share": "時間外操作の割合",
+    "unjustified_share": "業務上の根拠のない操作数",
+    "off_hours_share": "時間外の操作数",
     "new_resources": "初めて触れた資源数",
 }
 
@@ -198,10 +198,12 @@ def _fired(row: pd.Series, pstats: dict[str, tuple[float, float, int]] | None) -
     return fired
 
 
+_LABEL_EN = {"unjustified_share": "unjustified events", "off_hours_share": "off-hours events"}
+
+
 def _fmt(f: str, t_value: float) -> str:
     """A transformed value back as a count (for shares: the number of events behind the share)."""
-    n = f"{max((t_value / 2.0) ** 2 - 0.375, 0.0):.0f}"
-    return f"{n} events" if f in SHARE_FEATURES else n
+    return f"{max((t_value / 2.0) ** 2 - 0.375, 0.0):.0f}"
 
 
 def _candidates(df: pd.DataFrame, since: date, until: date) -> list[int]:
@@ -249,7 +251,8 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
             for e in fired
         ]
         parts_en = [
-            f"{e['feature'].replace('_', ' ')} {_fmt(e['feature'], float(row['t_' + e['feature']]))} "
+            f"{_LABEL_EN.get(e['feature'], e['feature'].replace('_', ' '))} "
+            f"{_fmt(e['feature'], float(row['t_' + e['feature']]))} "
             f"(own median {e['own_median']}, peers' {e['peer_median'] or '-'}, z {e['z']:.1f})"
             for e in fired
         ]
