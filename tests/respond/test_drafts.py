@@ -134,3 +134,13 @@ def test_japanese_draft_writes_dates_and_computation_in_japanese() -> None:
     html = render_drafts(inc, date(2026, 11, 3), "ja")["ppc-report-final.ja.html"]
     assert "令和8年11月2日（月） 10:30" in html and "令和8年12月2日（水）" in html
     assert "初日不算入" in html and "Civil Code" not in html
+
+
+def test_cause_kind_fills_the_cause_until_the_officer_describes_it() -> None:
+    base = {"learned_at": "2026-11-02", "role": "controller", "persons": 5}
+    html = render_drafts(parse_incident({**base, "cause": "insider"}), date(2026, 11, 3), "ja")
+    assert "内部不正等）（詳細は調査中）" in html["ppc-report-final.ja.html"]
+    html = render_drafts(parse_incident({**base, "cause": "insider", "cause_detail": "USBへの持ち出し"}),
+                         date(2026, 11, 3), "ja")
+    assert "USBへの持ち出し" in html["ppc-report-final.ja.html"]
+    assert "詳細は調査中" not in html["ppc-report-final.ja.html"]

@@ -48,6 +48,10 @@ def _render(result: dict[str, Any]) -> None:
         console.print(f"[yellow]{q['text']}[/yellow]")
     for a in result["assumptions"]:
         console.print(f"assumed: {a['fact']} = {a['assumed']} — {a['why_en']}")
+    for d in result["entrustor_duties"]:
+        persons = "?" if d["persons"] is None else f"{d['persons']:,}"
+        console.print(f"entrustor {d['name']} ({d['sector'] or 'sector ?'}, {persons} persons): own duty "
+                      f"{d['reportable']} {', '.join(d['grounds'])}")
     for note in result["notes"]:
         console.print(f"note: {note}")
 
