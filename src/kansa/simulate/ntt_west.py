@@ -138,7 +138,8 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
 
     # Operators in teams; some join or leave during the period, a fifth work the late shift.
     n_ops = max(8, int(40 * scale))
-    teams = [f"team-{k:02d}" for k in range(1, max(3, n_ops // 4) + 1)]
+    # About a dozen teams at most; a larger centre has larger teams, not more of them.
+    teams = [f"team-{k:02d}" for k in range(1, max(3, min(12, n_ops // 4)) + 1)]
     n_sv = max(2, min(8, len(teams) // 3 + 1))
     supervisors = [f"sv{k:03d}" for k in range(1, n_sv + 1)]
     ops: list[Operator] = []
@@ -231,6 +232,9 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
             w.flush(at(day + timedelta(1), 0))
             continue
         active = [c for c in campaigns if c.start <= day <= c.end]
+        active_by_team: dict[str, list[Campaign]] = {}
+        for c in active:
+            active_by_team.setdefault(c.team, []).append(c)
         rush = 1.3 if _month_end_rush(day, worked) else 1.0
         appdb.open_day(day)
         app = appdb.event
@@ -261,7 +265,8 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
         for op in ops:
             if day < op.valid_from or (op.valid_to and day > op.valid_to) or rng.random() < 0.08:
                 continue
-            mine = [c for c in active if c.team == op.team]
+            w.spill_if_large()
+            mine = active_by_team.get(op.team, [])
             t0 = at(day, (13.0 if op.late_shift else 9.0) + rng.random() * 0.4)
             t1 = at(day, (21.5 if op.late_shift else 17.5) + rng.random() * 0.5)
             w.logon += [(t0 - timedelta(minutes=3), op.aid, op.terminal, "Logon"),

@@ -74,20 +74,33 @@ def surnames() -> tuple[list[tuple[str, str]], list[int]]:
     return [(k, r) for k, r, _ in entries], [c for _, _, c in entries]
 
 
+RARE_FIRST_NAME_SHARE = 0.2   # given names have a long tail beyond the popular readings
+
+
+def _spellings(entries: list[tuple[str, list[str]]], per_reading: int) -> list[tuple[str, str]]:
+    """For each reading, the spellings whose characters are most common across all names (the
+    dataset lists rare spellings alongside the usual ones)."""
+    freq = Counter(ch for _, kanji in entries for k in kanji for ch in k)
+    pool: list[tuple[str, str]] = []
+    for reading, kanji in entries:
+        spellings = [k for k in kanji if _cp932(k) and len(k) <= 3]
+        spellings.sort(key=lambda k: (-sum(freq[c] for c in k) / len(k), k))
+        pool += [(k, reading) for k in spellings[:per_reading]]
+    return sorted(pool)
+
+
 @lru_cache(maxsize=1)
-def first_names() -> dict[str, list[tuple[str, str]]]:
-    """(kanji, reading) pairs per gender: for each popular reading, its three spellings whose
-    characters are most common across all names (the dataset lists rare spellings alongside)."""
-    out: dict[str, list[tuple[str, str]]] = {}
+def first_names() -> dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    """Per gender: (popular, rare) (kanji, reading) pairs — popular readings with their three usual
+    spellings, and the dataset's full list of readings with their most usual spelling."""
+    full = dict(zip(("male", "female"), jpnd.load_dataset(kind="org")[:2], strict=True))
+    out: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
     for gender in ("male", "female"):
-        entries = jpnd.get_popular_names(gender=gender, top=100_000)  # type: ignore[arg-type]
-        freq = Counter(ch for e in entries for k in e["kanji"] for ch in k)
-        pool: list[tuple[str, str]] = []
-        for e in entries:
-            spellings = [k for k in e["kanji"] if _cp932(k) and len(k) <= 3]
-            spellings.sort(key=lambda k: (-sum(freq[c] for c in k) / len(k), k))
-            pool += [(k, e["reading"]) for k in spellings[:3]]
-        out[gender] = sorted(pool)
+        popular = [(e["reading"], list(e["kanji"]))
+                   for e in jpnd.get_popular_names(gender=gender, top=100_000)]  # type: ignore[arg-type]
+        known = {r for r, _ in popular}
+        rare = [(r, list(v["kanji"])) for r, v in full[gender].items() if r not in known]
+        out[gender] = (_spellings(popular, 3), _spellings(rare, 1))
     return out
 
 
@@ -162,7 +175,8 @@ def make_people(
         if rng.random() < 0.08 and any(c in OLD_FORMS for c in last_k):
             last_k = "".join(OLD_FORMS.get(c, c) for c in last_k)   # registered in the old form
         male = rng.random() < 0.49
-        first_k, first_r = rng.choice(firsts["male" if male else "female"])
+        popular, rare = firsts["male" if male else "female"]
+        first_k, first_r = rng.choice(rare if rng.random() < RARE_FIRST_NAME_SHARE else popular)
         zip_code, addr, chome = rng.choice(addrs)
         people.append(
             Person(

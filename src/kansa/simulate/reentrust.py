@@ -192,6 +192,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
             rush *= 1.2                                                  # fiscal year end
         appdb.open_day(day, hour=7.5)   # the app's pool connects every day, worked or not
         for s in staff:
+            w.spill_if_large()
             if day < s.start or rng.random() < 0.07:
                 continue
             if s.abroad and _closed_abroad(day, rogue_holidays if s.rogue else ()):

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import heapq
 import io
 import json
+import pickle
 import random
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +35,30 @@ DbRow = tuple[datetime, list[Any]]
 Logon = tuple[datetime, str, str, str]
 Device = tuple[datetime, str, str, str, str]
 FileOp = tuple[datetime, str, str, str, str, bool, bool, str]
+
+
+SPILL_AT = 400_000   # pending events held in memory before a sorted run goes to disk
+_CHUNK = 20_000
+_KINDS = ("app", "db", "logon", "device", "files")
+_SORT_KEYS: dict[str, Callable[[Any], Any]] = {
+    "app": lambda e: (e["time"], e["actor"]),
+    "db": lambda r: (r[0], r[1][4], r[1][5]),
+    "logon": lambda r: r, "device": lambda r: r, "files": lambda r: r,
+}
+
+
+def _when(kind: str, item: Any) -> datetime:
+    return item["time"] if kind == "app" else item[0]
+
+
+def _read_run(path: Path) -> Iterator[Any]:
+    with path.open("rb") as fh:
+        while True:
+            try:
+                chunk = pickle.load(fh)
+            except EOFError:
+                return
+            yield from chunk
 
 
 def months(start: date, end: date) -> list[str]:
@@ -109,6 +136,8 @@ class EventFiles:
         self._ids = random.Random(f"cert-ids-{seed}")
         self._flushed: datetime | None = None
         self._sessions: dict[str, dict[str, Any]] = {}
+        self._spill_dir = out / ".spill"
+        self._runs: dict[str, list[Path]] = {kind: [] for kind in _KINDS}
         ep = out / "logs" / "endpoint"
         ep.mkdir(parents=True, exist_ok=True)
         self._ep = {name: (ep / f"{name}.csv").open("w", encoding="utf-8", newline="")
@@ -120,53 +149,92 @@ class EventFiles:
         h = f"{self._ids.getrandbits(64):016X}"
         return "{" + f"{h[:4]}-{h[4:8]}{h[8:12]}-{h[12:]}" + "}"
 
+    def pending(self) -> int:
+        return len(self.app) + len(self.db) + len(self.logon) + len(self.device) + len(self.files)
+
+    def spill_if_large(self) -> None:
+        """Move pending events to sorted run files once they pass SPILL_AT (bounded memory at any
+        scale); `flush` merges the runs back in time order. Ties keep generation order, so the
+        bytes do not depend on when spills happened."""
+        if self.pending() < SPILL_AT:
+            return
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        for kind in _KINDS:
+            items = getattr(self, kind)
+            if not items:
+                continue
+            items.sort(key=_SORT_KEYS[kind])
+            path = self._spill_dir / f"{kind}-{len(self._runs[kind]):05d}.pickle"
+            with path.open("wb") as fh:
+                for k in range(0, len(items), _CHUNK):
+                    pickle.dump(items[k:k + _CHUNK], fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self._runs[kind].append(path)
+            items.clear()
+
+    def _merged(self, kind: str) -> Iterator[Any]:
+        items = getattr(self, kind)
+        items.sort(key=_SORT_KEYS[kind])
+        return heapq.merge(*(_read_run(p) for p in self._runs[kind]), list(items), key=_SORT_KEYS[kind])
+
     def flush(self, before: datetime | None = None) -> None:
         """Write every pending event earlier than ``before`` (all of them when None)."""
-
-        def take(items: list[Any], when: Any) -> list[Any]:
-            if before is None:
-                done, items[:] = items[:], []
-                return done
-            done = [x for x in items if when(x) < before]
-            items[:] = [x for x in items if when(x) >= before]
-            return done
-
-        app = sorted(take(self.app, lambda e: e["time"]), key=lambda e: (e["time"], e["actor"]))
-        db = self._renumber(sorted(take(self.db, lambda r: r[0]), key=lambda r: (r[0], r[1][4], r[1][5])))
-        logon = sorted(take(self.logon, lambda r: r[0]))
-        device = sorted(take(self.device, lambda r: r[0]))
-        files = sorted(take(self.files, lambda r: r[0]))
-        earliest = min((x[0] for x in (*db, *logon, *device, *files)), default=None)
-        if app and (earliest is None or app[0]["time"] < earliest):
-            earliest = app[0]["time"]
-        if self._flushed is not None and earliest is not None and earliest < self._flushed:
-            raise AssertionError(f"event at {earliest} generated after the world was written up to {self._flushed}")
+        for kind in _KINDS:
+            keep: list[Any] = []
+            batch: list[Any] = []
+            first = True
+            for item in self._merged(kind):
+                t = _when(kind, item)
+                if before is not None and t >= before:
+                    keep.append(item)
+                    continue
+                if first and self._flushed is not None and t < self._flushed:
+                    raise AssertionError(f"{kind} event at {t} generated after the world was written up to "
+                                         f"{self._flushed}")
+                first = False
+                batch.append(item)
+                if len(batch) >= _CHUNK:
+                    self._write(kind, batch)
+                    batch = []
+            self._write(kind, batch)
+            for path in self._runs[kind]:
+                path.unlink()
+            self._runs[kind] = []
+            getattr(self, kind)[:] = keep
         if before is not None:
             self._flushed = before
 
-        by_month: dict[str, list[str]] = {}
-        for e in app:
-            rec = {**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
-            by_month.setdefault(e["time"].strftime("%Y-%m"), []).append(
-                json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-        for month in sorted(by_month):
-            self._app.write(month, "".join(by_month[month]))
-        db_by_month: dict[str, list[list[Any]]] = {}
-        for t, r in db:
-            row = [pg_time(t), *r]
-            assert len(row) == len(CSVLOG_COLUMNS)
-            db_by_month.setdefault(t.strftime("%Y-%m"), []).append(row)
-        for month in sorted(db_by_month):
-            self._db.write(month, _csv_text(db_by_month[month]))
-        self._ep["logon"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a) for t, u, pc, a in logon]))
-        self._ep["device"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a, tree)
-                                            for t, u, pc, a, tree in device]))
-        self._ep["file"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, fn, act, str(to).upper(),
-                                           str(frm).upper(), content)
-                                          for t, u, pc, fn, act, to, frm, content in files]))
-        self.counts["app"] += len(app)
-        self.counts["db"] += len(db)
-        self.counts["endpoint"] += len(logon) + len(device) + len(files)
+    def _write(self, kind: str, items: list[Any]) -> None:
+        if not items:
+            return
+        if kind == "app":
+            by_month: dict[str, list[str]] = {}
+            for e in items:
+                rec = {**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
+                by_month.setdefault(e["time"].strftime("%Y-%m"), []).append(
+                    json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+            for month in sorted(by_month):
+                self._app.write(month, "".join(by_month[month]))
+            self.counts["app"] += len(items)
+        elif kind == "db":
+            db_by_month: dict[str, list[list[Any]]] = {}
+            for t, r in self._renumber(items):
+                row = [pg_time(t), *r]
+                assert len(row) == len(CSVLOG_COLUMNS)
+                db_by_month.setdefault(t.strftime("%Y-%m"), []).append(row)
+            for month in sorted(db_by_month):
+                self._db.write(month, _csv_text(db_by_month[month]))
+            self.counts["db"] += len(items)
+        elif kind == "logon":
+            self._ep["logon"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a) for t, u, pc, a in items]))
+        elif kind == "device":
+            self._ep["device"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, a, tree)
+                                                for t, u, pc, a, tree in items]))
+        else:
+            self._ep["file"].write(_csv_text([(self._cert_id(), cert_time(t), u, pc, fn, act, str(to).upper(),
+                                               str(frm).upper(), content)
+                                              for t, u, pc, fn, act, to, frm, content in items]))
+        if kind in ("logon", "device", "files"):
+            self.counts["endpoint"] += len(items)
 
     def _renumber(self, rows: list[DbRow]) -> list[DbRow]:
         """Number session lines, transactions and pgaudit statements in time order, as the server does.
@@ -195,5 +263,7 @@ class EventFiles:
         self.flush()
         for fh in self._ep.values():
             fh.close()
+        if self._spill_dir.exists():
+            self._spill_dir.rmdir()
         ms = months(start, end)
         return {"access": self._app.finish(ms), "pgaudit": self._db.finish(ms)}

@@ -77,6 +77,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
     for day in days_worked:
         session = db.session("juki_app", APP_ADDR, "juki-app", at(day, 8.25))
         for i, cid in enumerate(clerks, 1):
+            w.spill_if_large()
             if rng.random() < 0.07:
                 continue
             term, addr = f"SGN-PC-{i:02d}", f"10.30.2.{i + 10}"

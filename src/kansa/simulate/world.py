@@ -122,6 +122,10 @@ class World:
     def files(self, value: list[FileOp]) -> None:  # `w.files += [...]` rebinds the same list
         self.events.files = value
 
+    def spill_if_large(self) -> None:
+        """Call now and then inside a day's loop: keeps memory bounded at large ``--scale``."""
+        self.events.spill_if_large()
+
     def flush(self, before: datetime) -> None:
         """Everything before ``before`` is final: write it out (see stream.py)."""
         self.events.flush(before)
