@@ -62,8 +62,8 @@ def test_kana_readings_are_the_names_readings(people: list[tuple[str, Person]]) 
         last_readings.setdefault(e["kanji"], set()).add(e["reading"])
     first_readings: dict[str, set[str]] = {}
     for names in jpnd.load_dataset(kind="org")[:2]:
-        for reading, e in names.items():
-            for k in e["kanji"]:
+        for reading, entry in names.items():
+            for k in entry["kanji"]:
                 first_readings.setdefault(k, set()).add(reading)
     for _, p in people:
         first = p.name.split("　")[1]
