@@ -187,3 +187,22 @@ def test_entrustors_come_from_contracts_with_sector_and_own_duty(ws: Workspace) 
     assert "報告対象となる可能性が高い" in city and "150人" in city
     with pytest.raises(KansaError, match="no such organisation"):
         entrustors_from_workspace(ws, facts, "nobody")
+
+
+def test_a_change_that_cannot_be_sealed_is_not_stored(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kansa.respond.casefile as casefile
+
+    iid = open_incident(ws, FACTS, "tanaka")["incident_id"]
+
+    def refuse(*_args: Any, **_kw: Any) -> int:
+        raise KansaError("ledger unavailable")
+
+    monkeypatch.setattr(casefile, "_journal", refuse)
+    with pytest.raises(KansaError, match="ledger unavailable"):
+        update_incident(ws, iid, {"persons": 3}, "suzuki")
+    with pytest.raises(KansaError, match="ledger unavailable"):
+        mark_done(ws, iid, "appi.preliminary_report", "suzuki", on=date(2026, 11, 3))
+    got = get_incident(ws, iid, date(2026, 11, 3))
+    assert got["version"] == 1 and got["facts"]["persons"] == 5000
+    assert [h["version"] for h in got["history"]] == [1]
+    assert all(d["state"] != "done" for d in got["deadlines"])

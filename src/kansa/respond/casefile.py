@@ -31,17 +31,30 @@ def _journal(ws: Workspace, payload: dict[str, Any], actor: str) -> int | None:
     return int(journal(ws, "incident", payload, actor))
 
 
-def _record(ws: Workspace, incident_id: str, version: int, actor: str, action: str, changes: dict[str, Any]) -> int | None:
-    """Keep one change row, seal it, and remember which ledger leaf it became."""
-    con = ws.con
-    now = datetime.now(UTC)
-    con.execute("INSERT INTO respond_incident_changes VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [incident_id, version, now, actor, action, dumps(changes)])
+Write = tuple[str, list[Any]]
+
+
+def _record(ws: Workspace, incident_id: str, version: int, actor: str, action: str, changes: dict[str, Any],
+            writes: list[Write]) -> int | None:
+    """Seal a change into the ledger, then store it and its effects in one transaction.
+
+    Sealed first: a change is never stored without its ledger leaf. If storing then fails, the
+    ledger holds an entry whose row is missing — which `kansa ledger verify`-style checks can see,
+    unlike an unsealed row.
+    """
     leaf = _journal(ws, {"incident_id": incident_id, "version": version, "action": action,
                          "changes": plain(changes)}, actor)
-    if leaf is not None:
-        con.execute("UPDATE respond_incident_changes SET ledger_leaf = ? WHERE incident_id = ? AND version = ?",
-                    [leaf, incident_id, version])
+    con = ws.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for sql, params in writes:
+            con.execute(sql, params)
+        con.execute("INSERT INTO respond_incident_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [incident_id, version, datetime.now(UTC), actor, action, dumps(changes), leaf])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return leaf
 
 
@@ -66,8 +79,8 @@ def open_incident(ws: Workspace, facts: dict[str, Any], actor: str) -> dict[str,
     n = rows(con, "SELECT count(*) AS n FROM respond_incidents WHERE incident_id LIKE ?", [f"INC-{year}-%"])[0]["n"]
     incident_id = f"INC-{year}-{int(n) + 1:03d}"
     now = datetime.now(UTC)
-    con.execute("INSERT INTO respond_incidents VALUES (?, ?, ?, ?, 1, ?)", [incident_id, now, actor, now, dumps(facts)])
-    leaf = _record(ws, incident_id, 1, actor, "open", facts)
+    leaf = _record(ws, incident_id, 1, actor, "open", facts,
+                   [("INSERT INTO respond_incidents VALUES (?, ?, ?, ?, 1, ?)", [incident_id, now, actor, now, dumps(facts)])])
     return {"incident_id": incident_id, "version": 1, "ledger_leaf": leaf}
 
 
@@ -83,9 +96,9 @@ def update_incident(ws: Workspace, incident_id: str, changes: dict[str, Any], ac
     parse_incident(new)
     before = {k: facts.get(k) for k in changes}
     version += 1
-    ws.con.execute("UPDATE respond_incidents SET facts = ?, version = ?, updated_at = ? WHERE incident_id = ?",
-                   [dumps(new), version, datetime.now(UTC), incident_id])
-    leaf = _record(ws, incident_id, version, actor, "update", {"set": changes, "before": before})
+    leaf = _record(ws, incident_id, version, actor, "update", {"set": changes, "before": before},
+                   [("UPDATE respond_incidents SET facts = ?, version = ?, updated_at = ? WHERE incident_id = ?",
+                     [dumps(new), version, datetime.now(UTC), incident_id])])
     return {"incident_id": incident_id, "version": version, "ledger_leaf": leaf}
 
 
@@ -101,16 +114,17 @@ def mark_done(ws: Workspace, incident_id: str, obligation_id: str, actor: str, *
     day = on or date.today()
     if day < _learned(facts):
         raise KansaError(f"--on {day.isoformat()} is before the organisation learned of the incident")
-    con = ws.con
-    con.execute("DELETE FROM respond_obligations_done WHERE incident_id = ? AND obligation_id = ?",
-                [incident_id, obligation_id])
-    con.execute("INSERT INTO respond_obligations_done VALUES (?, ?, ?, ?, ?, ?)",
-                [incident_id, obligation_id, day, datetime.now(UTC), actor, note])
     version += 1
-    con.execute("UPDATE respond_incidents SET version = ?, updated_at = ? WHERE incident_id = ?",
-                [version, datetime.now(UTC), incident_id])
+    now = datetime.now(UTC)
     leaf = _record(ws, incident_id, version, actor, "done",
-                   {"obligation": obligation_id, "done_on": day.isoformat(), "note": note})
+                   {"obligation": obligation_id, "done_on": day.isoformat(), "note": note}, [
+                       ("DELETE FROM respond_obligations_done WHERE incident_id = ? AND obligation_id = ?",
+                        [incident_id, obligation_id]),
+                       ("INSERT INTO respond_obligations_done VALUES (?, ?, ?, ?, ?, ?)",
+                        [incident_id, obligation_id, day, now, actor, note]),
+                       ("UPDATE respond_incidents SET version = ?, updated_at = ? WHERE incident_id = ?",
+                        [version, now, incident_id]),
+                   ])
     return {"incident_id": incident_id, "version": version, "obligation": obligation_id,
             "done_on": day.isoformat(), "ledger_leaf": leaf}
 
@@ -172,10 +186,9 @@ def draft_incident(ws: Workspace, incident_id: str, out_dir: Path, today: date |
     day = date.fromisoformat(got["today"])
     result = write_drafts(inc, out_dir, day, lang=lang, pdf=pdf, done=_done(ws, incident_id), history=got["history"])
     if actor:
-        ws.con.execute("UPDATE respond_incidents SET version = ? WHERE incident_id = ?",
-                       [got["version"] + 1, incident_id])
         _record(ws, incident_id, got["version"] + 1, actor, "draft",
-                {"files": [Path(f).name for f in result["files"]], "as_of": day.isoformat(), "lang": lang})
+                {"files": [Path(f).name for f in result["files"]], "as_of": day.isoformat(), "lang": lang},
+                [("UPDATE respond_incidents SET version = ? WHERE incident_id = ?", [got["version"] + 1, incident_id])])
     return {"incident_id": incident_id, **result}
 
 
