@@ -58,7 +58,7 @@ def test_unknown_wrongful_purpose_uses_the_earlier_final_date_and_asks() -> None
     assert r["reportable"] is True
     final = _ob(r, "appi.final_report")
     assert final["deadline"]["days"] == 30 and "60 if it is confirmed" in final["how_computed"]
-    assert "wrongful_purpose" in {q["fact"] for q in r["questions"]}
+    assert "cause" in {q["fact"] for q in r["questions"]}
 
 
 def test_deadline_rolls_over_national_holiday() -> None:

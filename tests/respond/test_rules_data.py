@@ -27,13 +27,14 @@ def test_every_rule_cites_a_basis_and_references_known_triggers() -> None:
 
 
 def test_every_fact_that_can_be_unknown_has_a_question_and_who_answers() -> None:
-    from kansa.respond.engine import facts_of
+    from kansa.respond.engine import INCIDENT_KEY, facts_of
     from kansa.respond.incident import parse_incident
 
     rules = load_rules()
     # the facts left unknown when an incident says nothing but when it was learned
     bare = facts_of(parse_incident({"learned_at": "2026-11-02"}))
-    unknown = {k for k, v in bare.items() if v is None} | {"sector", "role", "gdpr_role", "categories", "entrustors"}
+    unknown = {INCIDENT_KEY.get(k, k) for k, v in bare.items() if v is None}
+    unknown |= {"sector", "role", "gdpr_role", "categories", "entrustors"}
     assert unknown - set(rules.questions) == set()
     for q in rules.questions.values():
         assert q["ja"].strip() and q["en"].strip() and q["who"].strip()

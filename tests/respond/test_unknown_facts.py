@@ -33,10 +33,10 @@ def test_the_base_case_is_known_and_not_reportable() -> None:
     [
         ("persons", "persons", {}),
         ("categories", "categories", {}),
-        ("cause", "wrongful_purpose", {}),
+        ("cause", "cause", {}),
         # 500 persons: reportable for a public body (> 100), not for a business (> 1,000)
         ("sector", "sector", {"persons": 500}),
-        ("jurisdictions", "gdpr", {}),
+        ("jurisdictions", "jurisdictions", {}),
     ],
 )
 def test_one_missing_fact_makes_reportability_unknown(missing: str, asked: str, also: dict[str, Any]) -> None:

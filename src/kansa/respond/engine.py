@@ -204,6 +204,9 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: T
 # Not a statutory duty of the entrustee: kansa advises it when an entrustor likely must report.
 ADVISED_NOTICE = {"kind": "calendar_days", "days": 5, "note_ja": "速やかに", "note_en": "promptly"}
 
+# Questions name the key of the incident file that answers them (the engine's fact → the key).
+INCIDENT_KEY = {"wrongful_purpose": "cause", "gdpr": "jurisdictions"}
+
 # Facts read from the category list: while no categories are given, ask for the list once.
 _CATEGORY_FACTS = frozenset({"sensitive", "property_damage", "ordinance_sensitive", "my_number"})
 
@@ -341,7 +344,10 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
     if incident.categories is None:
         for f in _CATEGORY_FACTS & set(asks):
             asks.setdefault("categories", []).extend(asks.pop(f))
-    questions = [_question(rules, f, sorted(set(ids))) for f, ids in asks.items()]
+    named: dict[str, list[str]] = {}
+    for f, ids in asks.items():
+        named.setdefault(INCIDENT_KEY.get(f, f), []).extend(ids)
+    questions = [_question(rules, f, sorted(set(ids))) for f, ids in named.items()]
     assumptions: list[dict[str, Any]] = []
     if incident.encrypted is None and obligations:
         q = _question(rules, "encrypted", [o["id"] for o in obligations])
@@ -353,7 +359,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         assumptions.append({"fact": "jurisdictions", "assumed": ["appi"],
                             "why_en": "APPI is assumed to apply to personal data handled in Japan; GDPR is asked",
                             "why_ja": "日本国内で取り扱う個人情報には個人情報保護法が適用されるものとみなす（GDPRは確認）",
-                            "question": _question(rules, "gdpr", [])})
+                            "question": _question(rules, "jurisdictions", [])})
     reportable = _reportable(rules, incident, facts)
     notes: list[str] = []
     if any(o["kind"] == "notify_entrustor" for o in obligations):
