@@ -77,3 +77,11 @@ def test_my_number_system_unknown_is_asked_not_guessed() -> None:
     r = assess({**BASE, "categories": ["氏名", "マイナンバー"], "my_number_system": False,
                 "my_number_public": False}, date(2026, 11, 3))
     assert r["reportable"] is False
+
+
+@pytest.mark.parametrize(("key", "value", "asked"), [("cause", "unknown", "cause"), ("cause", "不明", "cause"),
+                                                     ("categories", [], "categories"), ("persons", None, "persons")])
+def test_explicitly_unknown_values_ask_too(key: str, value: Any, asked: str) -> None:
+    r = assess({**BASE, key: value, "persons": BASE["persons"] if key != "persons" else None}, date(2026, 11, 3))
+    assert r["reportable"] == "unknown"
+    assert asked in {q["fact"] for q in r["questions"]}

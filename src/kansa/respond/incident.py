@@ -322,7 +322,8 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     upper = _count(data.get("persons_upper"), "persons_upper", source)
     if upper is not None and persons is not None and upper < persons:
         raise InputError(f"persons_upper: expected a whole number >= persons, got {upper!r}", path=source)
-    categories = None if data.get("categories") is None else _str_list(data["categories"], "categories", source)
+    # an empty list says nothing about the data items: unknown, like a missing key
+    categories = _str_list(data.get("categories"), "categories", source) or None
     cause_kind, cause_text = _cause(data, source)
     wrongful = _opt_bool(data, "wrongful_purpose", source)
     if wrongful is None and cause_kind in ("malicious", "error", "loss"):
