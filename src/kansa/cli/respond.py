@@ -32,7 +32,8 @@ def _render(result: dict[str, Any]) -> None:
     persons = "unknown number of" if inc["persons"] is None else f"{inc['persons']:,}"
     console.print(f"[bold]{inc['title'] or 'incident'}[/bold] — {persons} persons, "
                   f"aware since {inc['discovered_at']}, as of {result['today']}")
-    console.print(f"reportable: [bold]{result['reportable']}[/bold]")
+    console.print(f"reportable to an authority: [bold]{result['reportable']}[/bold]; "
+                  f"action required: [bold]{result['action_required']}[/bold]")
     table = Table("obligation", "status", "to", "due", "legal basis", "because")
     for o in result["obligations"]:
         d = o["deadline"]
