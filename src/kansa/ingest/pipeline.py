@@ -24,6 +24,7 @@ import pyarrow as pa
 from kansa.ingest.blocks import staged_blocks
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
 from kansa.ingest.textfile import content_digest, is_gzip
+from kansa.ledger import ensure_ledger, seal_pending
 from kansa.model.workspace import Workspace
 
 # The accounts.csv `system` a source's account names belong to, when the record names none.
@@ -219,7 +220,8 @@ class _FileBatch:
 
     Everything between ``open`` and ``commit`` is one DuckDB transaction, so a crash or an error
     anywhere leaves no trace of the file; ``commit`` also seals the new events into the ledger in
-    the same transaction, so events, ingest_files and the ledger never disagree.
+    the same transaction, so events, ingest_files and the ledger never disagree. (Shared accounts
+    are resolved before sealing: a sealed row must not change afterwards.)
     """
 
     def __init__(self, ws: Workspace, path: Path, source: str, result: FileResult) -> None:
@@ -231,6 +233,7 @@ class _FileBatch:
 
     def open(self) -> None:
         con = self.ws.con
+        ensure_ledger(self.ws)  # its tables must exist before the file's transaction opens
         con.begin()
         self.next_id, self.batch_id = _next_ids(self.ws)
         self.first_id = self.next_id
@@ -251,6 +254,7 @@ class _FileBatch:
         first, last = self.first_id, self.next_id - 1
         if last >= first:
             resolve_by_logon(self.ws, first, last)
+            seal_pending(self.ws, since_event=first, in_transaction=True)
         now = datetime.now(UTC)
         r = self.result
         con.execute(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from kansa.ledger.check import consistency, export_heads, head, heads, leaf_index_of, prove, verify
 from kansa.ledger.seal import journal, seal_pending
+from kansa.ledger.store import ensure as ensure_ledger
 
 __all__ = [
     "consistency",
+    "ensure_ledger",
     "export_heads",
     "head",
     "heads",

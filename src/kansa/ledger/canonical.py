@@ -48,3 +48,100 @@ def canonical_row(kind: str, row: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
         "utf-8"
     )
+
+
+# ---- frame-v2: the encoding event leaves use, computed by the database engine ------------------
+#
+# Hashing millions of events one Python call at a time would make sealing the slowest step of
+# ingest, so event leaves are computed by DuckDB over a framing that both DuckDB and Python can
+# produce byte for byte without any JSON escaping rules to agree on:
+#
+#     "kansa-leaf-v2|" kind "|" then, for each non-NULL column in name order:
+#         name "=" L ":" text ";"       L = the length of text in UTF-8 bytes
+#
+# where text is: the string itself; an integer in decimal; true/false; a timestamp in UTC as
+# YYYY-MM-DDTHH:MM:SS.ffffffZ; a date as YYYY-MM-DD; a list as "[" count "]" followed by each
+# element as L ":" element, or "~" for a NULL element. Length prefixes make the framing
+# unambiguous whatever the values hold; leaving NULLs out keeps the leaves of old rows unchanged
+# when a column is added to the table later.
+
+FRAME_V2 = "kansa-leaf-v2"
+
+
+def _frame_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=UTC)
+        return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        parts = "".join("~" if x is None else f"{len(str(x).encode())}:{x}" for x in v)
+        return f"[{len(v)}]{parts}"
+    raise TypeError(f"no frame-v2 text for {type(v).__name__}")
+
+
+def framed_row(kind: str, row: dict[str, Any]) -> bytes:
+    """The frame-v2 leaf data of one event row (the reference the SQL form is tested against)."""
+    if kind not in LEAF_KINDS:
+        raise ValueError(f"unknown leaf kind {kind!r}")
+    out = [f"{FRAME_V2}|{kind}|"]
+    for name in sorted(row):
+        v = row[name]
+        if v is None:
+            continue
+        text = _frame_text(v)
+        out.append(f"{name}={len(text.encode())}:{text};")
+    return "".join(out).encode("utf-8")
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT")
+
+
+def _sql_text(col: str, dtype: str) -> str:
+    """SQL for the frame-v2 text of column ``col`` (already quoted) of DuckDB type ``dtype``."""
+    if dtype == "VARCHAR":
+        return col
+    if dtype in _INTEGER_TYPES:
+        return f"CAST({col} AS VARCHAR)"
+    if dtype == "BOOLEAN":
+        return f"CASE WHEN {col} THEN 'true' ELSE 'false' END"
+    if dtype == "TIMESTAMP WITH TIME ZONE":
+        return f"strftime(timezone('UTC', {col}), '%Y-%m-%dT%H:%M:%S.%fZ')"
+    if dtype == "TIMESTAMP":
+        return f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+    if dtype == "DATE":
+        return f"strftime({col}, '%Y-%m-%d')"
+    if dtype == "VARCHAR[]":
+        return (
+            f"concat('[', len({col}), ']', array_to_string(list_transform({col}, "
+            "lambda x: CASE WHEN x IS NULL THEN '~' ELSE concat(strlen(x), ':', x) END), ''))"
+        )
+    raise TypeError(f"no frame-v2 text for column type {dtype}")
+
+
+def framed_sql(kind: str, columns: list[tuple[str, str]], alias: str = "e") -> str:
+    """SQL expression (VARCHAR) of the frame-v2 leaf data of a row of a table with ``columns``
+    [(name, DuckDB type)], the row's columns qualified by ``alias``."""
+    if kind not in LEAF_KINDS:
+        raise ValueError(f"unknown leaf kind {kind!r}")
+    # one concat() over all fields: chained || builds an intermediate string per operator and
+    # costs several times more on wide rows
+    parts = [f"'{FRAME_V2}|{kind}|'"]
+    for name, dtype in sorted(columns):
+        col = f'{alias}."{name}"'
+        text = _sql_text(col, dtype)
+        parts.append(f"CASE WHEN {col} IS NULL THEN '' ELSE concat('{name}=', strlen({text}), ':', {text}, ';') END")
+    return "concat(" + ", ".join(parts) + ")"
+
+
+def leaf_hash_sql(kind: str, columns: list[tuple[str, str]], alias: str = "e") -> str:
+    """SQL for the hex RFC 6962 leaf hash sha256(0x00 || frame-v2 data) of a row."""
+    return f"sha256('\\x00'::BLOB || encode({framed_sql(kind, columns, alias)}))"

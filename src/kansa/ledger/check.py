@@ -65,24 +65,21 @@ def verify(
     heads = _heads(ws)
     external = _load_export(trusted_heads) if trusted_heads is not None else []
     all_heads = [(h, "workspace") for h in heads] + [(h, "export") for h in external]
-    wanted = {h["tree_size"] for h, _ in all_heads}
+    wanted = sorted({h["tree_size"] for h, _ in all_heads})
+    bad = store.bad_leaves(con)
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    tree = merkle.Frontier()  # the tree of the rows as they are now, O(log n) memory
-    bad: list[dict[str, Any]] = []
-    expected = 0
-    for idx, kind, ref_id, stored, now in store.current_leaves(con):
-        if idx != expected:  # leaf rows removed from the ledger itself
-            bad.append({"leaf_index": expected, "kind": None, "ref_id": None, "problem": "leaf missing"})
-            expected = idx
-        if now is None:
-            bad.append({"leaf_index": idx, "kind": kind, "ref_id": ref_id, "problem": "row deleted"})
-            now = stored  # keep sizes aligned; the leaf is already reported
-        elif now != stored:
-            bad.append({"leaf_index": idx, "kind": kind, "ref_id": ref_id, "problem": "row changed"})
-        tree.push(now)
-        if tree.size in wanted:
-            roots[tree.size] = tree.root()
-        expected += 1
+    tree = merkle.Frontier()  # the tree of the stored leaf hashes, which bad_leaves held to the rows
+    targets = iter(w for w in wanted if w > 0)
+    target = next(targets, None)
+    for batch in store.hash_batches(con):
+        pos = 0
+        while pos < len(batch):
+            take = len(batch) - pos if target is None else min(len(batch) - pos, target - tree.size)
+            tree.extend(batch[pos:pos + take])
+            pos += take
+            if tree.size == target:
+                roots[target] = tree.root()
+                target = next(targets, None)
     size = tree.size
     bad_heads: list[dict[str, Any]] = []
     good_sizes = [0]

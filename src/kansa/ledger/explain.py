@@ -21,6 +21,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "台帳（ledger_leaves）自体から行が削除されています。",
         "A row was removed from the ledger itself (ledger_leaves).",
     ),
+    "leaf duplicated": (
+        "台帳（ledger_leaves）に同じ位置の葉が複数あります（行の挿入）。",
+        "The ledger itself holds two leaves at the same position (a row was inserted into ledger_leaves).",
+    ),
     "bad signature": (
         "署名付きツリーヘッドの署名が公開鍵で検証できません（改ざん、または鍵の差し替え）。",
         "A signed tree head's signature does not verify with the public key (altered, or the key was replaced).",

@@ -65,9 +65,17 @@ def _fold(stack: list[tuple[int, bytes]]) -> bytes:
 class Frontier:
     """A growing tree kept as its perfect subtrees only: O(log n) memory, root at any size."""
 
-    def __init__(self) -> None:
-        self._stack: list[tuple[int, bytes]] = []
-        self.size = 0
+    def __init__(self, stack: Sequence[tuple[int, bytes]] = ()) -> None:
+        self._stack: list[tuple[int, bytes]] = list(stack)
+        self.size = sum(size for size, _ in self._stack)
+
+    @property
+    def stack(self) -> list[tuple[int, bytes]]:
+        return list(self._stack)
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        self._stack = extend(self._stack, leaves)
+        self.size += len(leaves)
 
     def push(self, h: bytes) -> None:
         _push(self._stack, h)
@@ -75,6 +83,31 @@ class Frontier:
 
     def root(self) -> bytes:
         return _fold(self._stack)
+
+
+def extend(stack: Sequence[tuple[int, bytes]], leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """The frontier (perfect subtrees, largest first) after appending ``leaves`` to the tree whose
+    frontier is ``stack``: level by level over the whole batch, so each inner node costs one hash
+    call and no Python bookkeeping per leaf."""
+    old = sum(size for size, _ in stack)
+    by_level = {size.bit_length() - 1: h for size, h in stack}
+    total = old + len(leaves)
+    out: list[tuple[int, bytes]] = []
+    cur: list[bytes] = list(leaves)
+    sha = hashlib.sha256
+    for level in range(total.bit_length()):
+        if (old >> level) & 1:  # the old tree's partial node at this level is the left neighbour
+            cur.insert(0, by_level[level])
+        if (total >> level) & 1:  # an odd node out: it is part of the new frontier
+            out.append((1 << level, cur[-1]))
+        cur = [sha(b"\x01" + cur[i] + cur[i + 1]).digest() for i in range(0, len(cur) - 1, 2)]
+    out.reverse()
+    return out
+
+
+def fold(stack: Sequence[tuple[int, bytes]]) -> bytes:
+    """The root of the tree whose frontier is ``stack``."""
+    return _fold(list(stack))
 
 
 def prefix_roots(leaves: Iterable[bytes], sizes: Iterable[int]) -> Iterator[tuple[int, bytes]]:

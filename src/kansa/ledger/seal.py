@@ -2,27 +2,29 @@
 
 Sealing is one transaction: the new leaves and the head that covers them appear together or not
 at all, so an interrupted seal leaves the ledger as it was and the next seal redoes the work.
+Ingest seals inside its own per-file transaction, so a file's events and their leaves commit
+together.
+
+Sealing must not be what limits ingest, so the work per event is set-wise: the engine hashes the
+rows (frame-v2, see canonical.py) and numbers the leaves in one INSERT ... SELECT, and the tree
+grows level by level over the whole batch from the frontier the previous seal kept.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import time
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from kansa.ledger import merkle, signing, store
 from kansa.ledger.canonical import canonical_row
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
-CHUNK = 50_000
+CHUNK = 1 << 20  # leaf hashes fetched per round trip when extending the tree
 
 
 def _size(con: duckdb.DuckDBPyConnection) -> int:
@@ -34,47 +36,23 @@ def _size(con: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection, start: int, chunk: list[tuple[str, int, bytes]], now: datetime
-) -> None:
-    frame = pd.DataFrame(
-        {
-            "leaf_index": range(start, start + len(chunk)),
-            "kind": [k for k, _, _ in chunk],
-            "ref_id": [r for _, r, _ in chunk],
-            "leaf_hash": [h.hex() for _, _, h in chunk],
-            "sealed_at": [now] * len(chunk),
-        }
-    )
-    con.register("_ledger_new", frame)
-    try:
-        con.execute(
-            "INSERT INTO ledger_leaves SELECT leaf_index, kind, ref_id, leaf_hash, sealed_at FROM _ledger_new"
-        )
-    finally:
-        con.unregister("_ledger_new")
-
-
-def _append(
-    ws: Workspace, con: duckdb.DuckDBPyConnection, new: Iterable[tuple[str, int, bytes]]
-) -> dict[str, Any]:
-    """Inside an open transaction: add leaves after the current end and sign the new head.
-
-    Streams: the existing leaves go through a Merkle frontier (O(log n) memory) and new leaves are
-    inserted in chunks, so sealing millions of events does not hold them all in memory.
-    """
-    start = _size(con)
+def _frontier(con: duckdb.DuckDBPyConnection, size: int) -> merkle.Frontier:
+    """The tree of the first ``size`` stored leaves: from the frontier kept by the last seal, or
+    (a workspace from before it was kept) rebuilt from every stored leaf hash."""
+    stack = store.load_frontier(con, size)
+    if stack is not None:
+        return merkle.Frontier(stack)
     tree = merkle.Frontier()
-    for h in store.iter_stored_hashes(con):
-        tree.push(h)
-    now = datetime.now(UTC)
-    it = iter(new)
-    while chunk := list(islice(it, CHUNK)):
-        _insert(con, tree.size, chunk, now)
-        for _, _, h in chunk:
-            tree.push(h)
+    for hashes in store.hash_batches(con, 0, size, CHUNK):
+        tree.extend(hashes)
+    return tree
+
+
+def _sign(ws: Workspace, con: duckdb.DuckDBPyConnection, start: int, tree: merkle.Frontier) -> dict[str, Any]:
+    """Inside an open transaction: keep the frontier, sign the head if the tree grew."""
     size = tree.size
     root_hex = tree.root().hex()
+    store.save_frontier(con, size, tree.stack)
     last = store.one(con, "SELECT max(tree_size) FROM ledger_heads")
     if last is None or last[0] is None or int(last[0]) < size:
         key = signing.signing_key(ws)
@@ -87,22 +65,47 @@ def _append(
     return {"sealed": size - start, "tree_size": size, "root": root_hex}
 
 
-def _tagged(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[tuple[int, str, bytes]]:
-    for eid, h in store.pending_events(con, kind):
-        yield eid, kind, h
+def _pending_sql(con: duckdb.DuckDBPyConnection, since: int | None) -> str:
+    """(kind, ref_id, leaf_hash) of every event not yet sealed, hashed by the engine (frame-v2)."""
+    parts = []
+    for kind, table in store.EVENT_TABLES.items():
+        bound = "" if since is None else f" AND l.ref_id >= {int(since)}"
+        where = "" if since is None else f" WHERE e.event_id >= {int(since)}"
+        parts.append(
+            f"SELECT '{kind}' AS kind, e.event_id AS ref_id, {store.event_hash_sql(con, kind)} AS leaf_hash"
+            f" FROM {table} e ANTI JOIN (SELECT ref_id FROM ledger_leaves l WHERE l.kind = '{kind}'{bound}) l"
+            f" ON l.ref_id = e.event_id{where}"
+        )
+    return " UNION ALL ".join(parts)
 
 
-def seal_pending(ws: Workspace) -> dict[str, Any]:
+def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> dict[str, Any]:
+    start = _size(con)
+    tree = _frontier(con, start)
+    con.execute(
+        f"INSERT INTO ledger_leaves SELECT {start} - 1 + row_number() OVER (ORDER BY ref_id), kind, ref_id,"
+        f" leaf_hash, ? FROM ({_pending_sql(con, since)})",
+        [datetime.now(UTC)],
+    )
+    for hashes in store.hash_batches(con, start, None, CHUNK):
+        tree.extend(hashes)
+    return _sign(ws, con, start, tree)
+
+
+def seal_pending(ws: Workspace, *, since_event: int | None = None, in_transaction: bool = False) -> dict[str, Any]:
     """Append every access and endpoint event not yet sealed, by event_id, and sign a new head.
 
     Returns {"sealed": int, "tree_size": int, "root": str}. Sealing twice seals nothing new.
+    ``since_event``: only events from this id on are looked at (ingest seals the ids it just
+    handed out without scanning the whole ledger). ``in_transaction``: the caller has a
+    transaction open and commits the leaves together with whatever else it wrote.
     """
     con = store.ensure(ws)
+    if in_transaction:
+        return _seal(ws, con, since_event)
     con.execute("BEGIN TRANSACTION")
     try:
-        streams = [_tagged(con, kind) for kind in store.EVENT_TABLES]
-        new = ((kind, eid, h) for eid, kind, h in heapq.merge(*streams))
-        result = _append(ws, con, new)
+        result = _seal(ws, con, since_event)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -132,7 +135,13 @@ def journal(ws: Workspace, kind: str, payload: dict[str, Any], actor: str) -> in
         leaf = merkle.leaf_hash(
             canonical_row("journal", store.journal_row(dict(zip(names, stored, strict=True))))
         )
-        result = _append(ws, con, [("journal", jid, leaf)])
+        start = _size(con)
+        tree = _frontier(con, start)
+        con.execute(
+            "INSERT INTO ledger_leaves VALUES (?, 'journal', ?, ?, ?)", [start, jid, leaf.hex(), datetime.now(UTC)]
+        )
+        tree.extend([leaf])
+        result = _sign(ws, con, start, tree)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

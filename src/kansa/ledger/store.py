@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from kansa.ledger.canonical import canonical_row
+from kansa.ledger.canonical import canonical_row, leaf_hash_sql
 from kansa.ledger.merkle import leaf_hash
 from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
@@ -53,6 +53,34 @@ LEDGER_MIGRATIONS: list[Migration] = [
             """,
         ],
     ),
+    Migration(
+        2,
+        "event leaves hashed by the engine (frame-v2); the tree's frontier kept for the next seal",
+        [
+            """
+            CREATE TABLE ledger_encodings (
+                from_leaf   BIGINT PRIMARY KEY,   -- event leaves from this index on use this encoding
+                encoding    VARCHAR NOT NULL      -- frame-v2 (canonical.framed_row)
+            )
+            """,
+            # leaves sealed before this migration keep the JSON encoding they were sealed with
+            "INSERT INTO ledger_encodings SELECT coalesce(max(leaf_index) + 1, 0), 'frame-v2' FROM ledger_leaves",
+            # Leaves lose their ART indexes: sealing appends millions of rows at a time and index
+            # upkeep cost more than the hashing; order and uniqueness are the sealer's invariants
+            # (numbered from the current size; only events not yet sealed), and verify checks them.
+            "CREATE TABLE ledger_leaves_v2 AS SELECT * FROM ledger_leaves ORDER BY leaf_index",
+            "DROP INDEX ledger_leaves_ref",
+            "DROP TABLE ledger_leaves",
+            "ALTER TABLE ledger_leaves_v2 RENAME TO ledger_leaves",
+            """
+            CREATE TABLE ledger_frontier (
+                tree_size    BIGINT NOT NULL,     -- the tree these perfect subtrees make up
+                subtree_size BIGINT NOT NULL,     -- a power of two
+                hash         VARCHAR NOT NULL     -- hex
+            )
+            """,
+        ],
+    ),
 ]
 
 EVENT_TABLES = {"access": "access_events", "endpoint": "endpoint_events"}
@@ -87,6 +115,58 @@ def journal_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a table's columns: what a frame-v2 leaf of its rows covers."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?"
+        " ORDER BY column_index",
+        [table],
+    ).fetchall()
+    return [(str(n), str(t)) for n, t in rows]
+
+
+def v2_from(con: duckdb.DuckDBPyConnection) -> int:
+    """The first leaf index whose event leaves are frame-v2 (older ones are canonical JSON)."""
+    row = one(con, "SELECT min(from_leaf) FROM ledger_encodings WHERE encoding = 'frame-v2'")
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def event_hash_sql(con: duckdb.DuckDBPyConnection, kind: str, alias: str = "e") -> str:
+    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias)
+
+
+def load_frontier(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[int, bytes]] | None:
+    """The stored frontier of the tree of ``size`` leaves, if it is the one kept (and adds up)."""
+    rows = con.execute(
+        "SELECT subtree_size, hash FROM ledger_frontier WHERE tree_size = ? ORDER BY subtree_size DESC", [size]
+    ).fetchall()
+    stack = [(int(n), bytes.fromhex(h)) for n, h in rows]
+    if sum(n for n, _ in stack) != size or (size and not stack):
+        return None
+    return stack
+
+
+def save_frontier(con: duckdb.DuckDBPyConnection, size: int, stack: list[tuple[int, bytes]]) -> None:
+    con.execute("DELETE FROM ledger_frontier")
+    if stack:
+        con.executemany(
+            "INSERT INTO ledger_frontier VALUES (?, ?, ?)", [(size, n, h.hex()) for n, h in stack]
+        )
+
+
+def hash_batches(
+    con: duckdb.DuckDBPyConnection, start: int = 0, stop: int | None = None, batch: int = 1 << 20
+) -> Iterator[list[bytes]]:
+    """Stored leaf hashes from ``start`` to ``stop`` (exclusive) in order, as lists of raw bytes."""
+    sql = f"SELECT unhex(leaf_hash) AS h FROM ledger_leaves WHERE leaf_index >= {int(start)}"
+    if stop is not None:
+        sql += f" AND leaf_index < {int(stop)}"
+    reader = con.sql(sql + " ORDER BY leaf_index").to_arrow_reader(batch)
+    for rb in reader:
+        if rb.num_rows:
+            yield rb.column(0).to_pylist()
+
+
 def pending_events(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[tuple[int, bytes]]:
     """(event_id, leaf hash) of events of one kind not yet in the ledger, by event_id."""
     table = EVENT_TABLES[kind]
@@ -100,25 +180,69 @@ def pending_events(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[tuple[
         yield int(row["event_id"]), leaf_hash(canonical_row(kind, row))
 
 
-def current_leaves(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, str, int, bytes, bytes | None]]:
+def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every leaf that no longer matches the ledger or its row, by leaf index.
+
+    Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row deleted"
+    (the event or journal row a leaf names is gone), "row changed" (the row hashes differently now).
+    frame-v2 event leaves are recomputed set-wise by the engine; older JSON leaves and journal
+    entries one by one in Python.
+    """
+    first_v2 = v2_from(con)
+    found: list[tuple[int, str | None, int | None, str]] = []
+    for (i,) in con.execute(
+        "SELECT i FROM range(0, (SELECT coalesce(max(leaf_index) + 1, 0) FROM ledger_leaves)) r(i)"
+        " ANTI JOIN ledger_leaves l ON l.leaf_index = r.i ORDER BY i"
+    ).fetchall():
+        found.append((int(i), None, None, "leaf missing"))
+    for i, kind, ref in con.execute(
+        "SELECT leaf_index, any_value(kind), any_value(ref_id) FROM ledger_leaves GROUP BY leaf_index"
+        " HAVING count(*) > 1"
+    ).fetchall():
+        found.append((int(i), str(kind), int(ref), "leaf duplicated"))
+    for kind, table in EVENT_TABLES.items():
+        rows = con.execute(
+            f"SELECT l.leaf_index, l.ref_id, e.event_id IS NULL FROM ledger_leaves l"
+            f" LEFT JOIN {table} e ON e.event_id = l.ref_id"
+            f" WHERE l.kind = ? AND l.leaf_index >= ? AND (e.event_id IS NULL OR {event_hash_sql(con, kind)} <> l.leaf_hash)",
+            [kind, first_v2],
+        ).fetchall()
+        found += [(int(i), kind, int(ref), "row deleted" if gone else "row changed") for i, ref, gone in rows]
+    for idx, kind, ref_id, stored, now in current_leaves(con, python_only=True):
+        if now is None:
+            found.append((idx, kind, ref_id, "row deleted"))
+        elif now != stored:
+            found.append((idx, kind, ref_id, "row changed"))
+    found.sort(key=lambda f: f[0])
+    return [{"leaf_index": i, "kind": k, "ref_id": r, "problem": p} for i, k, r, p in found]
+
+
+def current_leaves(
+    con: duckdb.DuckDBPyConnection, *, python_only: bool = False
+) -> Iterator[tuple[int, str, int, bytes, bytes | None]]:
     """Every leaf in order: (leaf_index, kind, ref_id, stored hash, hash recomputed from the row now).
 
-    The recomputed hash is None when the row the leaf names no longer exists.
+    The recomputed hash is None when the row the leaf names no longer exists. Event leaves sealed as
+    frame-v2 are recomputed by the engine, older ones and journal entries in Python.
     """
     cur = con.cursor()
+    first_v2 = v2_from(con)
     # one ordered pass per kind, merged by leaf index, so memory stays at one batch per kind
     streams = {}
     for kind, table in (*EVENT_TABLES.items(), ("journal", "ledger_journal")):
         key = "journal_id" if kind == "journal" else "event_id"
+        v2 = "NULL" if kind == "journal" else f"CASE WHEN l.leaf_index >= {first_v2} THEN {event_hash_sql(con, kind)} END"
+        skip = f" AND l.leaf_index < {first_v2}" if python_only and kind != "journal" else ""
         c = con.cursor()
         c.execute(
-            f"SELECT l.leaf_index AS _leaf, e.* FROM ledger_leaves l JOIN {table} e ON e.{key} = l.ref_id "
-            "WHERE l.kind = ? ORDER BY l.leaf_index",
+            f"SELECT l.leaf_index AS _leaf, {v2} AS _v2, e.* FROM ledger_leaves l JOIN {table} e ON e.{key} = l.ref_id "
+            f"WHERE l.kind = ?{skip} ORDER BY l.leaf_index",
             [kind],
         )
         streams[kind] = _rows(c)
     heads: dict[str, dict[str, Any] | None] = {k: next(s, None) for k, s in streams.items()}
-    cur.execute("SELECT leaf_index, kind, ref_id, leaf_hash FROM ledger_leaves ORDER BY leaf_index")
+    only = f" WHERE kind = 'journal' OR leaf_index < {first_v2}" if python_only else ""
+    cur.execute(f"SELECT leaf_index, kind, ref_id, leaf_hash FROM ledger_leaves{only} ORDER BY leaf_index")
     while True:
         batch = cur.fetchmany(BATCH)
         if not batch:
@@ -127,10 +251,13 @@ def current_leaves(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[int, str, i
             found: bytes | None = None
             head = heads.get(kind)
             if head is not None and head["_leaf"] == idx:
-                row = {k: v for k, v in head.items() if k != "_leaf"}
-                if kind == "journal":
-                    row = journal_row(row)
-                found = leaf_hash(canonical_row(kind, row))
+                if head["_v2"] is not None:
+                    found = bytes.fromhex(head["_v2"])
+                else:
+                    row = {k: v for k, v in head.items() if k not in ("_leaf", "_v2")}
+                    if kind == "journal":
+                        row = journal_row(row)
+                    found = leaf_hash(canonical_row(kind, row))
                 heads[kind] = next(streams[kind], None)
             yield int(idx), str(kind), int(ref_id), bytes.fromhex(stored), found
 
