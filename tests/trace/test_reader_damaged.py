@@ -151,3 +151,31 @@ def test_bad_files_name_themselves(tmp_path: Path, name: str, content: bytes, me
     with pytest.raises(InputError) as err:
         read_table(path)
     assert message in str(err.value) and name in str(err.value)
+
+
+def test_title_lines_above_the_header_and_excel_text_tricks(tmp_path: Path) -> None:
+    people = make_people(6, seed=21, prefix="T")
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.append(["顧客氏名一覧"])
+    sheet.append(["作成日", "2024/03/01"])
+    sheet.append([])
+    sheet.append(["No", "氏名", "電話番号"])
+    for i, p in enumerate(people, start=1):
+        sheet.append([i, p.name, p.phone])
+    path = tmp_path / "titled.xlsx"
+    wb.save(path)
+    table = read_table(path)
+    assert table.header == ["No", "氏名", "電話番号"] and len(table.rows) == 6
+    assert table.preamble_lines == [1, 2] and table.line_of(0) == 5
+    assert table.columns == {"name": 1, "phone": 2}
+    # a CSV saved from a spreadsheet keeps numbers as text with ="..." or a leading apostrophe
+    csv_path = tmp_path / "quoted.csv"
+    csv_path.write_text("氏名,電話番号\n" + "".join(
+        f'{p.name},"=""{p.phone.replace("-", "")}"""\n' if i % 2 else f"{p.name},'{p.phone.replace('-', '')}\n"
+        for i, p in enumerate(people)), encoding="utf-8")
+    quoted = read_table(csv_path)
+    assert quoted.columns == {"name": 0, "phone": 1}
+    assert [norm_phone(r[1]) for r in quoted.rows] == [norm_phone(p.phone) for p in people]
+    assert all(r[1].isdigit() for r in quoted.rows)

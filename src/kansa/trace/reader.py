@@ -183,6 +183,7 @@ class Table:
     has_header: bool = True
     file_format: str = "csv"
     empty_lines: int = 0
+    preamble_lines: list[int] = field(default_factory=list)  # title lines above the header
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -238,6 +239,7 @@ class Table:
             "repaired_lines": [{"line": self.line_of(i), "repair": r} for i, r in sorted(self.repaired.items())],
             "damaged_lines": self.damaged_lines,
             "empty_lines": self.empty_lines,
+            "preamble_lines": self.preamble_lines,
         }
 
 
@@ -447,6 +449,40 @@ def _repair(row: list[str], width: int, types: list[str | None]) -> tuple[list[s
     return best[1], f"{extra + 1} cells from column {best[2] + 1} joined (unquoted delimiter)"
 
 
+_EXCEL_TEXT = re.compile(r'^="(.*)"$')
+
+
+def _unexcel(cell: str) -> str:
+    """Undo spreadsheet tricks that keep a number as text: ="0901234..." and a leading apostrophe."""
+    m = _EXCEL_TEXT.match(cell)
+    if m:
+        return m.group(1)
+    return cell[1:] if cell.startswith("'") and len(cell) > 1 and cell[1].isdigit() else cell
+
+
+HEADER_SEARCH = 10  # spreadsheets put a title, a date or a blank line above the header
+
+
+def _header_row(kept: list[tuple[int, list[str]]], id_column: str | None) -> int | None:
+    """Index of the header among the first non-empty rows, or None when the list has none.
+
+    A header names at least one field (two when it is not the first row, so that a title line
+    mentioning 住所 is not taken for one) and holds no value that looks like data.
+    """
+    single_column = max(sum(1 for c in r if c.strip()) for _n, r in kept[:SAMPLE]) == 1
+    for k, (_n, row) in enumerate(kept[:HEADER_SEARCH]):
+        if id_column is not None and id_column in row:
+            return k
+        if _looks_like_data_row(row):
+            continue  # data, or a title line with a date (作成日 2024/03/01)
+        cells = sum(1 for c in row if c.strip())
+        if cells < 2 and not single_column:
+            continue  # a title such as 氏名一覧 sits alone on its line
+        if len(guess_columns(row)) >= (1 if k == 0 else 2):
+            return k
+    return None
+
+
 def read_table(path: Path, encoding: str | None = None, id_column: str | None = None) -> Table:
     """Read a CSV/TSV/Excel list and work out its columns. Raises InputError naming the file."""
     path = Path(path)
@@ -478,24 +514,24 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise InputError(f"malformed CSV: {exc}", path=str(path), line=reader.line_num) from exc
+    numbered = [(n, [_unexcel(c) for c in r]) for n, r in numbered]
     kept = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
     empty = len(numbered) - len(kept)
     if not kept:
         raise InputError("the list is empty", path=str(path))
-    first = kept[0][1]
-    has_header = (bool(guess_columns(first)) and not _looks_like_data_row(first)) or (
-        id_column is not None and id_column in first
-    )
-    if has_header:
-        header, body = list(first), kept[1:]
+    at = _header_row(kept, id_column)
+    preamble = kept[:at] if at is not None else []
+    if at is not None:
+        header, body = list(kept[at][1]), kept[at + 1:]
     else:
-        header, body = [f"col{i + 1}" for i in range(len(first))], kept
+        header, body = [f"col{i + 1}" for i in range(max(len(r) for _n, r in kept[:SAMPLE]))], kept
     rows = [r for _n, r in body]
+    has_header = at is not None
     described = describe_columns(header, rows, has_header)
     table = Table(path=path, header=header, rows=rows, encoding=enc,
                   first_data_line=body[0][0] if body else len(numbered) + 1, lines=[n for n, _r in body],
                   described=described, damaged_lines=damaged, delimiter=delim, has_header=has_header,
-                  file_format=fmt, empty_lines=empty)
+                  file_format=fmt, empty_lines=empty, preamble_lines=[n for n, _r in preamble])
     for c in described:
         if c.type in SENSITIVE:
             table.sensitive[c.index] = c.type
