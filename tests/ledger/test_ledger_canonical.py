@@ -54,3 +54,49 @@ def test_journal_refuses_payloads_that_are_not_plain_json(ws: Workspace) -> None
         journal(ws, "triage", {"when": datetime.now(UTC)}, "auditor")
     with pytest.raises(KansaError):
         journal(ws, "", {}, "auditor")
+
+
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), texts),
+            st.one_of(st.none(), st.integers(-(2**62), 2**62)),
+            st.one_of(st.none(), st.booleans()),
+            st.one_of(st.none(), st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1),
+                                              timezones=st.just(UTC))),
+            st.one_of(st.none(), st.lists(st.one_of(st.none(), texts), max_size=4)),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_engine_frame_v2_equals_python_reference(rows: list[tuple[object, ...]]) -> None:
+    """The leaf hash DuckDB computes for a row is the sha256 of framed_row() of the same row."""
+    import hashlib
+
+    import duckdb
+
+    from kansa.ledger.canonical import framed_row, leaf_hash_sql
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Tokyo'")  # the session zone must not matter
+    con.execute("CREATE TABLE t (s VARCHAR, i BIGINT, b BOOLEAN, ts TIMESTAMPTZ, l VARCHAR[])")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [list(r) for r in rows])
+    cols = [("s", "VARCHAR"), ("i", "BIGINT"), ("b", "BOOLEAN"), ("ts", "TIMESTAMP WITH TIME ZONE"),
+            ("l", "VARCHAR[]")]
+    got = con.execute(f"SELECT {leaf_hash_sql('endpoint', cols)} FROM t e").fetchall()
+    for (h,), row in zip(got, con.execute("SELECT * FROM t").fetchall(), strict=True):
+        ref = framed_row("endpoint", dict(zip([c for c, _ in cols], row, strict=True)))
+        assert h == hashlib.sha256(b"\x00" + ref).hexdigest()
+
+
+def test_frame_v2_is_unambiguous_where_plain_joining_is_not() -> None:
+    from kansa.ledger.canonical import framed_row
+
+    assert framed_row("access", {"a": "x;b=1:y"}) != framed_row("access", {"a": "x", "b": "y"})
+    assert framed_row("access", {"l": ["a", "b"]}) != framed_row("access", {"l": ["a1:b"]})
+    assert framed_row("access", {"l": [None]}) != framed_row("access", {"l": ["~"]})
+    assert framed_row("access", {"s": ""}) != framed_row("access", {})

@@ -89,3 +89,42 @@ def test_rewritten_history_breaks_consistency(n: int, data: st.DataObject) -> No
     forged[i] = merkle.leaf_hash(b"rewritten")
     proof = merkle.consistency_proof(m, forged)
     assert not merkle.verify_consistency(m, n, old_root, merkle.root(forged), proof)
+
+
+# The Certificate Transparency project's Merkle tree test vectors (merkle_tree_test.cc): the eight
+# inputs of the RFC 6962 example tree and the roots of its prefixes of size 1..8.
+CT_INPUTS = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+CT_ROOTS = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_published_ct_roots(n: int) -> None:
+    leaves = [merkle.leaf_hash(bytes.fromhex(x)) for x in CT_INPUTS[:n]]
+    assert merkle.root(leaves).hex() == CT_ROOTS[n - 1]
+    for cut in range(n + 1):  # grown in two batches from a kept frontier: the same tree
+        tree = merkle.Frontier()
+        tree.extend(leaves[:cut])
+        tree = merkle.Frontier(tree.stack)
+        tree.extend(leaves[cut:])
+        assert tree.root().hex() == CT_ROOTS[n - 1] and tree.size == n
+
+
+@given(st.lists(st.integers(0, 40), max_size=6))
+def test_bulk_extend_matches_root_whatever_the_batches(batches: list[int]) -> None:
+    entries = _entries(sum(batches))
+    hashes = [merkle.leaf_hash(e) for e in entries]
+    tree = merkle.Frontier()
+    pos = 0
+    for b in batches:
+        tree.extend(hashes[pos:pos + b])
+        pos += b
+        assert tree.root() == _rfc_mth(entries[:pos])
