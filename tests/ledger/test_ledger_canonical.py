@@ -56,7 +56,7 @@ def test_journal_refuses_payloads_that_are_not_plain_json(ws: Workspace) -> None
         journal(ws, "", {}, "auditor")
 
 
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
 
 
 @given(
