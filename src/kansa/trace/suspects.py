@@ -19,10 +19,15 @@ Endpoint evidence comes beside it: copies to removable media by the same person 
 accessed the leaked owners' data (``CARRY_HOURS``), which count even when the database access
 itself left no audit line (as in the NTT West case).
 
+With connection logging on (contract C1: ``login``/``logout`` events per database session), a
+copy that follows a *silent* session — the person connected, yet no audit line of his appears
+until he disconnected (``SET pgaudit.log = 'none'``) — is counted apart.
+
 Tiers, set from these reasons: 0 — had the leaked owners' data and then copied files to
 removable media; 1 — touches pick out the leaked people far beyond chance (significance ≥
 ``SIGNIFICANT``); 2 — copies to removable media with no logged access to the data (an unlogged
-pull); 3 — the rest. Within a tier: significance, then coverage; people before service accounts.
+pull; after silent sessions first); 3 — the rest. Within a tier: significance, then coverage,
+then removable-media evidence; people before service accounts.
 """
 
 from __future__ import annotations
@@ -123,17 +128,34 @@ def rank_suspects(
                 WHERE e.actor_id IS NOT NULL AND e.ts < ?
                   AND e.owner_id IN (SELECT DISTINCT owner_id FROM leaked_subjects)
                   AND e.action NOT IN ('login', 'logout')
+            ),
+            sessions AS (  -- database sessions from connection logging (login/logout, one resource)
+                SELECT actor_id, resource, min(ts) FILTER (WHERE action = 'login') AS t0,
+                       max(ts) FILTER (WHERE action = 'logout') AS t1
+                FROM access_events
+                WHERE action IN ('login', 'logout') AND actor_id IS NOT NULL AND resource LIKE 'session:%' AND ts < ?
+                GROUP BY actor_id, resource
+            ),
+            silent AS (    -- sessions in which the same person left no audit line at all
+                SELECT s.actor_id, s.t0 FROM sessions s
+                WHERE s.t0 IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM access_events e
+                    WHERE e.actor_id = s.actor_id AND e.action NOT IN ('login', 'logout')
+                      AND e.ts BETWEEN s.t0 AND coalesce(s.t1, s.t0 + INTERVAL 1 HOUR))
             )
             SELECT p.actor_id, count(*) AS copies,
                    count(*) FILTER (WHERE EXISTS (
                        SELECT 1 FROM acc a WHERE a.actor_id = p.actor_id
                          AND a.ts <= p.ts AND a.ts > p.ts - INTERVAL {CARRY_HOURS} HOUR)) AS after_access,
+                   count(*) FILTER (WHERE EXISTS (
+                       SELECT 1 FROM silent z WHERE z.actor_id = p.actor_id
+                         AND z.t0 <= p.ts AND z.t0 > p.ts - INTERVAL {CARRY_HOURS} HOUR)) AS after_silent,
                    min(p.ts), max(p.ts)
             FROM endpoint_events p
             WHERE p.to_removable AND p.actor_id IS NOT NULL AND p.ts < ?
             GROUP BY p.actor_id
             """,
-            [cutoff, cutoff],
+            [cutoff, cutoff, cutoff],
         ).fetchall()
         roles = dict(con.execute("SELECT actor_id, role FROM actors").fetchall())
         # leaked people that some logged access named one by one
@@ -152,7 +174,7 @@ def rank_suspects(
         return acc.setdefault(actor, {
             "actor": actor, "subjects": 0, "touched": 0, "events": 0, "exports": 0, "bulk_exports": 0,
             "bulk_owners": [], "first_touch": None, "last_touch": None, "_bulk_hits": 0, "_bulk_rows": 0,
-            "removable_media_events": 0, "removable_after_access": 0,
+            "removable_media_events": 0, "removable_after_access": 0, "removable_after_silent_session": 0,
         })
 
     def widen(a: dict[str, Any], first: Any, last: Any) -> None:
@@ -182,10 +204,11 @@ def rank_suspects(
         if rows_out is None:
             bulk_owners_covered.add(owner)
         widen(a, first, last)
-    for actor, copies, after, first, last in usb:
+    for actor, copies, after, silent, first, last in usb:
         a = slot(actor)
         a["removable_media_events"] = int(copies)
         a["removable_after_access"] = int(after)
+        a["removable_after_silent_session"] = int(silent)
         if not a["subjects"] and not a["bulk_exports"]:
             widen(a, first, last)
     out = []
@@ -207,7 +230,8 @@ def rank_suspects(
         # names the first trace version used (the CLI and the demo read them)
         a["share"], a["first_access"], a["last_access"] = a["coverage"], a["first_touch"], a["last_touch"]
         out.append(a)
-    out.sort(key=lambda a: (a["tier"], -a["significance"], -a["coverage"], a["role"] == "service", a["actor"]))
+    out.sort(key=lambda a: (a["tier"], -a["significance"], -a["coverage"], -a["removable_after_silent_session"],
+                            -a["removable_media_events"], a["role"] == "service", a["actor"]))
     unexplained = 0 if bulk_owners_covered >= set(per_owner) else total - int(named)
     return {"suspects": out[:TOP], "unexplained": unexplained}
 
@@ -233,7 +257,9 @@ def _why(a: dict[str, Any], total: int) -> str:
                    f"significance {a['significance']:.1f} (−log10 p against random touches)")
     if a["removable_media_events"]:
         reasons.append(f"{a['removable_media_events']} copies to removable media, "
-                       f"{a['removable_after_access']} within {CARRY_HOURS} h after his access to these owners' data")
+                       f"{a['removable_after_access']} within {CARRY_HOURS} h after his access to these owners' data, "
+                       f"{a['removable_after_silent_session']} within {CARRY_HOURS} h after a database session "
+                       "that left no audit line")
     if a["role"] == "service":
         reasons.append("a service account: find who used it at those times")
     return "; ".join(reasons)
