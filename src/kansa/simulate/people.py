@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import accumulate
 
 import jaconv
 import japanese_personal_name_dataset as jpnd
@@ -72,6 +73,11 @@ def surnames() -> tuple[list[tuple[str, str]], list[int]]:
     entries = [(e["kanji"], e["reading"], int(e["count"])) for e in jpnd.get_last_names(limit=100_000)
                if _cp932(e["kanji"])]
     return [(k, r) for k, r, _ in entries], [c for _, _, c in entries]
+
+
+@lru_cache(maxsize=1)
+def _surname_cum_weights() -> list[int]:
+    return list(accumulate(surnames()[1]))
 
 
 RARE_FIRST_NAME_SHARE = 0.2   # given names have a long tail beyond the popular readings
@@ -152,10 +158,17 @@ def _years_before(d: date, years: int) -> date:
         return d.replace(year=d.year - years, day=28)
 
 
+@lru_cache(maxsize=8)
+def _age_bands(min_age: int) -> tuple[list[int], list[float]]:
+    """Band starts and cumulative weights of the pyramid from ``min_age`` up (partial band pro rata)."""
+    weights = [n * max(0, min(5, lo + 5 - min_age)) / 5 for lo, n in AGE_BANDS]
+    return [lo for lo, _ in AGE_BANDS], list(accumulate(weights))
+
+
 def birth_date(rng: random.Random, today: date, min_age: int = 18) -> date:
     """A birth date drawn from the age pyramid, at least ``min_age`` full years before ``today``."""
-    bands = [(lo, n * max(0, min(5, lo + 5 - min_age)) / 5) for lo, n in AGE_BANDS]
-    lo = rng.choices([b for b, _ in bands], weights=[w for _, w in bands])[0]
+    starts, cum = _age_bands(min_age)
+    lo = rng.choices(starts, cum_weights=cum)[0]
     age = rng.randint(max(lo, min_age), lo + 4)
     latest = _years_before(today, age)                         # turns ``age`` today
     earliest = _years_before(today, age + 1) + timedelta(1)    # turns ``age + 1`` tomorrow
@@ -166,12 +179,12 @@ def make_people(
     rng: random.Random, prefix: str, n: int, prefecture: str, city_prefix: str, today: date
 ) -> list[Person]:
     """n adults with ids prefix0000001..., living in the given prefecture (or city)."""
-    lasts, weights = surnames()
+    lasts, cum = surnames()[0], _surname_cum_weights()
     firsts = first_names()
     addrs = addresses(prefecture, city_prefix)
     people: list[Person] = []
     for i in range(1, n + 1):
-        last_k, last_r = rng.choices(lasts, weights=weights)[0]
+        last_k, last_r = rng.choices(lasts, cum_weights=cum)[0]
         if rng.random() < 0.08 and any(c in OLD_FORMS for c in last_k):
             last_k = "".join(OLD_FORMS.get(c, c) for c in last_k)   # registered in the old form
         male = rng.random() < 0.49

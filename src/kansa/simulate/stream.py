@@ -47,6 +47,10 @@ _SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _month(t: datetime) -> str:
+    return f"{t.year:04d}-{t.month:02d}"
+
+
 def _when(kind: str, item: Any) -> datetime:
     return item["time"] if kind == "app" else item[0]
 
@@ -210,7 +214,7 @@ class EventFiles:
             by_month: dict[str, list[str]] = {}
             for e in items:
                 rec = {**{k: v for k, v in e.items() if v is not None}, "time": iso_ms(e["time"])}
-                by_month.setdefault(e["time"].strftime("%Y-%m"), []).append(
+                by_month.setdefault(_month(e["time"]), []).append(
                     json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
             for month in sorted(by_month):
                 self._app.write(month, "".join(by_month[month]))
@@ -220,7 +224,7 @@ class EventFiles:
             for t, r in self._renumber(items):
                 row = [pg_time(t), *r]
                 assert len(row) == len(CSVLOG_COLUMNS)
-                db_by_month.setdefault(t.strftime("%Y-%m"), []).append(row)
+                db_by_month.setdefault(_month(t), []).append(row)
             for month in sorted(db_by_month):
                 self._db.write(month, _csv_text(db_by_month[month]))
             self.counts["db"] += len(items)

@@ -54,7 +54,7 @@ class DbLog:
         port = self.rng.randint(40000, 65000)
         s = {"user": user, "addr": addr, "port": port, "from": f"{addr}:{port}", "pid": self.pid,
              "sid": f"{int(start.timestamp()):x}.{self.pid:x}", "line": 0, "stmt": 0, "vxid": 0, "start": start,
-             "app": app_name}
+             "app": app_name, "start_text": start.strftime("%Y-%m-%d %H:%M:%S ") + (start.tzname() or "")}
         self._line(s, start, "", f"connection received: host={addr} port={port}", received=True)
         self._line(s, start + timedelta(milliseconds=1), "authentication",
                    f"connection authorized: user={user} database={self.database} application_name={app_name}",
@@ -72,7 +72,7 @@ class DbLog:
         s["line"] += 1
         if vxid:
             s["vxid"] += 1
-        start = s["start"].strftime("%Y-%m-%d %H:%M:%S ") + (s["start"].tzname() or "")
+        start = s["start_text"]
         user, database = ("", "") if received else (s["user"], self.database)
         self.world.db.append((t, [
             user, database, s["pid"], s["from"], s["sid"], s["line"], tag, start,

@@ -51,12 +51,12 @@ def write_json(path: Path, obj: Any) -> None:
 
 def pg_time(t: datetime) -> str:
     """csvlog log_time: '2024-01-04 10:15:02.123 JST'."""
-    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d} " + (t.tzname() or "UTC")
+    return f"{t.isoformat(' ', 'milliseconds')[:23]} {t.tzname() or 'UTC'}"
 
 
 def cert_time(t: datetime) -> str:
     """CERT dataset dates: MM/DD/YYYY HH:MM:SS, local time."""
-    return t.strftime("%m/%d/%Y %H:%M:%S")
+    return f"{t.month:02d}/{t.day:02d}/{t.year:04d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
 def iso_ms(t: datetime) -> str:
