@@ -19,6 +19,7 @@ from kansa.audit.rules.bulk import bulk_pull
 from kansa.audit.rules.contracts import after_end, unregistered_subcontractor
 from kansa.audit.rules.curiosity import curiosity
 from kansa.audit.rules.no_task import no_task
+from kansa.audit.rules.off_hours import off_hours_terminal
 from kansa.audit.rules.registry import RuleFn, RuleRun, compat, filter_findings, run_rules, workspace_root
 from kansa.audit.rules.silence import audit_silence
 from kansa.audit.rules.slow_leak import slow_leak
@@ -35,6 +36,7 @@ RULES: dict[str, RuleFn] = {
     "after_end": after_end,
     "audit_silence": audit_silence,
     "usb_unexplained": usb_unexplained,
+    "off_hours_terminal": off_hours_terminal,
 }
 
 ALL_RULES: dict[str, Callable[..., list[Finding]]] = {name: compat(name, RULES) for name in RULES}
