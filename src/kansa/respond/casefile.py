@@ -147,7 +147,7 @@ def get_incident(ws: Workspace, incident_id: str, today: date | None = None) -> 
                            "FROM respond_incident_changes WHERE incident_id = ? ORDER BY version", [incident_id])
     for h in history:
         h["changes"] = json.loads(h["changes"])
-        h["changed_at"] = h["changed_at"].isoformat()
+        h["changed_at"] = h["changed_at"].astimezone(ws.timezone).isoformat()  # the officer's local time
     done = _done(ws, incident_id)
     return {
         "incident_id": incident_id, "version": version, "facts": facts, "today": day.isoformat(),
@@ -169,7 +169,7 @@ def list_incidents(ws: Workspace, today: date | None = None) -> list[dict[str, A
         result = assess_incident(inc, day)
         out.append({
             "incident_id": r["incident_id"], "title": inc.title, "learned_at": inc.discovered_at.date().isoformat(),
-            "version": r["version"], "updated_at": r["updated_at"].isoformat(), "reportable": result["reportable"],
+            "version": r["version"], "updated_at": r["updated_at"].astimezone(ws.timezone).isoformat(), "reportable": result["reportable"],
             "questions": len(result["questions"]), "counts": counts, "deadlines": dl,
         })
     return out
