@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                                           str(summary["db_lines"]), str(Path(tmp) / "peer")])
             rows.append((secs, rss, summary, size, peer_s, peer_rss))
     secs = statistics.median(r[0] for r in rows)
-    rss = statistics.median(r[1] for r in rows)
+    peak = statistics.median(r[1] for r in rows)
     summary = rows[0][2]
     access = summary["app_events"] + summary["db_lines"]
     peer_s = statistics.median(r[4] for r in rows)
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
           f"(median of {args.repeat})")
     print("| case | median s | access events | events/s | peak RSS MiB | output MiB |")
     print("|---|---|---|---|---|---|")
-    print(f"| kansa simulate | {secs:.1f} | {access:,} | {access / secs:,.0f} | {rss / 1024:.0f} | "
+    print(f"| kansa simulate | {secs:.1f} | {access:,} | {access / secs:,.0f} | {peak / 1024:.0f} | "
           f"{rows[0][3] / 2**20:.0f} |")
     print(f"| peer: json/csv + gzip of as many lines | {peer_s:.1f} | {access:,} | {access / peer_s:,.0f} | "
           f"{statistics.median(r[5] for r in rows) / 1024:.0f} | |")
