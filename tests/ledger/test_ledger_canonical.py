@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kansa.ledger.canonical import canonical_row
@@ -59,6 +59,7 @@ def test_journal_refuses_payloads_that_are_not_plain_json(ws: Workspace) -> None
 texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
 
 
+@settings(deadline=None, max_examples=60)  # a DuckDB connection per example: slow, not wrong
 @given(
     st.lists(
         st.tuples(
