@@ -144,3 +144,17 @@ def test_cause_kind_fills_the_cause_until_the_officer_describes_it() -> None:
                          date(2026, 11, 3), "ja")
     assert "USBへの持ち出し" in html["ppc-report-final.ja.html"]
     assert "詳細は調査中" not in html["ppc-report-final.ja.html"]
+
+
+def test_gdpr_controller_gets_an_article_33_draft_with_its_four_items() -> None:
+    inc = parse_incident({"learned_at": "2026-11-02T09:00:00", "role": "controller", "persons": 40,
+                          "categories": ["health"], "jurisdictions": ["appi", "gdpr"], "contact": "dpo@example.eu"})
+    out = render_drafts(inc, date(2026, 11, 6), "en")
+    html = out["gdpr-art33-notification.en.html"]
+    assert "2026-11-05 09:00" in html and "reasons for the delay" in html  # 72 h passed on 11-06
+    for item in ("(a)", "(b)", "(c)", "(d)"):
+        assert item in html
+    assert "dpo@example.eu" in html
+    processor = parse_incident({"learned_at": "2026-11-02", "role": "entrustee", "persons": 40,
+                                "categories": ["health"], "jurisdictions": ["gdpr"]})
+    assert "gdpr-art33-notification.en.html" not in render_drafts(processor, date(2026, 11, 3), "en")

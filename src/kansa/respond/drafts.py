@@ -69,6 +69,15 @@ LABELS: dict[str, dict[str, str]] = {
         "state_asap": "直ちに",
         "state_to_confirm": "要確認",
         "state_advised": "推奨",
+        "gdpr_title": "GDPR第33条に基づく監督機関への個人データ侵害の通知",
+        "gdpr_aware": "侵害を認識した日時",
+        "gdpr_late": "72時間を超える場合は遅延の理由を付すこと（第33条第1項）",
+        "gdpr_items": "通知事項（GDPR第33条第3項）",
+        "gdpr_nature": "侵害の性質（データ主体・記録の種類と概数を含む）",
+        "gdpr_contact": "データ保護責任者等の連絡先",
+        "gdpr_consequences": "想定される結果",
+        "gdpr_measures": "講じた又は講じる予定の措置（悪影響の軽減措置を含む）",
+        "gdpr_phases": "同時に提供できない情報は、不当な遅滞なく段階的に提供できる（第33条第4項）。",
         "cause_malicious": "不正の目的をもって行われたおそれ（不正アクセス・内部不正等）（詳細は調査中）",
         "cause_error": "誤送信・誤操作等の過失（詳細は調査中）",
         "cause_loss": "紛失（詳細は調査中）",
@@ -148,6 +157,15 @@ LABELS: dict[str, dict[str, str]] = {
         "state_asap": "now",
         "state_to_confirm": "to confirm",
         "state_advised": "advised",
+        "gdpr_title": "Notification of a personal data breach to the supervisory authority (GDPR Art. 33)",
+        "gdpr_aware": "Became aware at",
+        "gdpr_late": "after 72 hours: give the reasons for the delay (Art. 33(1))",
+        "gdpr_items": "Content (GDPR Art. 33(3))",
+        "gdpr_nature": "Nature of the breach, categories and approximate number of data subjects and records",
+        "gdpr_contact": "Data protection officer or other contact point",
+        "gdpr_consequences": "Likely consequences",
+        "gdpr_measures": "Measures taken or proposed, including to mitigate adverse effects",
+        "gdpr_phases": "Information not available at once may be provided in phases without undue further delay (Art. 33(4)).",
         "cause_malicious": "possibly a wrongful act (unauthorised access, insider) - details under investigation",
         "cause_error": "an error such as mis-sending - details under investigation",
         "cause_loss": "loss - details under investigation",
@@ -282,6 +300,10 @@ def render_drafts(
         out[f"notice-to-entrustor.{lang}.html"] = env.get_template("notice_entrustor.html.j2").render(
             **common, entrustors=entrustors, due=to_entrustor["due"] if to_entrustor else None,
             doc_title=L["entrustor_title"])
+    art33 = ids.get("gdpr.art33_authority")
+    if art33 is not None:
+        out[f"gdpr-art33-notification.{lang}.html"] = env.get_template("gdpr_art33.html.j2").render(
+            **common, due=art33["due"], late=art33["deadline"]["overdue"], doc_title=L["gdpr_title"])
     out[f"timeline.{lang}.html"] = env.get_template("timeline.html.j2").render(
         **common, events=_events(incident, countdown, history or [], L, lang), doc_title=L["timeline_title"])
     return out
