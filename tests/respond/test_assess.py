@@ -154,3 +154,23 @@ def test_possible_upper_bound_decides_threshold() -> None:
     # persons unknown but bounded by 900: the size rule is decided (false), nothing left to ask
     r = assess(_inc(persons=None, persons_upper=900), date(2026, 11, 3))
     assert r["reportable"] is False and r["questions"] == []
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [({"persons": "約1,200人"}, 1200), ({"persons": "１２００名"}, 1200), ({"persons": "1001"}, 1001),
+     ({"sector": "地方公共団体", "persons": 101}, "public_body"), ({"role": "委託先"}, "entrustee"),
+     ({"jurisdictions": ["個人情報保護法", "GDPR"]}, ("appi", "gdpr"))],
+)
+def test_words_officers_write_are_understood(facts: dict[str, Any], expected: Any) -> None:
+    from kansa.respond.incident import parse_incident
+
+    inc = parse_incident(_inc(**facts))
+    got = {"persons": inc.persons, "sector": inc.sector, "role": inc.role,
+           "jurisdictions": ("appi",) * inc.appi + ("gdpr",) * bool(inc.gdpr)}
+    assert got[next(iter(facts))] == expected
+
+
+def test_unreadable_counts_are_errors_not_zero() -> None:
+    with pytest.raises(KansaError, match="persons"):
+        assess(_inc(persons="たくさん"), date(2026, 11, 3))

@@ -221,9 +221,17 @@ def _opt_bool(data: dict[str, Any], key: str, source: str | None) -> bool | None
     return _bool(value, key, source)
 
 
+_COUNT_TEXT = re.compile(r"^(?:約|およそ|about\s*|approx\.?\s*)?([0-9][0-9,]*)\s*(?:人|名|件|persons?)?$", re.IGNORECASE)
+
+
 def _count(value: Any, key: str, source: str | None) -> int | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "不明")):
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("unknown", "不明", "")):
         return None
+    if isinstance(value, str):
+        # 「約1,200人」「１２００名」 as officers write them (an estimate counts, like "おそれ")
+        m = _COUNT_TEXT.match(unicodedata.normalize("NFKC", value).strip())
+        if m is not None:
+            value = int(m.group(1).replace(",", ""))
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"{key}: expected a whole number >= 0 or null (unknown), got {value!r}", path=source)
     return value
@@ -267,10 +275,26 @@ def _from_categories(categories: tuple[str, ...] | None, words: frozenset[str]) 
     return any(unicodedata.normalize("NFKC", c).strip().lower() in words or c in words for c in categories)
 
 
+_SECTOR_WORDS = {"民間": "business", "事業者": "business", "民間事業者": "business", "個人情報取扱事業者": "business",
+                 "public": "public_body", "行政機関": "public_body", "行政機関等": "public_body",
+                 "地方公共団体": "public_body", "自治体": "public_body", "独立行政法人": "public_body"}
+_ROLE_WORDS = {"委託先": "entrustee", "受託者": "entrustee", "processor": "entrustee", "自社": "controller",
+               "委託元": "controller", "本人": "controller"}
+_JURISDICTION_WORDS = {"個人情報保護法": "appi", "番号法": "appi"}
+
+
+def _word(value: Any, words: dict[str, str]) -> Any:
+    """A Japanese (or alternative) word for an enum value → the value; anything else unchanged."""
+    if isinstance(value, str):
+        text = unicodedata.normalize("NFKC", value).strip()
+        return words.get(text, words.get(text.lower(), text.lower() if text.isascii() else text))
+    return value
+
+
 def _sector_role(data: dict[str, Any], source: str | None) -> tuple[str | None, str | None]:
     """sector/role from the issue-#6 keys, or from the older single ``controller_kind``."""
-    sector = data.get("sector")
-    role = data.get("role")
+    sector = _word(data.get("sector"), _SECTOR_WORDS)
+    role = _word(data.get("role"), _ROLE_WORDS)
     if sector is not None and sector not in SECTORS:
         raise InputError(f"sector must be one of {', '.join(SECTORS)}, got {sector!r}", path=source)
     if role is not None and role not in ROLES:
@@ -331,7 +355,8 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     if cause_kind is None and wrongful is not None:
         cause_kind = "malicious" if wrongful else None
     jur = data.get("jurisdictions")
-    jurisdictions = None if jur is None else _str_list(jur, "jurisdictions", source)
+    jurisdictions = None if jur is None else tuple(
+        _word(j, _JURISDICTION_WORDS) for j in _str_list(jur, "jurisdictions", source))
     for j in jurisdictions or ():
         if j not in JURISDICTIONS:
             raise InputError(f"jurisdictions: expected any of {', '.join(JURISDICTIONS)}, got {j!r}", path=source)
