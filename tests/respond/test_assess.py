@@ -174,3 +174,14 @@ def test_words_officers_write_are_understood(facts: dict[str, Any], expected: An
 def test_unreadable_counts_are_errors_not_zero() -> None:
     with pytest.raises(KansaError, match="persons"):
         assess(_inc(persons="たくさん"), date(2026, 11, 3))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932"])
+def test_incident_files_from_windows_editors_load(tmp_path: Path, encoding: str) -> None:
+    p = tmp_path / "inc.yaml"
+    p.write_bytes("learned_at: 令和8年11月2日\nsector: 民間\nrole: 自社\npersons: 1001\n".encode(encoding))
+    inc = load_incident(p)
+    assert inc.sector == "business" and inc.persons == 1001
+    p.write_bytes(b"learned_at: \xff\xfe\x00\x81")
+    with pytest.raises(KansaError, match=r"inc\.yaml.*UTF-8"):
+        load_incident(p)

@@ -434,10 +434,15 @@ def load_incident(path: Path) -> Incident:
 
 def read_incident_mapping(path: Path) -> dict[str, Any]:
     """The raw mapping of an incident YAML file; errors name the file (and line for YAML errors)."""
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text; save the incident file as UTF-8", path=str(path)) from exc
+        text = data.decode("utf-8-sig")  # Windows editors may add a BOM
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp932")  # Shift_JIS from older Windows tools
+        except UnicodeDecodeError as exc:
+            raise InputError("neither UTF-8 nor Shift_JIS (CP932) text; save the incident file as UTF-8",
+                             path=str(path)) from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
