@@ -22,6 +22,7 @@ from kansa.respond import (
     incident_from_trace,
     list_incidents,
     mark_done,
+    open_from_trace,
     open_incident,
     render_drafts,
     update_incident,
@@ -206,3 +207,17 @@ def test_a_change_that_cannot_be_sealed_is_not_stored(ws: Workspace, monkeypatch
     assert got["version"] == 1 and got["facts"]["persons"] == 5000
     assert [h["version"] for h in got["history"]] == [1]
     assert all(d["state"] != "done" for d in got["deadlines"])
+
+
+def test_open_from_trace_in_one_call(ws: Workspace) -> None:
+    _registry(ws)
+    trace = {"records": 1000, "attributed": 950, "unattributed": 50,
+             "owners": [{"owner": "city_a", "dataset": "residents", "records": 150},
+                        {"owner": "ins_b", "dataset": "customers", "records": 800}]}
+    got = open_from_trace(ws, trace, date(2026, 11, 2), "demo", entrustee="cc", role="entrustee", cause="insider",
+                          categories=["氏名"], jurisdictions=["appi"], today=date(2026, 11, 4))
+    assert got["incident_id"] == "INC-2026-001" and got["reportable"] is False
+    assert got["lines"] and all(line.startswith("[") for line in got["lines"])
+    ob = next(d for d in got["deadlines"] if d["id"] == "appi.notify_entrustor")
+    assert ob["recipients"] == ["西日本マーケティング株式会社", "明石市"] and ob["due"] == "2026-11-07"
+    assert verify(ws)["ok"]

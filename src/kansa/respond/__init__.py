@@ -5,7 +5,7 @@ kansa drafts; a person decides. Public API:
 ``parse_incident(mapping)``, ``draft(incident, out_dir, today, ...)``,
 ``incident_from_trace(trace, learned_at, **facts)`` and the workspace incident register:
 ``open_incident``, ``update_incident``, ``mark_done``, ``get_incident``, ``list_incidents``,
-``draft_incident``, ``entrustors_from_workspace``.
+``draft_incident``, ``entrustors_from_workspace``, ``open_from_trace`` (one call for the demo).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from kansa.respond.casefile import (
     get_incident,
     list_incidents,
     mark_done,
+    open_from_trace,
     open_incident,
     update_incident,
 )
@@ -56,5 +57,5 @@ def draft(
 
 __all__ = [
     "Incident", "assess", "countdown_lines", "deadlines", "draft", "draft_incident", "entrustors_from_workspace", "get_incident", "incident_from_trace", "list_incidents",
-    "load_incident", "mark_done", "open_incident", "parse_incident", "render_drafts", "update_incident",
+    "load_incident", "mark_done", "open_from_trace", "open_incident", "parse_incident", "render_drafts", "update_incident",
 ]

@@ -232,3 +232,22 @@ def entrustors_from_workspace(ws: Workspace, facts: dict[str, Any], entrustee: s
         out.setdefault("sector", orgs[entrustee]["sector"] or facts.get("sector"))
     parse_incident(out)
     return out
+
+
+def open_from_trace(ws: Workspace, trace: dict[str, Any], learned_at: date, actor: str, *,
+                    entrustee: str | None = None, today: date | None = None, **facts: Any) -> dict[str, Any]:
+    """One call for a demo or a script: trace result → incident facts (entrustors from the contracts)
+    → stored incident → what is due. Returns {"incident_id", "facts", "reportable", "questions",
+    "entrustor_duties", "deadlines", "lines"} (``lines``: one printable line per obligation)."""
+    from kansa.respond.deadlines import countdown_lines
+    from kansa.respond.fromtrace import incident_from_trace
+
+    got = incident_from_trace(trace, learned_at, **facts)
+    if "entrustors" not in facts and "owner" not in facts:
+        got = entrustors_from_workspace(ws, got, entrustee)
+    opened = open_incident(ws, got, actor)
+    shown = get_incident(ws, opened["incident_id"], today or learned_at)
+    a = shown["assessment"]
+    return {"incident_id": opened["incident_id"], "facts": got, "reportable": a["reportable"],
+            "questions": [q["text"] for q in a["questions"]], "entrustor_duties": a["entrustor_duties"],
+            "deadlines": shown["deadlines"], "lines": countdown_lines(shown["deadlines"])}
