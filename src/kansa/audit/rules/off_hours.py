@@ -1,15 +1,17 @@
 """Rule ``off_hours_terminal``: work at an hour, or from a machine, that is not this person's.
 
-An actor's usual hours are the hours holding at least ``usual_hour_share`` of their own earlier
-events; the role's usual hours likewise over everyone in the role. An hour is odd only when it is
-neither the actor's nor the role's (so a first late shift in a team that runs late shifts is not).
+An actor's working window is the span of hours between the ``hour_quantile`` and 1 - ``hour_quantile``
+quantiles of their own earlier events, widened by ``hour_margin`` hours each side (time of day is
+ordered: 16h inside a 9-17 day is not odd however rarely it was used); the role's window likewise
+over everyone in the role. An hour is odd only when it is outside both (so a first late shift in a
+team that runs late shifts is not). A role working across midnight has a window of the whole day.
 A terminal is new when the actor never used it (terminal name or source address) on an earlier
 day and it is not registered to them. Both need ``min_history`` earlier active days (below that,
 "never before" means nothing).
 
 Alone, an odd hour or a new machine is weak evidence (overtime, a broken PC, a colleague's desk);
-so by default the rule reports only days that also carry an export or print of personal data or a
-write to removable media by the same person — the day the seed case's maintainer worked — as
+so by default the rule reports only days that also carry an export of personal data (a print at the
+counter is ordinary business) or a write to removable media by the same person — the day the seed case's maintainer worked — as
 medium. ``report_alone: true`` lists every such day as low.
 """
 
@@ -22,7 +24,7 @@ import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import ANY_DATA_SQL, EXPORT_SQL, evidence, fetch, statements_where
+from kansa.audit.rules.common import ANY_DATA_SQL, evidence, fetch, statements_where
 from kansa.audit.rules.sqlshape import aggregate_only
 
 
@@ -32,7 +34,8 @@ def off_hours_terminal(
     """Odd hours or a new terminal, against own and role history, on a day with data leaving."""
     cfg = cfg or RuleConfig("off_hours_terminal")
     min_history = cfg.get("min_history", 19)
-    share = cfg.get("usual_hour_share", 0.01)
+    q = cfg.get("hour_quantile", 0.005)
+    margin = cfg.get("hour_margin", 1)
     alone = cfg.get("report_alone", False)
     hours = fetch(
         con,
@@ -65,10 +68,10 @@ def off_hours_terminal(
     with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only) as cur:
         leaving = fetch(
             cur,
-            f"""
+            """
             SELECT actor_id, CAST(ts AS DATE) AS day, list(event_id) AS ids, 'export' AS kind
             FROM access_events e
-            WHERE ts < ? AND actor_id IS NOT NULL AND action IN ({EXPORT_SQL})
+            WHERE ts < ? AND actor_id IS NOT NULL AND action = 'export'
               AND (statement IS NULL OR statement NOT IN (SELECT statement FROM _kansa_aggregates))
             GROUP BY ALL
             UNION ALL
@@ -105,10 +108,10 @@ def off_hours_terminal(
         for actor, items in today.items():
             role = items[0][1]
             if own_days[actor] >= min_history:
-                own_total = sum(own_hours[actor].values())
-                role_total = sum(role_hours[role].values())
+                own_lo, own_hi = _window(own_hours[actor], q, margin)
+                role_lo, role_hi = _window(role_hours[role], q, margin)
                 odd = [(h, n, ids) for h, _r, n, ids in items
-                       if own_hours[actor][h] < share * own_total and role_hours[role][h] < share * role_total]
+                       if not own_lo <= h <= own_hi and not role_lo <= h <= role_hi]
                 new_terms = [(t, ids) for t, ids in terms_of.get((actor, day), [])
                              if t not in own_terms[actor] and t not in registered.get(actor, set())]
                 found = _finding(actor, day, role, odd, new_terms, evidence_of.get((actor, day), {}), alone,
@@ -122,6 +125,26 @@ def off_hours_terminal(
                 role_hours[role][h] += n
             own_terms[actor].update(t for t, _ids in terms_of.get((actor, day), []))
     return out
+
+
+def _window(hist: Counter[int], q: float, margin: int) -> tuple[int, int]:
+    """The hours between the q and 1-q quantiles of a histogram of hours, widened by ``margin``."""
+    total = sum(hist.values())
+    if not total:
+        return 0, 23
+    cum, lo, hi = 0, 0, 23
+    for h in range(24):
+        cum += hist[h]
+        if cum > q * total:
+            lo = h
+            break
+    cum = 0
+    for h in range(23, -1, -1):
+        cum += hist[h]
+        if cum > q * total:
+            hi = h
+            break
+    return lo - margin, hi + margin
 
 
 def _finding(
@@ -147,7 +170,7 @@ def _finding(
         kinds_ja = {"export": "データ出力", "usb": "外部記録媒体への書き込み"}
         parts_ja.append("同じ日に" + "・".join(kinds_ja[k] for k in sorted(leaving)) + "あり")
         parts_en.append("the same day: " + " and ".join(
-            {"export": "export/print of data", "usb": "writes to removable media"}[k] for k in sorted(leaving)))
+            {"export": "export of data", "usb": "writes to removable media"}[k] for k in sorted(leaving)))
     ids = [i for _h, _n, evs in odd for i in evs] + [i for _t, evs in new_terms for i in evs]
     if "export" in leaving:
         ids += leaving["export"]

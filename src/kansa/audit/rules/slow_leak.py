@@ -184,7 +184,8 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
     k, h = cfg.get("cusum_k", 0.5), cfg.get("cusum_h", 5.0)
     history = cfg.get("cusum_history", 19)
     for actor, days in series.items():
-        if not few_peers.get(actor):
+        # Services reach whoever their users ask for: judged through the users, not on their own.
+        if not few_peers.get(actor) or latest.get(actor, ("",))[0] == "service":
             continue
         for day, fig, ev_ids in _cusum_alarms(days, few_peers[actor], k, h, history, repeat):
             since = date.fromordinal(int(fig["since"]))
