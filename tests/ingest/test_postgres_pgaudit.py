@@ -156,3 +156,14 @@ def test_real_exports_have_no_row_count(pg_logs: dict[str, Path], kind: str) -> 
     assert all(e["row_count"] is None and e["resource"] == "pref_osaka.residents" for e in body)
     assert body[0]["columns"] == ["name", "address"] and body[0]["subjects"] == []
     assert body[1]["subjects"] == [("pref_osaka", "R001"), ("pref_osaka", "R002")]
+
+
+@pytest.mark.postgres
+def test_csvlog_and_jsonlog_give_the_same_events(pg_logs: dict[str, Path]) -> None:
+    def shape(kind: str) -> list[tuple[Any, ...]]:
+        return [(e["ts"], e["account"], e["action"], e["resource"], e["owner_id"], e["source_ip"],
+                 e["outcome"], e["statement"], e["subjects"], e["columns"], e["source_system"])
+                for e in _events(pg_logs[kind])]
+
+    csv_events = shape("csv")
+    assert len(csv_events) > 20 and csv_events == shape("json")

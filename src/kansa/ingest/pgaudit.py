@@ -25,7 +25,7 @@ from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 from kansa.ingest.records import BadLine, Chunk
-from kansa.ingest.sqlmap import key_values, map_shape
+from kansa.ingest.sqlmap import SqlAccess, key_values, map_shape
 from kansa.ingest.textfile import open_binary
 from kansa.model.errors import InputError, KansaError
 from kansa.model.formats import CSVLOG_COLUMNS
@@ -192,6 +192,8 @@ class _Mapper:
 
     def __init__(self, owners: OwnerMap | None = None) -> None:
         self.owners = owners or OwnerMap()
+        self.shapes: dict[tuple[str | None, str, str, str | None], tuple[
+            SqlAccess | None, str, str | None, str | None]] = {}
         self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
         # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
         # right after an AUDIT line means that statement failed.
@@ -202,6 +204,34 @@ class _Mapper:
 
     def flush(self) -> None:
         self.open.clear()
+
+    def _shape(self, statement: str | None, command: str, relation: str,
+               database: str | None) -> tuple[SqlAccess | None, str, str | None, str | None]:
+        """(SQL shape, action, resource, owner) of one statement text as logged; computed once.
+
+        Applications repeat a handful of statement texts with new parameters, so everything that
+        does not depend on the parameters is looked up, not recomputed, for each line.
+        """
+        cache_key = (statement, command, relation, database)
+        hit = self.shapes.get(cache_key)
+        if hit is not None:
+            return hit
+        mapped = map_shape(statement, command.upper(), relation or None) if statement else None
+        action = mapped.action if mapped else "other"
+        resource: str | None
+        if relation:
+            resource = relation
+        elif mapped and mapped.setting and action == "admin":
+            resource = mapped.setting
+        elif mapped and mapped.tables:
+            resource = mapped.tables[0]
+        else:
+            resource = None
+        owner = self.owners.owner_of(database, resource) if resource and not (mapped and mapped.setting) else None
+        if len(self.shapes) > 10000:
+            self.shapes.clear()
+        self.shapes[cache_key] = hit = (mapped, action, resource, owner)
+        return hit
 
     def record(self, row: dict[str, Any], line: int) -> dict[str, Any] | None:
         session = str(row.get("session_id") or row.get("process_id") or "")
@@ -229,17 +259,9 @@ class _Mapper:
             self.statements[key] = (statement, params)
             if len(self.statements) > 10000:  # keep memory bounded on long logs
                 self.statements.popitem(last=False)
-        mapped = map_shape(statement, audit["command"].upper(), audit["object_name"] or None) if statement else None
-        action = mapped.action if mapped else "other"
-        resource: str | None
-        if audit["object_name"]:
-            resource = audit["object_name"]
-        elif mapped and mapped.setting and action == "admin":
-            resource = mapped.setting
-        elif mapped and mapped.tables:
-            resource = mapped.tables[0]
-        else:
-            resource = None
+        database = row.get("database_name") or None
+        shape = self._shape(statement, audit["command"], audit["object_name"], database)
+        mapped, action, resource, owner = shape
         seen = (*key, resource)
         if seen in self.emitted:
             return None
@@ -252,10 +274,8 @@ class _Mapper:
         self.emitted[(*key[:2], "*", resource)] = None
         while len(self.emitted) > 20000:
             self.emitted.popitem(last=False)
-        owner = self.owners.owner_of(row.get("database_name") or None, resource) if resource and not (
-            mapped and mapped.setting) else None
         subjects = sorted({(owner, v) for v in key_values(mapped, params) if not v.startswith("$")}) if (
-            mapped and owner and mapped.keys) else []
+            owner and mapped and mapped.keys) else []
         rec = {
             "ts": parse_log_time(str(row["log_time"])),
             "account": row.get("user_name") or None,
@@ -354,9 +374,19 @@ def _csv_rows(text: IO[str]) -> Iterator[Row]:
         yield first, last, row, "", ""
 
 
+# A server's jsonlog line starts like this; one that also names none of the messages we map is
+# skipped without parsing it (most lines of a busy server: statements, checkpoints, ...).
+_JSON_START = '{"timestamp":"'
+_JSON_WANTED = ("AUDIT: ", "connection authorized: ", "disconnection: ", "password authentication failed",
+                '"error_severity":"ERROR"', '"error_severity":"FATAL"', '"error_severity":"PANIC"')
+
+
 def _json_rows(text: IO[str]) -> Iterator[Row]:
     for n, line in enumerate(text, start=1):
         if not line.strip():
+            continue
+        if line.startswith(_JSON_START) and not any(w in line for w in _JSON_WANTED):
+            yield n, n, None, None, ""
             continue
         text_line = _recode(line)
         if text_line is None:
