@@ -64,8 +64,8 @@ def test_open_update_done_history_and_ledger(ws: Workspace) -> None:
     states = {d["id"]: d["state"] for d in got["deadlines"]}
     assert states["appi.preliminary_report"] == "done"
     assert states["appi.final_report"] == "due"
-    # a second incident of the same year gets the next number
-    assert open_incident(ws, FACTS, "tanaka")["incident_id"] == "INC-2026-002"
+    # a second incident of the same year gets the next number (wareki dates too)
+    assert open_incident(ws, {**FACTS, "learned_at": "令和8年12月1日"}, "tanaka")["incident_id"] == "INC-2026-002"
 
 
 def test_list_shows_overdue_due_and_done(ws: Workspace) -> None:

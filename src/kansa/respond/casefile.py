@@ -39,8 +39,8 @@ def _record(ws: Workspace, incident_id: str, version: int, actor: str, action: s
     """Seal a change into the ledger, then store it and its effects in one transaction.
 
     Sealed first: a change is never stored without its ledger leaf. If storing then fails, the
-    ledger holds an entry whose row is missing — which `kansa ledger verify`-style checks can see,
-    unlike an unsealed row.
+    ledger holds the intended change and the table lacks it — a gap a reviewer can find by
+    comparing the two; an unsealed row could not be told from one added later.
     """
     leaf = _journal(ws, {"incident_id": incident_id, "version": version, "action": action,
                          "changes": plain(changes)}, actor)
@@ -72,10 +72,8 @@ def open_incident(ws: Workspace, facts: dict[str, Any], actor: str) -> dict[str,
     if not actor:
         raise KansaError("who is opening the incident? (--by NAME)")
     facts = plain(facts)
-    parse_incident(facts)  # refuse bad facts before anything is stored
+    year = str(parse_incident(facts).discovered_at.year)  # refuses bad facts before anything is stored
     con = ensure(ws)
-    year = str(facts.get("learned_at") or facts.get("discovered_at") or "")[:4]
-    year = year if year.isdigit() else str(date.today().year)
     n = rows(con, "SELECT count(*) AS n FROM respond_incidents WHERE incident_id LIKE ?", [f"INC-{year}-%"])[0]["n"]
     incident_id = f"INC-{year}-{int(n) + 1:03d}"
     now = datetime.now(UTC)
