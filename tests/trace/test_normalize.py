@@ -189,3 +189,10 @@ def test_sensitive_numbers_are_recognised() -> None:
 @pytest.mark.parametrize(("raw", "sex"), [("男", "M"), ("女性", "F"), ("F", "F"), ("male", "M"), ("1", "M"), ("2", "F"), ("不明", "")])
 def test_sex(raw: str, sex: str) -> None:
     assert norm_sex(raw) == sex
+
+
+@pytest.mark.parametrize(("a", "b"), [("SMITH", "SMYTH"), ("LEE", "LI"), ("Blake", "Flake"), ("WHITE", "WHYTE")])
+def test_foreign_names_are_not_read_as_romaji(a: str, b: str) -> None:
+    # only words that read as Japanese romaji become kana; other Latin names stay as written
+    assert norm_name(a) == a.upper() and norm_name(a) != norm_name(b)
+    assert norm_kana(a) == a.upper()

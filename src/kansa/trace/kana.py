@@ -38,6 +38,26 @@ _MACRONS = str.maketrans({"ā": "aa", "ī": "ii", "ū": "uu", "ē": "ee", "ō": 
                           "û": "uu", "ê": "ee", "ô": "ou"})
 
 
+_ROMAJI_TOKEN = re.compile(
+    r"(?:(?:sh|ch|ts|[kgnhbpmrszdtjc]y|[kgszjtdnhbpmyrwfv])?[aiueo]"  # a syllable
+    r"|n'?"  # ン
+    r"|([kgsztdhbpmrfjc])(?=\1)"  # the first of a doubled consonant (ッ)
+    r"|t(?=ch)|m(?=[bmp])"  # ッチ, HOMMA
+    r"|h(?=[^aiueo]|$))+"  # the passport long vowel: OHNO, SATOH
+)
+
+
+def is_japanese_romaji(text: str) -> bool:
+    """True when every Latin word can be read as Japanese romaji (SMITH, BLAKE, LEE cannot).
+
+    Only such words are read as kana: a foreign name spelt in Latin letters stays as it is, so two
+    different foreign names are never folded together by a reading they do not have.
+    """
+    joined = NAME_SEPARATORS.sub("", text.lower().translate(_MACRONS))
+    # judged without separators, so that a value and its folded form get the same answer
+    return bool(joined) and _ROMAJI_TOKEN.fullmatch(joined) is not None
+
+
 def romaji_to_katakana(text: str) -> str:
     """Hepburn, kunrei or passport romaji → katakana (SATOH, SATŌ and SATOU all read サトウ/サトオ).
 
@@ -80,7 +100,9 @@ def norm_kana(text: object) -> str:
 @lru_cache(maxsize=1 << 16)
 def _norm_kana(s: str) -> str:
     if _LATIN.search(s) and not _KANA.search(s):
-        s = romaji_to_katakana(s)
+        if not is_japanese_romaji(s):
+            return NAME_SEPARATORS.sub("", s).upper()  # a foreign name: kept as written
+        s = romaji_to_katakana(NAME_SEPARATORS.sub("", s))
     s = NAME_SEPARATORS.sub("", str(jaconv.hira2kata(s)))
     for a, b in _SOUND_ALIKE:
         s = s.replace(a, b)

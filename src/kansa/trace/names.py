@@ -6,8 +6,9 @@ Japanese names have many legitimate spellings of the same character: old and new
 Jaro–Winkler of 0.67), so each character is folded with the MJ shrink map that Japan's
 Information-technology Promotion Agency publishes for exactly this purpose (implemented by
 jntajis), plus a short list of pairs that registries keep apart but lists confuse all the time
-(斉/斎). Latin-script names are romaji: they become their reading, with the tokens in a fixed
-order, because a romaji list writes "Taro Yamada" as often as "YAMADA Taro".
+(斉/斎). Latin-script names that read as Japanese romaji become their reading, with the words in
+a fixed order, because a romaji list writes "Taro Yamada" as often as "YAMADA Taro"; other
+Latin-script names (SMITH, O'BRIEN) are only upper-cased and lose their spaces.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import lru_cache
 
 import jntajis
 
-from kansa.trace.kana import norm_kana
+from kansa.trace.kana import is_japanese_romaji, norm_kana
 from kansa.trace.text import NAME_SEPARATORS, fold
 
 _MJ_SCHEMES = (
@@ -30,7 +31,7 @@ _MJ_SCHEMES = (
 # Different characters in the registry, but one name to anyone re-typing a list. Applied after the
 # MJ shrink (齋 → 斎 there; 齊 → 斉 there, so both end up as 斎 here).
 _CONFUSED = str.maketrans({"斉": "斎", "嵜": "崎", "嶌": "島", "檜": "桧", "濵": "浜", "邉": "辺"})
-_LATIN_ONLY = re.compile(r"^[A-Za-z\s.,'\-・･，、．]+$")
+_LATIN_ONLY = re.compile(r"^[A-Za-zāīūēōâîûêôĀĪŪĒŌÂÎÛÊÔ\s.,'\-・･，、．]+$")
 
 
 def _is_ideograph(ch: str) -> bool:
@@ -88,7 +89,7 @@ def norm_name(text: object) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def _norm_name(s: str) -> str:
-    if is_romaji(s):
+    if is_romaji(s) and is_japanese_romaji(s):
         return norm_romaji(s)
     s = NAME_SEPARATORS.sub("", s)
     return "".join(shrink_kanji(c) for c in s).translate(_CONFUSED).upper()
