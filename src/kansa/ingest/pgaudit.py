@@ -2,14 +2,18 @@
 
 In the NTT West case the database access logs existed for ten years and nobody read them. This
 reader makes them readable: every ``AUDIT:`` line becomes one access record (who, from where,
-which table, which action, which subject keys), everything else the server logs (connections,
-errors, checkpoints) is skipped, and a line that cannot be decoded is handed back as a BadLine
-naming its line number, never dropped silently.
+which table, which action, which subject keys), each client session's ``connection authorized``
+and ``disconnection`` lines become login/logout records (a session that switched auditing off
+shows nothing else, and that absence is what audit looks for), everything else the server logs
+is skipped, and a line that cannot be decoded is handed back as a BadLine naming its line number,
+never dropped silently. A file that is not a PostgreSQL log at all, or a truncated gzip, is an
+error for the whole file.
 
-Resolving the database role and client address to a person is the pipeline's job (registry
-tables); this module only parses.
+Speed comes from doing per *statement text* what does not depend on the parameters (parsing
+with pglast, action, table, owner) and from skipping lines with nothing to map before decoding
+them. Resolving the database role and client address to a person is the pipeline's job
+(registry tables); this module only parses.
 """
-
 from __future__ import annotations
 
 import csv
