@@ -1,6 +1,6 @@
 """What the audit says about day D depends only on events up to D, for every detector.
 
-The audit is run up to D; then a month of later activity arrives (including behaviour that
+The audit is run up to D; then two weeks of later activity arrive (including behaviour that
 would shift every baseline) and everything is recomputed from the first day. Findings about
 days up to D must be exactly the same (ids, scores, reasons).
 """
@@ -31,9 +31,8 @@ def test_recomputing_with_later_data_leaves_earlier_findings_unchanged(ws: Works
     before = _snapshot(ws, D)
     assert {str(f[0]) for f in before} and {f["rule"] for f in list_findings(ws)} >= {"behaviour", "no_task"}
 
-    # the future: busier days for everyone, op4 doing the same every evening, a huge export
-    for d in range(D + 1, D + 30):
-        normal_days(b, d, d)
+    # the future: op4 doing the same every evening (shifting its own baseline), a huge export
+    for d in range(D + 1, D + 15):
         normal_days(b, d, d)
         for k in range(8):
             b.access(at(d, 21, k), "op4", "view", f"client-{k}", [f"Z{k}"], resource=f"app/c{k}")

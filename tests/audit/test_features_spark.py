@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,7 +43,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def spark(world: Workspace) -> Iterator[Any]:
+    """One local Spark session for the module, with the workspace's tables registered as views."""
     from pyspark.sql import SparkSession
 
     session = (
@@ -53,8 +53,11 @@ def spark() -> Iterator[Any]:
         .config("spark.sql.session.timeZone", "Asia/Tokyo")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
+    for name, sql in TABLES.items():
+        session.createDataFrame(world.con.execute(sql).df()).createOrReplaceTempView(name)
     yield session
     session.stop()
 
@@ -68,13 +71,11 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("period", ["day", "week"])
-def test_spark_computes_the_same_features_as_duckdb(world: Workspace, spark: Any, period: str, tmp_path: Path) -> None:
+def test_spark_computes_the_same_features_as_duckdb(world: Workspace, spark: Any, period: str) -> None:
     since, until = START, at(13, 0).date()
     if period == "week":
         since = date.fromordinal(since.toordinal() - since.weekday())
     duck = _normalise(world.con.execute(feature_sql(since, until, period)).df())
-    for name, sql in TABLES.items():
-        spark.createDataFrame(world.con.execute(sql).df()).createOrReplaceTempView(name)
     sql = feature_sql(since, until, period, dialect="spark")
     assert "DATEDIFF" in sql.upper()  # it is the translated text that runs, not the DuckDB one
     sparked = _normalise(spark.sql(sql).toPandas())
