@@ -51,3 +51,20 @@ def test_rolled_deadline_is_open_and_not_early(start: date, days: int) -> None:
 def test_today_before_discovery_is_refused() -> None:
     with pytest.raises(KansaError, match="before discovered_at"):
         assess({"discovered_at": "2026-11-02", "persons": 1}, date(2026, 11, 1))
+
+
+def test_both_languages_offer_every_label_the_templates_use() -> None:
+    import re
+    from importlib import resources
+
+    from kansa.respond.deadlines import STATES
+    from kansa.respond.incident import CAUSES
+    from kansa.respond.labels import LABELS
+
+    assert set(LABELS["ja"]) == set(LABELS["en"])
+    used: set[str] = set()
+    for t in resources.files("kansa.respond").joinpath("templates").iterdir():
+        text = t.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bL\.(\w+)", text)) | set(re.findall(r"\bL\[\"(\w+)\"\]", text))
+    used |= {f"state_{s}" for s in STATES} | {f"cause_{c}" for c in CAUSES}
+    assert used - set(LABELS["ja"]) == set()
