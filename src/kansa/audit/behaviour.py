@@ -16,6 +16,10 @@ honest actor-days:
    level) of the days it was trained on. The forest sees all features at once, so it vetoes
    days where one number is high but the day as a whole is ordinary.
 
+Volume alone (events, rows, people) is what a busy day looks like; it fires alone only at three
+times the cut-off, otherwise a finding needs a risk feature (owners, exports, unjustified or
+off-hours events, new resources) among those that fired.
+
 Counts are compared after Anscombe's transform 2·sqrt(x + 3/8), under which Poisson counting
 noise has unit variance whatever the level: the spread is then never taken below that noise
 (MAD 0.6745, one standard deviation), so a z of 3.5 means "3.5 counting-noise deviations at
@@ -48,6 +52,11 @@ IF_MIN_TRAIN = 200  # fewer actor-days than this is no model
 IF_MAX_TRAIN = 20000  # a sample of this many (newest first) is plenty for 100 trees of 256
 HISTORY_DAYS = 120  # how far back scoring reads stored features
 EVIDENCE_LIMIT = 50
+# Volume alone (more events, rows, people on the actor's own work) is what a busy day looks like:
+# campaign peaks, month-end, a colleague's batch taken over. It speaks alone only at the "high"
+# level every detector uses (three times the cut-off); otherwise a finding needs a risk feature.
+VOLUME_FEATURES = ("events", "subjects", "rows_read")
+VOLUME_ALONE_Z = 3 * OUTLIER_Z
 
 _LABEL_JA = {
     "events": "操作数",
@@ -229,8 +238,11 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
     for i in _candidates(df, since, until):
         row = df.iloc[i]
         fired = _fired(row, _peer_stats(df, str(row["role"]), row["day"]))
-        if fired:
-            judged.append((i, fired))
+        if not fired:
+            continue
+        if all(e["feature"] in VOLUME_FEATURES for e in fired) and float(fired[0]["z"]) < VOLUME_ALONE_Z:
+            continue
+        judged.append((i, fired))
     forest = _forest_ranks(df, [i for i, _f in judged])
     out: list[Finding] = []
     for i, fired in judged:
