@@ -26,9 +26,7 @@ import yaml
 from kansa.model.errors import KansaError
 from kansa.respond.calendar import add_business_days, add_calendar_days, is_office_closed
 from kansa.respond.incident import Incident
-
-Condition = dict[str, Any]
-Tri = bool | None
+from kansa.respond.logic import Tri, both, either, holds, unknown_facts
 
 # The 2024 amendment of Enforcement Rules Art. 7(3) (personal information being acquired, e.g. web
 # skimming) applies from this day.
@@ -50,23 +48,11 @@ def load_rules() -> RuleSet:
     return RuleSet(tuple(data["triggers"]), tuple(data["obligations"]), dict(data["questions"]))
 
 
-def _or(values: list[Tri]) -> Tri:
-    if any(v is True for v in values):
-        return True
-    return None if any(v is None for v in values) else False
-
-
-def _and(values: list[Tri]) -> Tri:
-    if any(v is False for v in values):
-        return False
-    return None if any(v is None for v in values) else True
-
-
 def facts_of(incident: Incident) -> dict[str, Any]:
     """The values conditions may read (True, False or None = unknown)."""
     high = incident.gdpr_high_risk
     if high is None:
-        high = _or([incident.sensitive, incident.property_damage, incident.wrongful_purpose])
+        high = either([incident.sensitive, incident.property_damage, incident.wrongful_purpose])
     persons: int | None = incident.persons
     if persons is not None or incident.persons_upper is not None:
         # "発生したおそれがある" counts: a possible upper bound decides the thresholds.
@@ -88,36 +74,6 @@ def facts_of(incident: Incident) -> dict[str, Any]:
         "acquisition_rule_in_force": incident.discovered_at.date() >= ACQUISITION_RULE_FROM,
         "persons": persons,
     }
-
-
-def holds(cond: Condition, facts: dict[str, Any]) -> Tri:
-    """Evaluate one condition of the small rule language (Kleene three-valued logic)."""
-    if "flag" in cond:
-        v = facts[cond["flag"]]
-        return None if v is None else bool(v)
-    if "persons_over" in cond:
-        n = facts["persons"]
-        return None if n is None else int(n) > int(cond["persons_over"])
-    if "all" in cond:
-        return _and([holds(c, facts) for c in cond["all"]])
-    if "any" in cond:
-        return _or([holds(c, facts) for c in cond["any"]])
-    if "not" in cond:
-        v = holds(cond["not"], facts)
-        return None if v is None else not v
-    raise ValueError(f"unknown condition {cond!r}")
-
-
-def unknown_facts(cond: Condition, facts: dict[str, Any]) -> list[str]:
-    """The facts a condition reads that are unknown, in order of appearance."""
-    if "flag" in cond:
-        return [cond["flag"]] if facts[cond["flag"]] is None else []
-    if "persons_over" in cond:
-        return ["persons"] if facts["persons"] is None else []
-    out: list[str] = []
-    for sub in cond.get("all", []) + cond.get("any", []) + ([cond["not"]] if "not" in cond else []):
-        out.extend(f for f in unknown_facts(sub, facts) if f not in out)
-    return out
 
 
 def _applies(kinds: list[str], incident: Incident) -> tuple[Tri, list[str]]:
@@ -241,9 +197,9 @@ def _reportable(rules: RuleSet, incident: Incident, facts: dict[str, Any]) -> bo
             role_ok: Tri = True
             if "gdpr_role" in o:
                 role_ok = None if incident.gdpr_role is None else o["gdpr_role"] == incident.gdpr_role
-            fired = _or([c for tid in o["if_any"] for kinds, c in [conds[tid]] if kind in kinds])
-            values.append(_and([role_ok, fired]))
-        per_kind.append(_or(values))
+            fired = either([c for tid in o["if_any"] for kinds, c in [conds[tid]] if kind in kinds])
+            values.append(both([role_ok, fired]))
+        per_kind.append(either(values))
     if all(v is True for v in per_kind):
         return True
     if all(v is False for v in per_kind):
@@ -288,7 +244,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
         if applies is False or not _law_applies(t, incident):
             continue
         cond = holds(t["when"], facts)
-        met = _and([applies, cond])
+        met = both([applies, cond])
         met_of[t["id"]] = met
         unknown = (missing if applies is None else []) + (unknown_facts(t["when"], facts) if cond is None else [])
         triggers.append({"id": t["id"], "met": met, "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"],
@@ -301,8 +257,8 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
             role_ok = None if incident.gdpr_role is None else o["gdpr_role"] == incident.gdpr_role
             if role_ok is None:
                 missing = [*missing, "gdpr_role"]
-        fired: Tri = _or([met_of.get(tid, False) for tid in o["if_any"]])
-        status = _and([applies, role_ok, fired])
+        fired: Tri = either([met_of.get(tid, False) for tid in o["if_any"]])
+        status = both([applies, role_ok, fired])
         if status is False:
             continue
         because = [t for t in triggers if t["met"] is True and t["id"] in o["if_any"]]
