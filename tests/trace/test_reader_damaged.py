@@ -179,3 +179,10 @@ def test_title_lines_above_the_header_and_excel_text_tricks(tmp_path: Path) -> N
     assert quoted.columns == {"name": 0, "phone": 1}
     assert [norm_phone(r[1]) for r in quoted.rows] == [norm_phone(p.phone) for p in people]
     assert all(r[1].isdigit() for r in quoted.rows)
+
+
+def test_bom_is_dropped_when_the_encoding_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_text("顧客番号,氏名\nC1,山田太郎\n", encoding="utf-8-sig")
+    table = read_table(path, encoding="utf-8", id_column="顧客番号")
+    assert table.header == ["顧客番号", "氏名"] and table.columns == {"name": 1, "id": 0}

@@ -500,7 +500,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         raise InputError("old Excel (.xls) format: save it as .xlsx or CSV first", path=str(path))
     else:
         text, enc = decode(path.read_bytes(), path, encoding)
-        text = text.replace("\x00", "")
+        text = text.removeprefix("\ufeff").replace("\x00", "")  # a BOM even when the encoding was named
         delim = _delimiter(text)
         fmt = "tsv" if delim == "\t" else "csv"
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
