@@ -3,7 +3,9 @@
 What gives it away is breadth over months. Two ways to see it:
 
 * against peers (same role, at least ``min_peers`` of them with ``min_active_days``): distinct
-  owners touched, and distinct people per active day, far above the peers' values on that same day;
+  owners touched, and distinct *unjustified* people per active day (see below), far above the
+  peers' values on that same day. Four peers at least (a group of five): a median and MAD of fewer is one
+  colleague's habit, not a norm;
 * against the actor's own history, when peers are too few (a role of one or two people, like the
   seed case's maintenance temp): a CUSUM on the daily count of *unjustified* new people — people
   the actor had never touched before and whom no assignment list or cited ticket covers. Honest work
@@ -69,7 +71,7 @@ _DAILY_SQL = f"""
         FROM days d LEFT JOIN ns USING (actor_id, day) LEFT JOIN no USING (actor_id, day)
     )
     SELECT d.actor_id, d.day, coalesce(a.role, 'unknown') AS role, d.ids,
-           sum(new_subj) OVER w AS cum_subj, sum(new_own) OVER w AS cum_own,
+           sum(new_unjust) OVER w AS cum_subj, sum(new_own) OVER w AS cum_own,
            count(*) OVER w AS active_days, d.new_unjust, d.unjust_ids
     FROM daily d LEFT JOIN actors a USING (actor_id)
     WINDOW w AS (PARTITION BY d.actor_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
@@ -117,7 +119,7 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
     cfg = cfg or RuleConfig("slow_leak")
     z_cut = cfg.get("z", OUTLIER_Z)
     min_active = cfg.get("min_active_days", 5)
-    min_peers = cfg.get("min_peers", 3)
+    min_peers = cfg.get("min_peers", 4)
     repeat = cfg.get("repeat_days", SLOW_REPEAT_DAYS)
     data = fetch(con, _DAILY_SQL, [cutoff])
     # latest state per actor as of each day: rows are ordered by day
@@ -158,7 +160,7 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                 if prev is not None and (day - prev).days < repeat:
                     continue
                 last_fired[(actor, metric)] = day
-                what_ja = "データ所有者(委託元)数" if metric == "owners" else "1日あたりの延べ対象者数"
+                what_ja = "データ所有者(委託元)数" if metric == "owners" else "1日あたりの業務で説明できない新たな対象者数"
                 out.append(
                     Finding(
                         rule="slow_leak",
@@ -171,7 +173,9 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                             f"中央値 {b.median:.1f})。修正 z 値 {z:.1f} > {z_cut}。"
                         ),
                         reason_en=(
-                            f"Over {active} active days up to {day}, {metric.replace('_', ' ')} = {x:.1f} "
+                            f"Over {active} active days up to {day}, "
+                            f"{'owners touched' if metric == 'owners' else 'people per day that no task explains'}"
+                            f" = {x:.1f} "
                             f"vs a median of {b.median:.1f} among {b.n} peers in the same role; "
                             f"modified z {z:.1f} > {z_cut}."
                         ),
