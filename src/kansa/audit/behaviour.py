@@ -6,9 +6,9 @@ honest actor-days:
 
 1. robust z-scores (median and interquartile range, Iglewicz–Hoaglin's 3.5 cut-off, as in
    ``baseline``) of each feature against the actor's own earlier active days (the last
-   ``OWN_WINDOW``, at least ``RECORD_HISTORY``) and against the pooled days of peers in the same
-   role over the last ``PEER_WINDOW_DAYS`` days; a feature counts when it beats both cut-offs
-   and every one of the actor's earlier days. A newcomer without ``RECORD_HISTORY`` active days
+   ``OWN_WINDOW``, at least ``RECORD_HISTORY``) and against the pooled days of peers (same
+   role and team, or the role when the team is too small) over the last ``PEER_WINDOW_DAYS``
+   days; a feature counts when it beats both cut-offs and every one of the actor's earlier days. A newcomer without ``RECORD_HISTORY`` active days
    is not judged here: busy teams and quiet teams share a role, so "more than the role's
    median" alone is how an ordinary new hire looks (the rules judge what newcomers access);
 2. an Isolation Forest (scikit-learn) fitted only on actor-days before the judged week, which
@@ -97,7 +97,8 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
 def _load(ws: Workspace, since: date, until: date) -> pd.DataFrame:
     df = ws.con.execute(
         f"""
-        SELECT f.actor_id, f.period AS day, coalesce(a.role, 'unknown') AS role, {", ".join("f." + c for c in FEATURES)}
+        SELECT f.actor_id, f.period AS day, coalesce(a.role, 'unknown') AS role, coalesce(a.team, '') AS team,
+               {", ".join("f." + c for c in FEATURES)}
         FROM behaviour_features f LEFT JOIN actors a USING (actor_id)
         WHERE f.grain = 'day' AND f.period BETWEEN ? AND ? AND coalesce(a.role, '') <> 'service'
         ORDER BY f.actor_id, f.period
@@ -138,19 +139,24 @@ def _own_stats(df: pd.DataFrame) -> None:
         df["own_max_" + f] = mx
 
 
-def _peer_stats(df: pd.DataFrame, role: str, day: date) -> dict[str, tuple[float, float, int]] | None:
-    """Median and IQR-based spread of each feature over the role's actor-days in the peer window."""
-    part = df[df["role"] == role]
-    pdays = part["day"].to_numpy()
-    mask = (pdays < day) & (pdays >= day - timedelta(days=PEER_WINDOW_DAYS))
-    if mask.sum() < MIN_PEER_DAYS:
+def _peer_stats(df: pd.DataFrame, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
+    """Median and IQR-based spread of each feature over peers' actor-days in the peer window.
+
+    Peers are the same role in the same team when that team has enough days in the window (teams
+    of one role differ in workload: a campaign team and a back-office team), else the same role.
+    """
+    window = (df["day"] < day) & (df["day"] >= day - timedelta(days=PEER_WINDOW_DAYS)) & (df["role"] == role)
+    part = df[window & (df["team"] == team)] if team else df.iloc[0:0]
+    if len(part) < MIN_PEER_DAYS:
+        part = df[window]
+    if len(part) < MIN_PEER_DAYS:
         return None
     stats: dict[str, tuple[float, float, int]] = {}
     for f in FEATURES:
-        vals = part["t_" + f].to_numpy(dtype=float)[mask]
+        vals = part["t_" + f].to_numpy(dtype=float)
         med = float(np.median(vals))
         q1, q3 = np.quantile(vals, [0.25, 0.75])
-        stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), int(mask.sum()))
+        stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), len(part))
     return stats
 
 
@@ -237,7 +243,7 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
     judged: list[tuple[int, list[dict[str, Any]]]] = []
     for i in _candidates(df, since, until):
         row = df.iloc[i]
-        fired = _fired(row, _peer_stats(df, str(row["role"]), row["day"]))
+        fired = _fired(row, _peer_stats(df, str(row["role"]), str(row["team"]), row["day"]))
         if not fired:
             continue
         if all(e["feature"] in VOLUME_FEATURES for e in fired) and float(fired[0]["z"]) < VOLUME_ALONE_Z:
