@@ -64,9 +64,12 @@ def run_cmd(
         t.add_column("detector")
         t.add_column("days computed")
         t.add_column("findings", justify="right")
+        t.add_column("s", justify="right")
         for name, n in d["by_rule"].items():
             span = d["computed"].get(name)
-            t.add_row(name, f"{span[0]} – {span[1]}" if span else "up to date / 計算済み", str(n))
+            secs = d["seconds"].get(name)
+            t.add_row(name, f"{span[0]} – {span[1]}" if span else "up to date / 計算済み", str(n),
+                      f"{secs:.1f}" if secs is not None else "")
         console.print(t)
 
     emit(result, as_json, render)
