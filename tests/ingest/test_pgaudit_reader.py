@@ -115,14 +115,18 @@ def test_truncated_gzip_fails_the_whole_file(tmp_path: Path) -> None:
         _read(p)
 
 
-def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("settle", "ends"), [(0, [2, 4, 5]), (1, [3, 5])])
+def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settle: int,
+                                   ends: list[int]) -> None:
     monkeypatch.setattr(pgaudit, "CHUNK_LINES", 2)
+    monkeypatch.setattr(pgaudit, "SETTLE_LINES", settle)
     p = tmp_path / "pg.csv"
     p.write_text("".join(_csv_line(f"AUDIT: SESSION,{i},1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
                          for i in range(5)), encoding="utf-8")
     chunks = list(read_pgaudit(p))
-    assert [c.end_line for c in chunks] == [2, 4, 5]
-    assert sum(len(c.access) for c in chunks) == 5
+    assert [c.end_line for c in chunks] == ends
+    assert [e["source_line"] for c in chunks for e in c.access] == [1, 2, 3, 4, 5]
+    assert all(e["source_line"] <= c.end_line for c in chunks for e in c.access)
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
@@ -138,7 +142,10 @@ def test_parse_log_time(text: str, offset: int) -> None:
     assert parse_log_time(text).utcoffset() == timedelta(minutes=offset)
 
 
-def test_error_in_same_transaction_marks_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk_lines", [5000, 1])
+def test_error_in_same_transaction_marks_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 chunk_lines: int) -> None:
+    monkeypatch.setattr(pgaudit, "CHUNK_LINES", chunk_lines)  # 1: the error comes after the chunk is full
     p = tmp_path / "pg.csv"
     p.write_text(
         _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1")

@@ -37,6 +37,9 @@ from kansa.model.workspace import Workspace
 
 CHUNK_LINES = 5000
 WRONG_KIND_LINES = 20
+# A statement's ERROR follows its AUDIT line within a few lines (other sessions' lines may come in
+# between); a full chunk is handed on only this many lines later, so that the error still finds it.
+SETTLE_LINES = 200
 _AUDIT_PREFIX = "AUDIT: "
 _PREVIOUSLY = "<previously logged>"
 _NO_PARAMS = ("<none>", "<not logged>")
@@ -434,6 +437,7 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
     chunk = Chunk()
     kind = "jsonlog" if _is_json(path) else "csvlog"
     recognised = False  # a file none of whose first lines is a log record is not a log at all
+    full_at: int | None = None  # line at which the chunk reached CHUNK_LINES; handed on SETTLE_LINES later
     try:
         with _open_text(path) as text:
             rows = _json_rows(text) if kind == "jsonlog" else _csv_rows(text)
@@ -456,9 +460,11 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
                         raise InputError(f"not a PostgreSQL {kind}: none of the first {WRONG_KIND_LINES}"
                                          f" records is one ({reason})", path=str(path), line=first)
                     chunk.bad.append(BadLine(line=first, reason=reason, raw=raw))
-                if len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
+                if full_at is None and len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
+                    full_at = last
+                if full_at is not None and last - full_at >= SETTLE_LINES:
                     yield chunk
-                    chunk = Chunk(end_line=last)
+                    chunk, full_at = Chunk(end_line=last), None
                     mapper.flush()
     except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip: the whole file fails
         raise InputError(f"cannot read after line {chunk.end_line}: {exc}", path=str(path),
