@@ -221,3 +221,33 @@ def test_open_from_trace_in_one_call(ws: Workspace) -> None:
     ob = next(d for d in got["deadlines"] if d["id"] == "appi.notify_entrustor")
     assert ob["recipients"] == ["西日本マーケティング株式会社", "明石市"] and ob["due"] == "2026-11-07"
     assert verify(ws)["ok"]
+
+
+def test_categories_come_from_the_matched_datasets_per_entrustor(ws: Workspace) -> None:
+    _registry(ws)
+    ws.con.execute("""INSERT INTO datasets (dataset_id, owner_id, name, version, categories) VALUES
+        ('city_a/health-check/2024', 'city_a', 'health-check', '2024', ['basic', 'health']),
+        ('ins_b/customers/2024', 'ins_b', 'customers', '2024', ['basic', 'customer'])""")
+    trace = {"records": 805, "attributed": 805, "unattributed": 0,
+             "owners": [{"owner": "city_a", "dataset": "health-check", "records": 5,
+                         "dataset_ids": ["city_a/health-check/2024"]},
+                        {"owner": "ins_b", "dataset": "customers", "records": 800}]}
+    facts = incident_from_trace(trace, date(2026, 11, 2), role="entrustee", cause="error", jurisdictions=["appi"])
+    got = entrustors_from_workspace(ws, facts, "cc")
+    assert got["categories"] == ["basic", "customer", "health"] and got["categories_from"] == "registry"
+    r = assess(got, date(2026, 11, 3))
+    # health results (要配慮) may have leaked: the contractor must notify its entrustors ...
+    assert "appi.sensitive" in {g["trigger"] for g in r["grounds"]}
+    duties = {d["name"]: d for d in r["entrustor_duties"]}
+    # ... the city must likely report for only 5 residents (its own data holds health results),
+    assert duties["明石市"]["reportable"] is True and duties["明石市"]["grounds"] == ["admin.sensitive"]
+    # while the insurer's 800 customers' basic data is below its threshold
+    assert duties["西日本マーケティング株式会社"]["reportable"] is False
+    # categories the officer gives are kept as given
+    given_cats = entrustors_from_workspace(ws, {**facts, "categories": ["氏名"]}, "cc")
+    assert given_cats["categories"] == ["氏名"] and "categories_from" not in given_cats
+    iid = open_incident(ws, got, "tanaka")["incident_id"]
+    update_incident(ws, iid, {"categories": ["氏名", "住所"]}, "suzuki")
+    after = get_incident(ws, iid, date(2026, 11, 3))
+    assert after["facts"]["categories_from"] is None
+    assert {d["name"]: d["reportable"] for d in after["assessment"]["entrustor_duties"]}["明石市"] is False

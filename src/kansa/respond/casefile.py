@@ -90,6 +90,8 @@ def update_incident(ws: Workspace, incident_id: str, changes: dict[str, Any], ac
         raise KansaError("nothing to change: give --set KEY=VALUE or --file")
     facts, version = _facts(ws, incident_id)
     changes = plain(changes)
+    if "categories" in changes and facts.get("categories_from") and "categories_from" not in changes:
+        changes["categories_from"] = None  # the officer's list replaces the registry's
     new = {**facts, **changes}
     parse_incident(new)
     before = {k: facts.get(k) for k in changes}
@@ -197,8 +199,10 @@ def entrustors_from_workspace(ws: Workspace, facts: dict[str, Any], entrustee: s
     a contract covering that owner (often the owner itself, sometimes a prime contractor). With
     ``entrustee`` (this organisation's org id) only contracts to it count; without, the top of each
     owner's chain (an entrustor that is nobody's entrustee for that owner). Each entrustor carries
-    its sector and the persons matched to its owners, so kansa can say whether it must report.
-    Owners without a contract are their own entrustors.
+    its sector, the persons matched to its owners and the data categories of the matched datasets
+    (registry), so kansa can say whether it must report. Without categories given, the incident's
+    categories are those of the matched datasets ("categories_from: registry"): what may have
+    leaked, which the officer narrows. Owners without a contract are their own entrustors.
     """
     owners = [o for o in facts.get("owners") or [] if isinstance(o, dict) and o.get("owner")]
     if not owners:
@@ -206,11 +210,17 @@ def entrustors_from_workspace(ws: Workspace, facts: dict[str, Any], entrustee: s
     con = ws.con
     orgs = {r["org_id"]: r for r in rows(con, "SELECT org_id, name, sector FROM organisations")}
     contracts = rows(con, "SELECT entrustor_id, entrustee_id, owners FROM contracts")
+    registry = rows(con, "SELECT dataset_id, owner_id, name, categories FROM datasets")
     if entrustee is not None and entrustee not in orgs:
         raise KansaError(f"--as {entrustee!r}: no such organisation in the workspace registry")
     persons: dict[str, int] = {}
+    categories: dict[str, set[str]] = {}
     for o in owners:
         oid = str(o["owner"])
+        ids = set(o.get("dataset_ids") or [])
+        held = {c for d in registry
+                if d["dataset_id"] in ids or (not ids and d["owner_id"] == oid and d["name"] == o.get("dataset"))
+                for c in d["categories"] or []}
         covering = [c for c in contracts if oid in (c["owners"] or [])]
         if entrustee is not None:
             chosen = {c["entrustor_id"] for c in covering if c["entrustee_id"] == entrustee}
@@ -219,12 +229,19 @@ def entrustors_from_workspace(ws: Workspace, facts: dict[str, Any], entrustee: s
             chosen = {c["entrustor_id"] for c in covering if c["entrustor_id"] not in downstream}
         for e in sorted(chosen or {oid}):
             persons[e] = persons.get(e, 0) + int(o.get("records") or 0)
+            categories.setdefault(e, set()).update(held)
         if oid in orgs:
             o["owner_name"] = orgs[oid]["name"]
     details = [{"name": orgs[e]["name"] if e in orgs else e, "org_id": e,
-                "sector": orgs[e]["sector"] if e in orgs else None, "persons": n}
+                "sector": orgs[e]["sector"] if e in orgs else None, "persons": n,
+                "categories": sorted(categories.get(e, set())) or None}
                for e, n in sorted(persons.items(), key=lambda kv: (-kv[1], kv[0]))]
     out = {**facts, "owners": owners, "entrustors": details}
+    every = sorted({c for cs in categories.values() for c in cs})
+    if "categories" not in facts and every:
+        # what the matched datasets hold: it may have leaked ("おそれ"); the officer narrows it
+        out["categories"] = every
+        out["categories_from"] = "registry"
     if entrustee is not None and entrustee in orgs:
         out.setdefault("controller_name", orgs[entrustee]["name"])
         out.setdefault("sector", orgs[entrustee]["sector"] or facts.get("sector"))

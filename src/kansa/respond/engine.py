@@ -25,7 +25,7 @@ import yaml
 
 from kansa.model.errors import KansaError
 from kansa.respond.calendar import add_business_days, add_calendar_days, is_office_closed
-from kansa.respond.incident import Incident
+from kansa.respond.incident import Incident, category_flags
 from kansa.respond.logic import Tri, both, either, holds, unknown_facts
 
 # The 2024 amendment of Enforcement Rules Art. 7(3) (personal information being acquired, e.g. web
@@ -219,6 +219,12 @@ def entrustor_duties(incident: Incident, today: date) -> list[dict[str, Any]]:
     for e in incident.entrustor_details:
         own = replace(incident, sector=e["sector"], role="controller", persons=e["persons"], persons_upper=None,
                       entrustors=(), entrustor_details=(), owners=(), gdpr_role="controller")
+        if incident.categories_from == "registry" and e.get("categories") is not None:
+            # what may have leaked from this entrustor's own datasets, not from everyone's
+            cats = tuple(e["categories"])
+            f = category_flags(cats)
+            own = replace(own, categories=cats, sensitive=f["sensitive"], property_damage=f["property_damage"],
+                          ordinance_sensitive=f["ordinance_sensitive"], my_number=f["my_number"])
         r = assess_incident(own, today)
         out.append({
             "name": e["name"], "org_id": e.get("org_id"), "sector": e["sector"], "persons": e["persons"],

@@ -73,7 +73,7 @@ _KNOWN = {
     "my_number_public", "my_number_system", "ordinance_sensitive", "gdpr_unlikely_risk",
     "gdpr_high_risk", "gdpr_role", "cause", "cause_detail", "secondary_damage", "measures",
     "contact", "items", "published", "persons_upper", "sector", "role", "suspected", "encrypted",
-    "jurisdictions", "being_acquired", "counting", "owners", "source",
+    "jurisdictions", "being_acquired", "counting", "owners", "source", "categories_from",
 }
 
 
@@ -88,6 +88,8 @@ class Incident:
     persons: int | None = None
     persons_upper: int | None = None
     categories: tuple[str, ...] | None = None
+    # "registry": categories of the datasets trace matched — what may have leaked, per entrustor
+    categories_from: str = ""
     sensitive: bool | None = None
     property_damage: bool | None = None
     ordinance_sensitive: bool | None = None
@@ -261,11 +263,21 @@ def _entrustors(value: Any, source: str | None) -> list[dict[str, Any]]:
             if sector is not None and sector not in SECTORS:
                 raise InputError(f"entrustors: sector must be one of {', '.join(SECTORS)}, got {sector!r}",
                                  path=source)
+            cats = item.get("categories")
             out.append({"name": str(item["name"]), "sector": sector, "org_id": item.get("org_id"),
-                        "persons": _count(item.get("persons"), "entrustors.persons", source)})
+                        "persons": _count(item.get("persons"), "entrustors.persons", source),
+                        "categories": None if cats is None else list(_str_list(cats, "entrustors.categories", source))})
         else:
-            out.append({"name": str(item), "sector": None, "org_id": None, "persons": None})
+            out.append({"name": str(item), "sector": None, "org_id": None, "persons": None, "categories": None})
     return out
+
+
+def category_flags(categories: tuple[str, ...] | None) -> dict[str, bool | None]:
+    """The rule flags a list of data items implies (None for each when the list is unknown)."""
+    return {"sensitive": _from_categories(categories, SENSITIVE_WORDS),
+            "property_damage": _from_categories(categories, PROPERTY_WORDS),
+            "ordinance_sensitive": _from_categories(categories, ORDINANCE_WORDS),
+            "my_number": _from_categories(categories, MY_NUMBER_WORDS)}
 
 
 def _from_categories(categories: tuple[str, ...] | None, words: frozenset[str]) -> bool | None:
@@ -374,7 +386,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     details = _entrustors(data.get("entrustors"), source)
     for extra in _str_list(data.get("entrustor"), "entrustor", source):
         if extra not in {d["name"] for d in details}:
-            details.append({"name": extra, "sector": None, "org_id": None, "persons": None})
+            details.append({"name": extra, "sector": None, "org_id": None, "persons": None, "categories": None})
     entrustors = tuple(d["name"] for d in details)
     owners = data.get("owners") or []
     if not isinstance(owners, list) or not all(isinstance(o, dict) for o in owners):
@@ -394,6 +406,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         persons=persons,
         persons_upper=upper,
         categories=categories,
+        categories_from=str(data.get("categories_from", "") or ""),
         sensitive=flag("sensitive", SENSITIVE_WORDS),
         property_damage=flag("property_damage", PROPERTY_WORDS),
         ordinance_sensitive=flag("ordinance_sensitive", ORDINANCE_WORDS),
