@@ -14,6 +14,8 @@ from kansa.ingest.pgaudit import read_pgaudit
 
 SESSION = """
 CREATE SCHEMA pref_osaka;
+CREATE ROLE maint LOGIN;
+ALTER ROLE maint SET pgaudit.log = 'none';
 CREATE TABLE pref_osaka.residents (resident_id text PRIMARY KEY, name text, address text);
 INSERT INTO pref_osaka.residents VALUES ('R001', '山田太郎', '大阪市北区'), ('R002', '佐藤花子', '堺市');
 PREPARE by_id(text) AS SELECT name, address FROM pref_osaka.residents WHERE resident_id = $1;
@@ -85,12 +87,15 @@ def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: 
     assert all(e["account"] == "postgres" for e in events)
     assert all(e["source_ip"] == "127.0.0.1" for e in events)
     assert all(e["ts"].tzinfo is not None for e in events)
+    # silencing one role for all its future sessions is logged (class ROLE) as an admin event
+    silencing = [e for e in events if (e["statement"] or "").startswith("ALTER ROLE maint")]
+    assert [(e["action"], e["resource"]) for e in silencing] == [("admin", "pgaudit.log")]
     # changing what pgaudit logs is an admin event the audit can see ...
     assert any(e["action"] == "admin" and e["resource"] == "pgaudit.log" for e in events)
     # ... but pgaudit does NOT log the SET that turns it off ('none'): the log just goes silent,
     # and the full-table SELECT that followed is invisible. The last logged event is the SET 'all'.
     assert events[-1]["resource"] == "pgaudit.log" and "'all'" in events[-1]["statement"]
-    assert not any("'none'" in (e["statement"] or "") for e in events)
+    assert not any((e["statement"] or "").startswith("SET pgaudit.log = 'none'") for e in events)
     # PREPARE and the EXECUTE wrapper touch no data; the executed query is counted once
     # log_relation + log_statement_once: a join is one line per table, the second one says
     # "<previously logged>"; both become export events carrying the statement text
