@@ -158,3 +158,12 @@ def test_gdpr_controller_gets_an_article_33_draft_with_its_four_items() -> None:
     processor = parse_incident({"learned_at": "2026-11-02", "role": "entrustee", "persons": 40,
                                 "categories": ["health"], "jurisdictions": ["gdpr"]})
     assert "gdpr-art33-notification.en.html" not in render_drafts(processor, date(2026, 11, 3), "en")
+
+
+def test_registry_category_words_read_as_japanese_items() -> None:
+    inc = parse_incident({"learned_at": "2026-11-02", "role": "controller", "persons": 5,
+                          "categories": ["basic", "health"], "categories_from": "registry"})
+    ja = render_drafts(inc, date(2026, 11, 3), "ja")["ppc-report-final.ja.html"]
+    assert "健康診断結果等（要配慮個人情報）" in ja and "実際に漏えいした項目は確認中" in ja
+    en = render_drafts(inc, date(2026, 11, 3), "en")["ppc-report-final.en.html"]
+    assert "basic、health" in en

@@ -18,7 +18,7 @@ from kansa.model.errors import KansaError
 from kansa.respond.deadlines import deadlines
 from kansa.respond.engine import assess_incident
 from kansa.respond.incident import Incident, to_wareki
-from kansa.respond.labels import LABELS, LANGS
+from kansa.respond.labels import CATEGORY_JA, LABELS, LANGS
 
 
 def local_date(value: Any, lang: str) -> str:
@@ -36,6 +36,12 @@ def local_date(value: Any, lang: str) -> str:
     return f"{when.date().isoformat()}{clock}"
 
 
+def item_label(value: Any, lang: str) -> str:
+    """A registry category word as the Japanese draft writes it; anything else unchanged."""
+    text = str(value)
+    return CATEGORY_JA.get(text, text) if lang == "ja" else text
+
+
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("kansa.respond", "templates"),
@@ -43,6 +49,7 @@ def _env() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["localdate"] = local_date
+    env.filters["itemlabel"] = item_label
     return env
 
 

@@ -229,6 +229,7 @@ def entrustor_duties(incident: Incident, today: date) -> list[dict[str, Any]]:
         out.append({
             "name": e["name"], "org_id": e.get("org_id"), "sector": e["sector"], "persons": e["persons"],
             "reportable": r["reportable"], "grounds": [g["trigger"] for g in r["grounds"]],
+            "why_ja": [g["why_ja"] for g in r["grounds"]], "why_en": [g["why_en"] for g in r["grounds"]],
             "unknown": [q["fact"] for q in r["questions"]],
         })
     return out

@@ -188,3 +188,16 @@ LABELS: dict[str, dict[str, str]] = {
         "apology": "We apologise again for the concern and inconvenience this causes.",
     },
 }
+
+# The registry's category words (kansa.model.vocab.CATEGORIES) as the Japanese drafts write them.
+CATEGORY_JA: dict[str, str] = {
+    "basic": "基本情報（氏名・住所・電話番号・生年月日等）",
+    "contact": "連絡先",
+    "tax": "税情報",
+    "health": "健康診断結果等（要配慮個人情報）",
+    "sensitive": "要配慮個人情報",
+    "financial": "金融情報（クレジットカード番号・口座等）",
+    "my_number": "個人番号（特定個人情報）",
+    "resident_registry": "住民基本台帳情報",
+    "customer": "顧客情報",
+}
