@@ -166,4 +166,4 @@ def test_registry_category_words_read_as_japanese_items() -> None:
     ja = render_drafts(inc, date(2026, 11, 3), "ja")["ppc-report-final.ja.html"]
     assert "健康診断結果等（要配慮個人情報）" in ja and "実際に漏えいした項目は確認中" in ja
     en = render_drafts(inc, date(2026, 11, 3), "en")["ppc-report-final.en.html"]
-    assert "basic、health" in en
+    assert "basic, health" in en
