@@ -9,7 +9,8 @@ shows candidates the actor did not choose, a bigger read is bulk_pull's):
   assignment is open (a standing duty without a list), when the look-up cites no ticket and no
   business action follows it (no update, print or export of that person by the actor that day).
   The month's count of such people (campaigns, tickets and access reviews run on a month) is
-  compared with colleagues in the same role: modified z > 3.5 and above every colleague.
+  compared with what the role's rate predicts for the actor's own volume (a Poisson tail below
+  ``alpha``) and must exceed every colleague's count.
 * the watch list (``watchlist``): a look-up, without a task naming that person, of someone on the
   workspace's watch list; high when the list relates that person to the actor (family, same
   surname or address), medium otherwise.
@@ -20,17 +21,18 @@ judged through the users' own log, so they are left out.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
-from kansa.audit.baseline import OUTLIER_Z, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import ACTIONS_SQL, COVERED, evidence, fetch, have_assignments
+from kansa.audit.rules.common import COVERED, evidence, fetch, have_assignments
 from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
@@ -81,89 +83,101 @@ def curiosity(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
 
 
 def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> list[Finding]:
-    z_cut = cfg.get("z", OUTLIER_Z)
+    """Unexplained people over the window against the peers' pooled rate per person looked up.
+
+    Counts this small are Poisson, not normal: a median/MAD z on a handful of people calls an
+    honest busy operator's 8 (peers: median 1) extreme. So the actor's expected count is the
+    peers' rate (unexplained per person looked up, same role, same window, plus one pseudo-event
+    so that a clean team does not make a single slip infinitely surprising) times the actor's own
+    number of people looked up, and the rule fires when the Poisson tail P(X >= x) < alpha and x is
+    above every peer's count.
+    """
+    alpha = cfg.get("alpha", 1.0e-4)
     window = cfg.get("window_days", CURIOSITY_WINDOW_DAYS)
     min_peers = cfg.get("min_peers", 3)
-    off = fetch(
+    daily = fetch(
         con,
         f"""
         WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
-        SELECT actor_id, CAST(ts AS DATE) AS day, count(DISTINCT (subj_owner, subject_id)) AS n_subj,
-               list(DISTINCT event_id) AS ids, list(DISTINCT owner_id) AS owners
-        FROM lk
-        WHERE any_scope AND NOT listed AND (NOT open_scope OR NOT acted)
+        SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
+               count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope AND NOT listed
+                                                                AND (NOT open_scope OR NOT acted)) AS n_off,
+               count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope) AS n_looked,
+               list(DISTINCT event_id) FILTER (WHERE any_scope AND NOT listed
+                                              AND (NOT open_scope OR NOT acted)) AS ids,
+               list(DISTINCT owner_id) FILTER (WHERE any_scope AND NOT listed
+                                              AND (NOT open_scope OR NOT acted)) AS owners
+        FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
         GROUP BY ALL
         """,
         [cutoff, cutoff],
     )
-    if not off:
+    if not any(r[3] for r in daily):
         return []
-    active = fetch(
-        con,
-        f"""
-        SELECT DISTINCT e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown')
-        FROM access_events e LEFT JOIN actors a USING (actor_id)
-        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
-          AND coalesce(a.role, '') <> 'service'
-        """,
-        [cutoff],
-    )
-    days = sorted({d for _a, d, _r in active} | {r[1] for r in off})
+    days = sorted({r[1] for r in daily})
     day_ix = {d: i for i, d in enumerate(days)}
-    actors = sorted({a for a, _d, _r in active} | {r[0] for r in off})
+    actors = sorted({r[0] for r in daily})
     act_ix = {a: i for i, a in enumerate(actors)}
     role_of: dict[str, str] = {}
-    act_m = np.zeros((len(actors), len(days)), dtype=np.int64)
     off_m = np.zeros((len(actors), len(days)), dtype=np.int64)
-    for a, d, role in active:
-        act_m[act_ix[a], day_ix[d]] = 1
-        role_of[a] = role
+    look_m = np.zeros((len(actors), len(days)), dtype=np.int64)
     detail_of: dict[tuple[str, date], tuple[int, list[int], list[str]]] = {}
-    for a, d, n, ids, owners in off:
-        off_m[act_ix[a], day_ix[d]] = int(n)
-        act_m[act_ix[a], day_ix[d]] = 1
-        detail_of[(a, d)] = (int(n), list(ids), sorted(str(o) for o in owners))
+    for a, d, role, n_off, n_looked, ids, owners in daily:
+        role_of[a] = role
+        off_m[act_ix[a], day_ix[d]] = int(n_off)
+        look_m[act_ix[a], day_ix[d]] = int(n_looked)
+        if n_off:
+            detail_of[(a, d)] = (int(n_off), list(ids or []), sorted(str(o) for o in owners or []))
     ordinals = np.array([d.toordinal() for d in days])
     c_off = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), off_m.cumsum(axis=1)], axis=1)
-    c_act = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), act_m.cumsum(axis=1)], axis=1)
+    c_look = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), look_m.cumsum(axis=1)], axis=1)
+    floor = -math.log10(alpha)
     out = []
     for (a, d), (n, ids, owners) in sorted(detail_of.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         j = day_ix[d]
         lo = int(np.searchsorted(ordinals, d.toordinal() - window + 1))
-        window_off = c_off[:, j + 1] - c_off[:, lo]
-        window_act = c_act[:, j + 1] - c_act[:, lo]
+        w_off = c_off[:, j + 1] - c_off[:, lo]
+        w_look = c_look[:, j + 1] - c_look[:, lo]
         role = role_of.get(a, "unknown")
-        peers = [
-            float(window_off[k]) for k, other in enumerate(actors)
-            if other != a and role_of.get(other, "unknown") == role and window_act[k] > 0
-        ]
-        b = baseline(peers, min_history=min_peers)
-        x = float(window_off[act_ix[a]])
-        if b is None:
+        peers = [k for k, other in enumerate(actors)
+                 if other != a and role_of.get(other, "unknown") == role and w_look[k] > 0]
+        if len(peers) < min_peers:
             continue
-        z = b.z(x)
-        if z <= z_cut or x <= b.high:
+        me = act_ix[a]
+        x, looked = int(w_off[me]), int(w_look[me])
+        peer_off, peer_look = int(w_off[peers].sum()), int(w_look[peers].sum())
+        peer_max = int(w_off[peers].max())
+        if x <= peer_max:
             continue
+        rate = (peer_off + 1) / (peer_look + 1)
+        expected = rate * looked
+        p = float(poisson.sf(x - 1, expected))
+        if p >= alpha:
+            continue
+        score = -math.log10(max(p, 1e-300))
         owners_s = ", ".join(owners)
         out.append(
             Finding(
                 rule="curiosity",
                 actor_id=a,
                 day=d,
-                score=round(z, 2),
-                severity=severity_for(z, high=3 * z_cut, medium=z_cut),
+                score=round(score, 2),
+                severity=severity_for(score, high=2 * floor, medium=floor),
                 reason_ja=(
-                    f"{d} に業務上の理由が記録されていない {n} 人を個別に閲覧({owners_s})。直近 {window} 日で "
-                    f"{x:.0f} 人(同じ役割の同僚 {b.n} 人の中央値 {b.median:.0f}、最大 {b.high:.0f})。"
-                    f"修正 z 値 {z:.1f} > {z_cut}。"
+                    f"{d} に業務上の理由が記録されていない {n} 人を個別に閲覧({owners_s})。直近 {window} 日で {x} 人"
+                    f"(閲覧した {looked} 人中)。同じ役割の同僚 {len(peers)} 人の率({peer_off}/{peer_look} 人)からの期待値は "
+                    f"{expected:.1f} 人、同僚の最大 {peer_max} 人。偶然この数以上となる確率 {p:.1e} < {alpha:g}。"
                 ),
                 reason_en=(
                     f"Opened {n} record(s) on {d} ({owners_s}) of people no assignment list, ticket or "
-                    f"follow-up action explains; {x:.0f} such people in the last {window} days vs a median of "
-                    f"{b.median:.0f} (max {b.high:.0f}) among {b.n} peers; modified z {z:.1f} > {z_cut}."
+                    f"follow-up action explains; {x} such people of {looked} looked up in the last {window} days, "
+                    f"where the rate of {len(peers)} peers in the role ({peer_off} of {peer_look}) expects "
+                    f"{expected:.1f} (peers' max {peer_max}); Poisson P(X >= {x}) = {p:.1e} < {alpha:g}."
                 ),
-                detail={"subjects_today": n, "window_days": window, "window_subjects": x,
-                        "peer_median": b.median, "peer_max": b.high, "peers": b.n, "owners": owners},
+                detail={"subjects_today": n, "window_days": window, "window_subjects": x, "looked_up": looked,
+                        "peer_unexplained": peer_off, "peer_looked_up": peer_look, "peer_max": peer_max,
+                        "peers": len(peers), "expected": round(expected, 3), "p_value": p, "alpha": alpha,
+                        "owners": owners},
                 access_events=evidence(ids),
             )
         )
