@@ -17,12 +17,14 @@ them. Resolving the database role and client address to a person is the pipeline
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import re
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import IO, Any, cast
@@ -428,11 +430,36 @@ def pgaudit_reader(ws: Workspace) -> Callable[[Path], Iterator[Chunk]]:
     return lambda path: read_pgaudit(path, owners)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates a few small objects per line and keeps thousands alive (the chunk, the
+    statement and dedup caches), which makes CPython's cyclic collector rescan them again and again:
+    about a third of the reader's time. Nothing here creates reference cycles, so while a chunk is
+    parsed the collector waits; it runs as usual while the caller works on the chunk."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
     """Yield chunks of access records from a PostgreSQL csvlog or jsonlog file (plain or .gz)."""
     path = Path(path)
     if not path.is_file():
         raise KansaError(f"{path}: no such PostgreSQL log file")
+    chunks = _chunks(path, owners)
+    while True:
+        with _gc_paused():
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _chunks(path: Path, owners: OwnerMap | None) -> Iterator[Chunk]:
     mapper = _Mapper(owners)
     chunk = Chunk()
     kind = "jsonlog" if _is_json(path) else "csvlog"
