@@ -103,6 +103,9 @@ def test_incident_from_trace_as_entrustee_and_as_owner() -> None:
         incident_from_trace(TRACE, date(2026, 11, 2), owner="nobody")
     with pytest.raises(KansaError, match="not a trace result"):
         incident_from_trace({"rows": 3}, date(2026, 11, 2))
+    # a result that only lists owners still counts their records
+    bare = incident_from_trace({"owners": TRACE["owners"]}, date(2026, 11, 2))
+    assert bare["persons"] == 1100 and "persons_upper" not in bare
 
 
 def test_deadlines_function_orders_overdue_first() -> None:

@@ -37,8 +37,9 @@ def incident_from_trace(trace: dict[str, Any], learned_at: date, **facts: Any) -
     """
     owners = [o for o in _owners(trace) if o["owner"]]
     total = int(trace.get("records") or trace.get("rows") or 0)
-    got = trace.get("attributed")
-    attributed = int(got if got is not None else trace.get("matched_rows") or 0)
+    got = trace.get("attributed", trace.get("matched_rows"))
+    attributed = int(got) if got is not None else sum(o["records"] for o in owners)
+    total = max(total, attributed)
     got = trace.get("unattributed")
     unattributed = int(got if got is not None else max(total - attributed, 0))
     per_owner: dict[str, int] = defaultdict(int)
