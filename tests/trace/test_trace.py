@@ -154,7 +154,7 @@ def test_actors_who_touched_leaked_subjects(ws: Workspace, world: Path, tmp_path
     assert by["alice"]["subjects"] <= 5
     # mallory picked out the leaked people one by one: far beyond chance. carol's and bob's
     # exports name nobody: capacity (coverage), no evidence of choice (significance 0)
-    assert by["mallory"]["significance"] > 10 and by["mallory"]["tier"] == 1
+    assert by["mallory"]["significance"] > 10 and by["mallory"]["tier"] == 2
     assert by["carol"]["significance"] == by["bob"]["significance"] == 0
     assert by["alice"]["precision"] == 1.0 and 0 < by["alice"]["significance"] < 3
     order = [a["actor"] for a in report["actors"]]

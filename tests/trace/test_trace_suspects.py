@@ -79,7 +79,7 @@ def test_unlogged_pull_ranks_above_backup(ws: Workspace, setting: Path) -> None:
     top = report["suspects"][0]
     assert top["actor"] == "mallory", [(s["actor"], s["tier"]) for s in report["suspects"]]
     assert top["removable_after_silent_session"] == 1 and top["coverage"] < by["svc-backup"]["coverage"]
-    assert "mt-honest" not in by or by["mt-honest"]["tier"] == 3
+    assert "mt-honest" not in by or by["mt-honest"]["tier"] == 4
     # op2 touched 20 leaked of 40: about what chance gives (120/300 of 40 = 16), not significant
     assert by["op2"]["precision"] == 0.5 and by["op2"]["significance"] < 3
     for key in ("actor", "coverage", "precision", "significance", "first_touch", "last_touch"):
@@ -96,14 +96,16 @@ def test_logged_pull_then_usb_is_first(ws: Workspace, setting: Path) -> None:
     assert top["actor"] == "mallory" and top["tier"] == 0 and top["removable_after_access"] == 1
     # evidence after the cut-off cannot explain the leak: before the 6th he had no logged access
     early = trace_file(ws, setting, until=date(2024, 3, 5))
-    assert {s["actor"]: s for s in early["suspects"]}["mallory"]["tier"] == 2
+    assert {s["actor"]: s for s in early["suspects"]}["mallory"]["tier"] == 1
 
 
 def test_one_by_one_pick_of_the_leaked_people_is_significant(ws: Workspace, setting: Path) -> None:
     people = make_people(300, seed=11, prefix="A")
     _event(ws, "2024-03-06 11:00+09", "op1", "view", subjects=[p.pid for p in people[:100]])
     by = {s["actor"]: s for s in trace_file(ws, setting)["suspects"]}
-    assert by["op1"]["significance"] > 20 and by["op1"]["tier"] == 1
+    assert by["op1"]["significance"] > 20 and by["op1"]["tier"] == 2
+    # a copy after a session that left no audit line still comes first
+    assert trace_file(ws, setting)["suspects"][0]["actor"] == "mallory"
 
 
 def test_significance_is_the_hypergeometric_tail() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from kansa.ingest import ingest_world
 from kansa.model.workspace import Workspace
@@ -20,10 +21,21 @@ def _truth(leak: Path) -> dict[int, tuple[str, str]]:
         return {int(r["row"]): (r["owner"], r["record_id"]) for r in csv.DictReader(fh)}
 
 
+def _world_with_unlogged_leak(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The first seed whose world has a list made only of pulls that left no audit line (the
+    hardest case for suspects); which seed that is depends on the simulator, not on this test."""
+    for seed in range(1, 11):
+        world = tmp_path / f"world-{seed}"
+        simulate("ntt-west", seed, world, days=40, scale=0.3)
+        truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+        unlogged = {p["owner"] for p in truth.get("pulls", []) if not p.get("logged", True)}
+        if any(set(leak["owners"]) <= unlogged for leak in truth["leaks"]):
+            return world, truth
+    raise AssertionError("no seed in 1..10 gives a leak from unlogged pulls only")
+
+
 def test_simulated_leaks_trace_to_true_records(ws: Workspace, tmp_path: Path) -> None:
-    world = tmp_path / "world"
-    simulate("ntt-west", 4, world, days=40, scale=0.3)
-    truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
+    world, truth = _world_with_unlogged_leak(tmp_path)
     insider = truth["bad_actors"][0]["actor"]
     ingest_world(ws, world)
     index_world_datasets(ws, world)
@@ -44,5 +56,3 @@ def test_simulated_leaks_trace_to_true_records(ws: Workspace, tmp_path: Path) ->
         f1 = 2 * len(true_links & found) / (len(true_links) + len(found))
         assert f1 >= 0.99, (leak.name, f1)
         assert report["suspects"][0]["actor"] == insider, [(s["actor"], s["tier"]) for s in report["suspects"][:3]]
-    pulls = truth.get("pulls", [])
-    assert any(not p.get("logged", True) for p in pulls), "this seed should include an unlogged pull"

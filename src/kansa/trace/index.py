@@ -115,10 +115,14 @@ RECORD_COLUMNS: list[str] = [*(f"bf_{f}" for f in BLOOM_FIELDS), *(f"h_{f}" for 
 def encode_table_rows(ws: Workspace, rows: list[dict[str, object]]) -> list[list[Any] | None]:
     """Normalise and encode raw field dicts: per row the ``RECORD_COLUMNS`` values (None where a
     field is missing), or None when the row has no usable personal field at all."""
+    return encode_records(ws, [normalise_record(r) for r in rows])
+
+
+def encode_records(ws: Workspace, records: list[dict[str, str]]) -> list[list[Any] | None]:
+    """Encode already normalised records (canonical field → text), as ``encode_table_rows``."""
     hkey, bkey = trace_keys(ws)
     out: list[list[Any] | None] = []
-    for r in rows:
-        n = normalise_record(r)
+    for n in records:
         b = blooms(bkey, n)
         if not b:
             out.append(None)
@@ -163,9 +167,29 @@ def index_dataset(
         if not subject:
             raise InputError("empty record id", path=str(path), line=table.first_data_line + i)
         rec_rows.append((dataset_id, record_no, subject, *enc))
-    recs_df = pd.DataFrame(rec_rows, columns=["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    fields = table.canonical_fields
+    store_index(ws, dataset_id, owner, name, version, rec_rows, table.canonical_fields, str(path), digest,
+                valid_from, valid_to)
+    return {"dataset_id": dataset_id, "records": len(rec_rows), "fields": table.canonical_fields, "skipped": skipped}
+
+
+def store_index(
+    ws: Workspace,
+    dataset_id: str,
+    owner: str,
+    name: str,
+    version: str | None,
+    rows: list[tuple[Any, ...]],
+    fields: list[str],
+    source: str | None = None,
+    digest: str | None = None,
+    valid_from: date | str | None = None,
+    valid_to: date | str | None = None,
+) -> None:
+    """Replace the index of one dataset version in one transaction. ``rows``: (dataset_id,
+    record_no, subject_id, *RECORD_COLUMNS values) as ``encode_records`` gives them."""
+    ensure_trace_tables(ws)
+    recs_df = pd.DataFrame(rows, columns=["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
@@ -178,14 +202,13 @@ def index_dataset(
         con.execute(
             "INSERT INTO trace_datasets (dataset_id, owner_id, name, version, source_file, digest, records, fields,"
             " indexed_at, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [dataset_id, owner, name, version, str(path), digest, len(rec_rows), fields, datetime.now(UTC),
+            [dataset_id, owner, name, version, source, digest, len(rows), fields, datetime.now(UTC),
              valid_from, valid_to],
         ).fetchall()
         con.execute("COMMIT").fetchall()
     except Exception:
         con.execute("ROLLBACK").fetchall()
         raise
-    return {"dataset_id": dataset_id, "records": len(rec_rows), "fields": fields, "skipped": skipped}
 
 
 def index_world_datasets(ws: Workspace, world_dir: Path) -> dict[str, Any]:

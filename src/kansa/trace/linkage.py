@@ -31,7 +31,10 @@ from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
 from kansa.trace.splink_settings import BLOCKING_RULES, SPECS, TF_FIELDS, settings, specs_for
 
 MAX_BLOCK = 200
-"""A name or reading alone is a blocking key only when at most this many indexed records carry it."""
+"""A name, reading, birth date or postcode alone is a blocking key only when at most this many
+indexed records carry it: in a small index every birthday is a small block, in ten million
+records a birthday holds hundreds of people and only pairs of fields block."""
+RARE_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "postcode")
 U_SAMPLE = 20_000
 """Indexed records sampled at random for the u estimate."""
 U_MAX_PAIRS = 1_000_000
@@ -87,7 +90,7 @@ def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
     con.execute(
         f"""CREATE TABLE u_sample AS SELECT dataset_id || '#' || record_no AS unique_id, {bf}, {hs},
-                   h_name AS h_name_rare, h_kana AS h_kana_rare
+                   {", ".join(f"h_{f} AS h_{f}_rare" for f in RARE_FIELDS)}
             FROM {db}.main.trace_records USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)"""
     ).fetchall()
     api = DuckDBAPI(con)
@@ -132,14 +135,22 @@ def _link(
     con.register("leak_raw", leak)
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
-    # a name or reading rare enough in the index to be a block of its own
-    rare = ", ".join(
-        f"""CASE WHEN (SELECT count(*) FROM {records} r WHERE r.h_{f} = leak_raw.h_{f}) <= {MAX_BLOCK}
-                 THEN h_{f} END AS h_{f}_rare"""
-        for f in ("name", "kana")
-    )
+    # a value rare enough in the index to be a block of its own (how many indexed records carry
+    # each leaked value: one aggregate per field over the index, restricted to the leak's values)
+    counts = {
+        f: f"""(SELECT h_{f}, count(*) AS n FROM {records}
+                WHERE h_{f} IN (SELECT h_{f} FROM leak_raw WHERE h_{f} IS NOT NULL) GROUP BY h_{f}) c_{f}"""
+        for f in RARE_FIELDS
+    }
+    rare = ", ".join(f"CASE WHEN coalesce(c_{f}.n, 0) <= {MAX_BLOCK} THEN l.h_{f} END AS h_{f}_rare"
+                     for f in RARE_FIELDS)
+    joins = " ".join(f"LEFT JOIN {counts[f]} USING (h_{f})" for f in RARE_FIELDS)
+
+    lbf = ", ".join(f"{_bits('l.bf_' + f)} AS bf_{f}" for f in BLOOM_FIELDS)
+    lhs = ", ".join(f"l.h_{f}" for f in HASH_FIELDS)
     con.execute(
-        f"CREATE TABLE leak_side AS SELECT CAST(row AS VARCHAR) AS unique_id, {bf}, {hs}, {rare} FROM leak_raw"
+        f"""CREATE TABLE leak_side AS SELECT CAST(l.row AS VARCHAR) AS unique_id, {lbf}, {lhs}, {rare}
+            FROM leak_raw l {joins}"""
     ).fetchall()
     con.unregister("leak_raw")
     # the holdings that can be blocked with some leak row
@@ -159,7 +170,7 @@ def _link(
         CREATE TABLE hold_side AS
         WITH pick AS (SELECT dataset_id, record_no FROM {records} r WHERE {" OR ".join(conds)})
         SELECT r.dataset_id || '#' || r.record_no AS unique_id, r.dataset_id, r.record_no, r.subject_id,
-               {bf}, {hs}, r.h_name AS h_name_rare, r.h_kana AS h_kana_rare
+               {bf}, {hs}, {", ".join(f"r.h_{f} AS h_{f}_rare" for f in RARE_FIELDS)}
         FROM {records} r JOIN pick USING (dataset_id, record_no)
         """
     ).fetchall()

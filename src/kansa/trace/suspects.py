@@ -24,10 +24,12 @@ copy that follows a *silent* session — the person connected, yet no audit line
 until he disconnected (``SET pgaudit.log = 'none'``) — is counted apart.
 
 Tiers, set from these reasons: 0 — had the leaked owners' data and then copied files to
-removable media; 1 — touches pick out the leaked people far beyond chance (significance ≥
-``SIGNIFICANT``); 2 — copies to removable media with no logged access to the data (an unlogged
-pull; after silent sessions first); 3 — the rest. Within a tier: significance, then coverage,
-then removable-media evidence; people before service accounts.
+removable media; 1 — copied files to removable media after a silent database session (an
+unlogged pull carried out: the NTT West pattern); 2 — touches pick out the leaked people far
+beyond chance (significance ≥ ``SIGNIFICANT``) — a strong pointer, yet work can explain it: a
+campaign that calls a slice of the list touches the same slice an insider pulls; 3 — other
+copies to removable media; 4 — the rest. Within a tier: significance, then coverage, then
+removable-media evidence; people before service accounts.
 """
 
 from __future__ import annotations
@@ -239,11 +241,13 @@ def rank_suspects(
 def _tier(a: dict[str, Any]) -> int:
     if a["coverage"] > 0 and a["removable_after_access"]:
         return 0
-    if a["significance"] >= SIGNIFICANT:
+    if a["removable_after_silent_session"]:
         return 1
-    if a["removable_media_events"]:
+    if a["significance"] >= SIGNIFICANT:
         return 2
-    return 3
+    if a["removable_media_events"]:
+        return 3
+    return 4
 
 
 def _why(a: dict[str, Any], total: int) -> str:
