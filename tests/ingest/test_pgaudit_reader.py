@@ -231,3 +231,33 @@ def test_copy_of_a_query_is_one_export(tmp_path: Path) -> None:
     assert bad == [] and [(e["action"], e["resource"], e["source_line"]) for e in access] == [
         ("export", "s.t", 1), ("export", "s.t", 3)]
     assert access[0]["subjects"] == [("s", "a"), ("s", "b")] and access[0]["row_count"] is None
+
+
+@pytest.mark.parametrize(("tail", "n_params", "expected"), [
+    (["<none>"], 0, ([], None)),
+    (["<none>", "25"], 0, ([], 25)),            # log_rows on, no parameters
+    (["<not logged>", "3"], 1, ([], 3)),
+    (["T001"], 1, (["T001"], None)),            # log_rows off
+    (["T001", "1"], 1, (["T001"], 1)),          # log_rows on: one field more than the $n
+    (["T001", "7"], 2, (["T001", "7"], None)),  # two parameters, no row count
+    (["a,b", "x", "2"], 2, (["a,b", "x"], 2)),
+    (["T001", "n/a"], 1, (["T001", "n/a"], None)),
+    ([], 0, ([], None)),
+])
+def test_params_and_rows(tail: list[str], n_params: int, expected: tuple[list[str], int | None]) -> None:
+    assert pgaudit.params_and_rows(tail, n_params) == expected
+
+
+def test_log_rows_fills_row_count_where_it_is_real(tmp_path: Path) -> None:
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line('AUDIT: SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id = $1",R7,1')
+        + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>,25")
+        + _csv_line("AUDIT: SESSION,3,1,READ,COPY,,,COPY s.t TO STDOUT,<none>,0")  # COPY reports 0
+        + _csv_line("AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>"),  # log_rows off
+        encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == []
+    assert [(e["action"], e["row_count"]) for e in access] == [
+        ("view", 1), ("export", 25), ("export", None), ("export", None)]
+    assert access[0]["subjects"] == [("s", "R7")]

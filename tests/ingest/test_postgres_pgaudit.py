@@ -48,6 +48,17 @@ SELECT * FROM pref_osaka.residents;
 """
 
 
+# With pgaudit.log_rows = on the server says how many rows a statement returned or changed.
+ROWS = """
+SET pgaudit.log_rows = on;
+SELECT * FROM pref_osaka.residents;
+PREPARE r(text) AS SELECT name FROM pref_osaka.residents WHERE resident_id = $1;
+EXECUTE r('R001');
+COPY (SELECT * FROM pref_osaka.residents WHERE name LIKE '山%') TO STDOUT;
+COPY pref_osaka.residents TO STDOUT;
+"""
+
+
 def _events(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for chunk in read_pgaudit(path):
@@ -66,6 +77,7 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
             cluster.psql(SESSION, host="127.0.0.1")
             cluster.psql(SILENT, host="127.0.0.1")
             cluster.psql(EXPORTS, host="127.0.0.1")
+            cluster.psql(ROWS, host="127.0.0.1")
         finally:
             cluster.stop()
         yield {"csv": cluster.log("csv"), "json": cluster.log("json")}
@@ -77,7 +89,7 @@ def pg_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
 @pytest.mark.postgres
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_real_pgaudit_log_maps_to_access_events(pg_logs: dict[str, Path], kind: str) -> None:
-    work = _sessions(_events(pg_logs[kind]))[-3]  # SESSION's connection
+    work = _sessions(_events(pg_logs[kind]))[-4]  # SESSION's connection
     events = [e for e in work if e["source_system"] == "pgaudit"]
     resident = [e for e in events if e["resource"] == "pref_osaka.residents"]
     actions = [e["action"] for e in resident]
@@ -141,7 +153,7 @@ def test_real_sessions_have_login_and_logout(pg_logs: dict[str, Path], kind: str
         assert [e["action"] for e in s].count("login") == 1
         assert s[0]["resource"] == s[-1]["resource"]
         assert len({e["resource"] for e in s if e["source_system"] == "postgresql"}) == 1
-    work, silent = sessions[-3], sessions[-2]
+    work, silent = sessions[-4], sessions[-3]
     assert [e["source_ip"] for e in work + silent] == ["127.0.0.1"] * len(work + silent)
     # the session that ran SET pgaudit.log = 'none' shows a login and a logout and nothing else
     assert [e["action"] for e in silent] == ["login", "logout"]
@@ -153,7 +165,7 @@ def test_real_sessions_have_login_and_logout(pg_logs: dict[str, Path], kind: str
 @pytest.mark.parametrize("kind", ["csv", "json"])
 def test_real_exports_have_no_row_count(pg_logs: dict[str, Path], kind: str) -> None:
     """Every export statement is exactly one export event, its text kept, its size unknown."""
-    exports = _sessions(_events(pg_logs[kind]))[-1]
+    exports = _sessions(_events(pg_logs[kind]))[-2]
     assert [e["action"] for e in exports] == ["login", "export", "export", "export", "logout"]
     statements = [line.strip() for line in EXPORTS.strip().splitlines()]
     body = exports[1:-1]
@@ -172,3 +184,13 @@ def test_csvlog_and_jsonlog_give_the_same_events(pg_logs: dict[str, Path]) -> No
 
     csv_events = shape("csv")
     assert len(csv_events) > 20 and csv_events == shape("json")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["csv", "json"])
+def test_real_log_rows_gives_row_counts(pg_logs: dict[str, Path], kind: str) -> None:
+    session = _sessions(_events(pg_logs[kind]))[-1]
+    data = [e for e in session if e["resource"] == "pref_osaka.residents"]
+    assert [(e["action"], e["row_count"]) for e in data] == [
+        ("export", 2), ("view", 1), ("export", 1), ("export", None)]  # a table COPY is not counted
+    assert data[1]["subjects"] == [("pref_osaka", "R001")]

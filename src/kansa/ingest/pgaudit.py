@@ -45,6 +45,7 @@ SETTLE_LINES = 200
 _AUDIT_PREFIX = "AUDIT: "
 _PREVIOUSLY = "<previously logged>"
 _NO_PARAMS = ("<none>", "<not logged>")
+_COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE")  # pgaudit COMMANDs whose row count is real
 # %Z of log_timezone: named zones PostgreSQL prints by abbreviation, or numeric like +09 / -0330.
 _ABBREV = {"UTC": "UTC", "GMT": "UTC", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
            "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "BST": "Europe/London",
@@ -94,14 +95,35 @@ def split_audit(message: str) -> dict[str, Any] | None:
         fields = head[:6] + tail
     if len(fields) < 8:
         raise ValueError(f"AUDIT message has {len(fields)} fields, expected at least 8")
-    params = fields[8:]
     return {
         "audit_type": fields[0], "statement_id": fields[1], "substatement_id": fields[2],
         "class": fields[3], "command": fields[4], "object_type": fields[5],
         "object_name": fields[6], "statement": fields[7],
-        "params": [] if len(params) == 1 and params[0] in _NO_PARAMS else params,
-        "params_logged": not (len(params) == 1 and params[0] == "<not logged>"),
+        "tail": fields[8:],  # parameters, then the row count when pgaudit.log_rows is on
     }
+
+
+def params_and_rows(tail: list[str], n_params: int) -> tuple[list[str], int | None]:
+    """Split what follows the statement into its parameters and, with ``pgaudit.log_rows = on``,
+    the row count pgaudit appends last.
+
+    The line does not say whether log_rows is on; the statement does, by how many ``$n`` it has:
+    ``<none>,25`` or ``T001,1`` for a one-parameter statement carry one field more than the
+    parameters, and that last field is a number.
+    """
+    if not tail:
+        return [], None
+    head = tail[0]
+    if head in _NO_PARAMS or head == _PREVIOUSLY:
+        rows = _count(tail[1]) if len(tail) == 2 else None
+        return ([] if head in _NO_PARAMS else [head]), rows
+    if len(tail) == n_params + 1 and (rows := _count(tail[-1])) is not None:
+        return tail[:-1], rows
+    return tail, None
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
 def _source_ip(connection_from: str | None) -> str | None:
@@ -256,21 +278,23 @@ class _Mapper:
                     failed["outcome"] = "failure"
             return None
         key = (session, audit["statement_id"], audit["substatement_id"])
-        statement, params = audit["statement"], audit["params"]
+        statement = audit["statement"]
+        cached: list[str] = []
         if statement == _PREVIOUSLY:
             statement, cached = self.statements.get(key, (None, []))  # type: ignore[assignment]
             if statement is None:
                 prior = [v for k, v in self.statements.items() if k[:2] == key[:2]]
                 statement, cached = prior[-1] if prior else (None, [])  # type: ignore[assignment]
-            if params == [_PREVIOUSLY] or not params:
-                params = cached
-        else:
-            self.statements[key] = (statement, params)
-            if len(self.statements) > 10000:  # keep memory bounded on long logs
-                self.statements.popitem(last=False)
         database = row.get("database_name") or None
         shape = self._shape(statement, audit["command"], audit["object_name"], database)
         mapped, action, resource, owner = shape
+        params, rows = params_and_rows(audit["tail"], mapped.n_params if mapped else 0)
+        if params == [_PREVIOUSLY] or (not params and audit["statement"] == _PREVIOUSLY):
+            params = cached
+        if audit["statement"] != _PREVIOUSLY and statement is not None:
+            self.statements[key] = (statement, params)
+            if len(self.statements) > 10000:  # keep memory bounded on long logs
+                self.statements.popitem(last=False)
         seen = (*key, resource)
         if seen in self.emitted:
             return None
@@ -297,7 +321,9 @@ class _Mapper:
             # pgaudit logs when execution starts; an ERROR in the same transaction turns this to
             # "failure" (see self.open). A rollback after success still means the data was read.
             "outcome": "success",
-            "row_count": None,
+            # only with pgaudit.log_rows = on, and only for statements the executor counts: a COPY
+            # of a table reports 0 whatever it wrote, so its size stays unknown (NULL)
+            "row_count": rows if audit["command"] in _COUNTED else None,
             "statement": statement,
             "source_system": "pgaudit",
             "source_line": line,

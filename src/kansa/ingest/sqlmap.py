@@ -49,6 +49,7 @@ class SqlAccess:
     keys: list[tuple[str, str]] = field(default_factory=list)  # (key column, value) pairs
     setting: str | None = None                             # e.g. "pgaudit.log" for SET pgaudit.log
     parse_error: str | None = None
+    n_params: int = 0                                      # highest $n in the query string
 
 
 def _range_name(rv: ast.RangeVar) -> str:
@@ -185,6 +186,25 @@ def map_shape(sql: str, command: str | None, relation: str | None) -> SqlAccess:
         return SqlAccess(action="other", parse_error=str(exc))
     if not stmts:
         return SqlAccess(action="other")
+    counter = _ParamCounter()
+    for st in stmts:
+        if st.stmt is not None:
+            counter(st.stmt)
+    return replace(_pick(stmts, command, relation), n_params=counter.highest)
+
+
+class _ParamCounter(Visitor):  # type: ignore[misc]
+    """The highest ``$n`` of a query string: pgaudit logs that many parameters (log_parameter)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.highest = 0
+
+    def visit_ParamRef(self, ancestors: object, node: ast.ParamRef) -> None:
+        self.highest = max(self.highest, int(node.number or 0))
+
+
+def _pick(stmts: Sequence[ast.RawStmt], command: str | None, relation: str | None) -> SqlAccess:
     if len(stmts) == 1:
         return _map_node(stmts[0].stmt, command)
     # A multi-statement query string: pgaudit logs the whole string for each statement, so pick
