@@ -75,6 +75,10 @@ def _render_show(r: dict[str, Any]) -> None:
         console.print(f"{d['id']}: {d['how_computed']}", highlight=False)
     for q in a["questions"]:
         console.print(f"[yellow]{q['text']}[/yellow]")
+    for e in a["entrustor_duties"]:
+        persons = "?" if e["persons"] is None else f"{e['persons']:,}"
+        console.print(f"entrustor {e['name']} ({e['sector'] or 'sector ?'}, {persons} persons): own duty to report "
+                      f"{e['reportable']} {' '.join(e['grounds'])}", highlight=False)
     for h in r["history"]:
         leaf = "" if h["ledger_leaf"] is None else f" (ledger leaf {h['ledger_leaf']})"
         console.print(f"v{h['version']} {h['changed_at'][:19]} {h['actor']}: {h['action']} "
