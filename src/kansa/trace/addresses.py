@@ -28,10 +28,22 @@ _BLOCKS = re.compile(r"^(\d+(?:-\d+)*)-?(.*)$")
 _ROOM = re.compile(r"-?(\d+)(?:号室|号|室)?$")
 
 
+class _PlaceTable(dict[int, str]):
+    """``str.translate`` table for place names: everyday kanji forms (MJ shrink), ヶ/ヵ as ケ/カ."""
+
+    def __missing__(self, code: int) -> str:
+        out = {"ヶ": "ケ", "ヵ": "カ"}.get(chr(code)) or shrink_kanji(chr(code))
+        self[code] = out
+        return out
+
+
+_PLACE_TABLE = _PlaceTable()
+
+
 def _place_text(s: str) -> str:
     """Fold a place name: NFKC, no spaces, everyday kanji forms, ヶ/ヵ as ケ/カ."""
     s = SPACES.sub("", fold(s))
-    return "".join(shrink_kanji(c) for c in s).replace("ヶ", "ケ").replace("ヵ", "カ")
+    return s.translate(_PLACE_TABLE)
 
 
 @dataclass(frozen=True)
@@ -143,13 +155,20 @@ class AddressParts:
         return f"{self.prefecture}{self.municipality}"
 
 
+_DIGIT_DASH = re.compile(r"(?<=\d)ー(?=\d)")
+_DASH_RUN = re.compile(r"-+")
+_DIGIT_SPACE = re.compile(r"(?<=\d)\s+(?=\d)")
+_FIRST_DIGIT = re.compile(r"\d")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def _blocks(rest: str) -> tuple[str, str, str, str]:
     """(place text, block, room, building) from what follows the town."""
     s = _KANJI_BLOCK.sub(lambda m: str(kanji_to_int(m.group(1))), rest)
     s = _BLOCK_MARK.sub(r"\1-", s)
-    s = re.sub(r"(?<=\d)ー(?=\d)", "-", DASHES.sub("-", s))
-    s = re.sub(r"-+", "-", s)
-    i = next((k for k, ch in enumerate(s) if ch.isdigit()), len(s))
+    s = _DASH_RUN.sub("-", _DIGIT_DASH.sub("-", DASHES.sub("-", s)))
+    d = _FIRST_DIGIT.search(s)
+    i = d.start() if d else len(s)
     place, s = s[:i].rstrip("-"), s[i:]
     m = _BLOCKS.match(s)
     if not m:
@@ -165,15 +184,11 @@ def _blocks(rest: str) -> tuple[str, str, str, str]:
     return place, "-".join(nums), room, tail.strip("-")
 
 
-@lru_cache(maxsize=1 << 16)
-def parse_address(text: str) -> AddressParts:
-    """Split an address (any width, kanji or arabic numerals, with or without 〒 and prefecture)."""
-    s = fold(text)
-    postcode = ""
-    m = _POSTCODE.match(s)
-    if m:
-        postcode, s = m.group(1) + m.group(2), s[m.end():]
-    s = _place_text(re.sub(r"(?<=\d)\s+(?=\d)", "-", s))  # "1-2-3 101" keeps its room apart
+@lru_cache(maxsize=1 << 15)
+def _split_place(s: str) -> tuple[str, str, str, str]:
+    """(prefecture, municipality, town, what is left) of the text before the first digit.
+
+    Cached: people of one town share this part, so a large list looks each town up once."""
     pl = places()
     pref = _longest_prefix(s, pl.prefectures, 4)
     s = s[len(pref):]
@@ -196,7 +211,21 @@ def parse_address(text: str) -> AddressParts:
             if town:
                 s = candidate[len(town):]
                 break
-    place, block, room, building = _blocks(s)
+    return pref, city, town, s
+
+
+def parse_address(text: str) -> AddressParts:
+    """Split an address (any width, kanji or arabic numerals, with or without 〒 and prefecture)."""
+    s = fold(text)
+    postcode = ""
+    m = _POSTCODE.match(s)
+    if m:
+        postcode, s = m.group(1) + m.group(2), s[m.end():]
+    s = _place_text(_DIGIT_SPACE.sub("-", s))  # "1-2-3 101" keeps its room apart
+    d = _FIRST_DIGIT.search(s)
+    i = d.start() if d else len(s)
+    pref, city, town, left = _split_place(s[:i])
+    place, block, room, building = _blocks(left + s[i:])
     return AddressParts(pref, city, town, block, room, building, postcode, place)
 
 
@@ -208,7 +237,7 @@ def norm_address(text: object) -> str:
 
 def norm_postcode(text: object) -> str:
     """Seven digits, or '' for anything that is not a postcode."""
-    s = re.sub(r"\D", "", fold(text))
+    s = _NOT_DIGIT.sub("", fold(text))
     return s if len(s) == 7 else ""
 
 

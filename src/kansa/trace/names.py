@@ -70,6 +70,20 @@ def shrink_kanji(ch: str) -> str:
         seen.append(nxt)
 
 
+class _ShrinkTable(dict[int, str]):
+    """A ``str.translate`` table that learns: each new character is shrunk once, then looked up at
+    C speed (a list of ten million names repeats a few thousand characters)."""
+
+    def __missing__(self, code: int) -> str:
+        out = shrink_kanji(chr(code)).translate(_CONFUSED)
+        self[code] = out
+        return out
+
+
+SHRINK_TABLE = _ShrinkTable()
+"""Translate table: every character to its everyday form (MJ shrink + commonly confused pairs)."""
+
+
 def is_romaji(text: object) -> bool:
     """True when the value is written in Latin letters only (a romanised name)."""
     s = fold(text)
@@ -92,7 +106,7 @@ def _norm_name(s: str) -> str:
     if is_romaji(s) and is_japanese_romaji(s):
         return norm_romaji(s)
     s = NAME_SEPARATORS.sub("", s)
-    return "".join(shrink_kanji(c) for c in s).translate(_CONFUSED).upper()
+    return s.translate(SHRINK_TABLE).upper()
 
 
 def split_name(text: object) -> tuple[str, str]:

@@ -54,28 +54,33 @@ NORMALISERS: dict[str, Callable[[object], str]] = {
 """Canonical field → normaliser. These fields are what kansa compares; everything else is ignored."""
 
 
-def _complete_address(address: str, postcode: str) -> str:
-    """An address written without prefecture and municipality gets them from its postcode."""
-    parts = parse_address(address)
-    if parts.municipality:
-        return address
+def _address_key(raw: object, postcode: str) -> str:
+    """The address key; written without prefecture and municipality, they come from its postcode."""
+    text = fold(raw)
+    if not text:
+        return ""
+    parts = parse_address(text)
+    if parts.municipality or not postcode:
+        return parts.key
     areas = {(p, c) for p, c, _t in postcode_places(postcode)}
     if len(areas) != 1:
-        return address
+        return parts.key
     p, c = next(iter(areas))
-    return norm_address(p + c + address.removeprefix(p))
+    return norm_address(p + c + text.removeprefix(p))
 
 
 def normalise_record(fields: dict[str, object]) -> dict[str, str]:
     """Normalise the canonical fields present in ``fields``; empty results are dropped."""
     out: dict[str, str] = {}
     for key, fn in NORMALISERS.items():
-        if key in fields:
+        if key in fields and key != "address":
             v = fn(fields[key])
             if v:
                 out[key] = v
-    if "address" in out and "postcode" in out:
-        out["address"] = _complete_address(out["address"], out["postcode"])
+    if "address" in fields:
+        v = _address_key(fields["address"], out.get("postcode", ""))
+        if v:
+            out["address"] = v
     return out
 
 

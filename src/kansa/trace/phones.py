@@ -17,16 +17,18 @@ from kansa.trace.text import fold
 PhoneKind = Literal["mobile", "ip", "toll_free", "shared_cost", "fixed", "invalid"]
 _EXTENSION = re.compile(r"(内線|ext\.?|x|#).*$", re.IGNORECASE)
 _INTERNATIONAL = re.compile(r"^(?:\+|00|010)?81")
+_NOT_DIGIT_OR_PLUS = re.compile(r"[^\d+]")
+_NOT_DIGIT = re.compile(r"\D")
 
 
 def norm_phone(text: object) -> str:
     """Digits only, domestic form: +81/0081/010-81 → 0, a leading zero lost by Excel restored."""
     s = _EXTENSION.sub("", fold(text))
-    compact = re.sub(r"[^\d+]", "", s)
+    compact = _NOT_DIGIT_OR_PLUS.sub("", s)
     m = _INTERNATIONAL.match(compact)
-    digits = re.sub(r"\D", "", compact)
+    digits = _NOT_DIGIT.sub("", compact)
     if m and (compact.startswith(("+", "00", "010")) or len(digits) in (11, 12)):
-        digits = "0" + digits[len(re.sub(r"\D", "", m.group(0))):].lstrip("0")
+        digits = "0" + digits[len(_NOT_DIGIT.sub("", m.group(0))):].lstrip("0")
     elif digits and digits[0] != "0" and len(digits) in (9, 10):
         digits = "0" + digits  # the column was read as a number
     return digits

@@ -454,6 +454,8 @@ _EXCEL_TEXT = re.compile(r'^="(.*)"$')
 
 def _unexcel(cell: str) -> str:
     """Undo spreadsheet tricks that keep a number as text: ="0901234..." and a leading apostrophe."""
+    if not cell or cell[0] not in "='":
+        return cell
     m = _EXCEL_TEXT.match(cell)
     if m:
         return m.group(1)
