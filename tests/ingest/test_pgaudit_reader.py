@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -261,3 +263,36 @@ def test_log_rows_fills_row_count_where_it_is_real(tmp_path: Path) -> None:
     assert [(e["action"], e["row_count"]) for e in access] == [
         ("view", 1), ("export", 25), ("export", None), ("export", None)]
     assert access[0]["subjects"] == [("s", "R7")]
+
+
+@pytest.mark.parametrize("columns", [23, 24])
+def test_older_server_layouts(tmp_path: Path, columns: int) -> None:
+    """PostgreSQL 9.0-12 write 23 csvlog columns, 13 writes 24; the columns read are the same."""
+    text = ""
+    for n in (1, 2):
+        line = _csv_line(f"AUDIT: SESSION,{n},1,READ,COPY,,,COPY s.t TO STDOUT,<none>").rstrip("\n")
+        fields = next(csv.reader([line]))
+        text += ",".join('"' + f.replace('"', '""') + '"' for f in fields[:columns]) + "\n"
+    p = tmp_path / "pg.csv"
+    p.write_text(text, encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == [] and [e["action"] for e in access] == ["export", "export"]
+    assert access[0]["account"] == "maint01" and access[0]["source_ip"] == "10.0.0.5"
+
+
+def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
+    """CST is ambiguous in general; for a server in the workspace's zone it is that zone's name."""
+    chicago = ZoneInfo("America/Chicago")
+    assert pgaudit.parse_log_time("2024-01-05 10:00:00 CST", chicago) == datetime(2024, 1, 5, 16, tzinfo=UTC)
+    # the hour clocks repeat on 3 Nov 2024: the abbreviation says which of the two it was
+    assert pgaudit.parse_log_time("2024-11-03 01:30:00 CDT", chicago) == datetime(2024, 11, 3, 6, 30, tzinfo=UTC)
+    assert pgaudit.parse_log_time("2024-11-03 01:30:00 CST", chicago) == datetime(2024, 11, 3, 7, 30, tzinfo=UTC)
+    with pytest.raises(ValueError, match="CST"):
+        pgaudit.parse_log_time("2024-01-05 10:00:00 CST", ZoneInfo("Asia/Tokyo"))
+    p = tmp_path / "pg.csv"
+    p.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>",
+                           ts="2024-07-05 10:00:00.000 CDT"), encoding="utf-8")
+    assert [e["ts"] for c in read_pgaudit(p, local=chicago) for e in c.access] == [
+        datetime(2024, 7, 5, 15, tzinfo=UTC)]
+    assert [b.reason for c in read_pgaudit(p) for b in c.bad] == [
+        "unknown time zone abbreviation 'CDT'; set log_timezone to UTC or an offset"]

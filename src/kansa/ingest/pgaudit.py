@@ -72,12 +72,26 @@ def _zone(name: str) -> tzinfo:
     return zone
 
 
-def parse_log_time(text: str) -> datetime:
-    """Parse ``2024-01-05 10:00:00.123 JST`` (csvlog/jsonlog ``%m %Z``) to an aware datetime."""
+def parse_log_time(text: str, local: ZoneInfo | None = None) -> datetime:
+    """Parse ``2024-01-05 10:00:00.123 JST`` (csvlog/jsonlog ``%m %Z``) to an aware datetime.
+
+    PostgreSQL prints ``log_timezone``'s abbreviation, which is ambiguous in general (CST, IST).
+    An abbreviation not in the table above is accepted when it is what ``local`` (the workspace's
+    zone, where the server usually is) calls that moment, e.g. CST/CDT for America/Chicago.
+    """
     stamp, _, zone = text.strip().rpartition(" ")
     if not stamp:
         raise ValueError(f"no time zone in timestamp {text!r}")
-    return datetime.fromisoformat(stamp).replace(tzinfo=_zone(zone))
+    naive = datetime.fromisoformat(stamp)
+    try:
+        return naive.replace(tzinfo=_zone(zone))
+    except ValueError:
+        if local is not None:
+            for fold in (0, 1):  # the repeated hour when clocks go back: the abbreviation decides
+                here = naive.replace(tzinfo=local, fold=fold)
+                if here.tzname() == zone:  # as a fixed offset: an instant in a fold compares unequal
+                    return here.astimezone(timezone(here.utcoffset() or timedelta(0)))  # (PEP 495)
+        raise
 
 
 def split_audit(message: str) -> dict[str, Any] | None:
@@ -150,7 +164,7 @@ _LOGOUT = re.compile(r"^disconnection: session time: \S+ user=(\S*)")
 _AUTH_FAILED = re.compile(r'^password authentication failed for user "(.*)"')
 
 
-def session_event(row: dict[str, Any], line: int) -> dict[str, Any] | None:
+def session_event(row: dict[str, Any], line: int, local: ZoneInfo | None = None) -> dict[str, Any] | None:
     """A login (connection authorized), logout (disconnection) or failed login; else None."""
     message = str(row.get("message") or "")
     severity = str(row.get("error_severity") or "")
@@ -165,7 +179,7 @@ def session_event(row: dict[str, Any], line: int) -> dict[str, Any] | None:
         return None
     session = row.get("session_id") or row.get("process_id")
     return {
-        "ts": parse_log_time(str(row["log_time"])),
+        "ts": parse_log_time(str(row["log_time"]), local),
         "account": row.get("user_name") or m.group(1) or None,
         "action": action,
         "resource": f"session:{session}" if session else None,
@@ -221,8 +235,9 @@ class OwnerMap:
 class _Mapper:
     """Turns AUDIT log records into access dicts; remembers statements logged once."""
 
-    def __init__(self, owners: OwnerMap | None = None) -> None:
+    def __init__(self, owners: OwnerMap | None = None, local: ZoneInfo | None = None) -> None:
         self.owners = owners or OwnerMap()
+        self.local = local
         self.shapes: dict[tuple[str | None, str, str, str | None], tuple[
             SqlAccess | None, str, str | None, str | None]] = {}
         self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
@@ -268,7 +283,7 @@ class _Mapper:
         session = str(row.get("session_id") or row.get("process_id") or "")
         audit = split_audit(row.get("message") or "")
         if audit is None:
-            login = session_event(row, line)
+            login = session_event(row, line, self.local)
             if login is not None:
                 return login
             severity = str(row.get("error_severity") or "")
@@ -310,7 +325,7 @@ class _Mapper:
         subjects = sorted({(owner, v) for v in key_values(mapped, params) if not v.startswith("$")}) if (
             owner and mapped and mapped.keys) else []
         rec = {
-            "ts": parse_log_time(str(row["log_time"])),
+            "ts": parse_log_time(str(row["log_time"]), self.local),
             "account": row.get("user_name") or None,
             "action": action,
             "resource": resource,
@@ -368,7 +383,10 @@ _USED = ("log_time", "user_name", "database_name", "process_id", "connection_fro
          "virtual_transaction_id", "error_severity", "message")
 _USED_AT = tuple(_I[c] for c in _USED)
 _MESSAGE, _SEVERITY, _VXID = _I["message"], _I["error_severity"], _I["virtual_transaction_id"]
-_NCOLS = len(CSVLOG_COLUMNS)
+# Column counts of the csvlog layouts: 9.0-12 end at application_name, 13 adds backend_type, 14+
+# leader_pid and query_id. The columns read here are among the first 23 in all of them.
+_LAYOUTS = (23, 24, len(CSVLOG_COLUMNS))
+assert max(_USED_AT) < 23
 
 Row = tuple[int, int, "dict[str, Any] | None", "str | None", str]
 """(first line, last line, row, reason, raw): a row to map; or row None with a reason (quarantine)
@@ -389,8 +407,9 @@ def _csv_rows(text: IO[str]) -> Iterator[Row]:
             last = reader.line_num
             continue
         first, last = last + 1, reader.line_num
-        if len(fields) != _NCOLS:
-            yield first, last, None, f"expected {_NCOLS} csvlog columns, got {len(fields)}", ",".join(fields)[:500]
+        if len(fields) not in _LAYOUTS:
+            yield (first, last, None, f"expected a csvlog record of 26 columns (PostgreSQL 14+; 24 in 13,"
+                   f" 23 in 9.0-12), got {len(fields)}", ",".join(fields)[:500])
             continue
         message = fields[_MESSAGE]
         if not message.startswith(_WANTED) and not (fields[_SEVERITY] in _FAILING and fields[_VXID]):
@@ -453,7 +472,8 @@ def _is_json(path: Path) -> bool:
 def pgaudit_reader(ws: Workspace) -> Callable[[Path], Iterator[Chunk]]:
     """read_pgaudit bound to the workspace's table→owner mapping (registry db_owners.csv)."""
     owners = OwnerMap.load(ws)
-    return lambda path: read_pgaudit(path, owners)
+    local = ws.timezone
+    return lambda path: read_pgaudit(path, owners, local)
 
 
 @contextmanager
@@ -471,12 +491,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
+def read_pgaudit(path: Path, owners: OwnerMap | None = None, local: ZoneInfo | None = None) -> Iterator[Chunk]:
     """Yield chunks of access records from a PostgreSQL csvlog or jsonlog file (plain or .gz)."""
     path = Path(path)
     if not path.is_file():
         raise KansaError(f"{path}: no such PostgreSQL log file")
-    chunks = _chunks(path, owners)
+    chunks = _chunks(path, owners, local)
     while True:
         with _gc_paused():
             chunk = next(chunks, None)
@@ -485,8 +505,8 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None) -> Iterator[Chunk]:
         yield chunk
 
 
-def _chunks(path: Path, owners: OwnerMap | None) -> Iterator[Chunk]:
-    mapper = _Mapper(owners)
+def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iterator[Chunk]:
+    mapper = _Mapper(owners, local)
     chunk = Chunk()
     kind = "jsonlog" if _is_json(path) else "csvlog"
     recognised = False  # a file none of whose first lines is a log record is not a log at all
