@@ -58,7 +58,14 @@ def test_sql_and_python_rules_agree(tmp_path: Path, line: Callable[..., str]) ->
 
     tz = ZoneInfo("Asia/Tokyo")
     staged = list(staged_blocks(f, ACCESS_STAGE_SQL, timezone=tz.key))
-    good = {r["n"]: r for b in staged for r in b.good.to_pylist()}
+    good: dict[int, dict[str, object]] = {}
+    for b in staged:
+        rows = b.good.to_pylist()
+        for r in rows:
+            r["subjects"] = []
+        for s in b.subjects.to_pylist():
+            rows[s["row"]]["subjects"].append(s["subject_id"])
+        good.update((r["n"], r) for r in rows)
     bad = {r["n"]: r["reason"] for b in staged for r in b.bad.to_pylist()}
     for n, text in enumerate(texts, start=1):
         try:
@@ -69,7 +76,7 @@ def test_sql_and_python_rules_agree(tmp_path: Path, line: Callable[..., str]) ->
         assert n in good, (text, bad.get(n))
         got = good[n]
         ts = expected["ts"] if expected["ts"].tzinfo else expected["ts"].replace(tzinfo=tz)
-        assert got["ts"].astimezone(UTC) == ts.astimezone(UTC)
+        assert got["ts"].astimezone(UTC) == ts.astimezone(UTC)  # type: ignore[attr-defined]
         for key in ("account", "action", "resource", "owner_id", "row_count", "bytes", "columns"):
             assert got[key] == expected[key], key
         assert got["subjects"] == [s for _, s in expected["subjects"]]

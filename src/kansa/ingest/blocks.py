@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kansa.ingest import textfile
 from kansa.ingest.textfile import line_blocks
@@ -30,7 +31,8 @@ AHEAD = 2
 
 @dataclass
 class StagedBlock:
-    good: pa.Table  # the stage SQL's columns for good lines, in line order (reason dropped)
+    good: pa.Table  # the stage SQL's columns for good lines, in line order (reason, subjects dropped)
+    subjects: pa.Table  # row (index into good), owner_id, subject_id: the subjects list unnested
     bad: pa.Table  # n, reason, raw: lines to quarantine
     lines: int  # lines in the block, blank ones included
     first_line: int
@@ -65,7 +67,19 @@ def _stage(con: duckdb.DuckDBPyConnection, stage_sql: str, block: Any) -> Staged
                 con.unregister("_kansa_bad")
     finally:
         con.unregister("_kansa_block")
-    return StagedBlock(good, bad, len(block.lines), block.first_line, block.end_line, block.end_offset)
+    subjects = _unnest_subjects(good)
+    good = good.drop_columns(["subjects"])
+    return StagedBlock(good, subjects, bad, len(block.lines), block.first_line, block.end_line, block.end_offset)
+
+
+def _unnest_subjects(good: pa.Table) -> pa.Table:
+    lists = good.column("subjects").combine_chunks()
+    rows = pc.list_parent_indices(lists)
+    return pa.table({
+        "row": pc.cast(rows, pa.int64()),
+        "owner_id": pc.take(good.column("owner_id"), rows),
+        "subject_id": pc.list_flatten(lists),
+    })
 
 
 def staged_blocks(

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kansa.ingest.blocks import staged_blocks
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
 from kansa.ingest.textfile import content_digest, is_gzip
-from kansa.ledger import ensure_ledger, seal_pending
+from kansa.ledger import ensure_ledger, seal_pending, seal_range
 from kansa.model.workspace import Workspace
 
 # The accounts.csv `system` a source's account names belong to, when the record names none.
@@ -242,7 +243,7 @@ class _FileBatch:
             [self.batch_id, self.source, self.name, datetime.now(UTC)],
         )
 
-    def commit(self, digest: str, size: int, lines_done: int) -> bool:
+    def commit(self, digest: str, size: int, lines_done: int, *, resolved: bool = False) -> bool:
         """Finish the file; False (and everything rolled back) when its content was already ingested
         under another name or form, which a digest computed while reading can only tell now."""
         con = self.ws.con
@@ -253,7 +254,8 @@ class _FileBatch:
             return False
         first, last = self.first_id, self.next_id - 1
         if last >= first:
-            resolve_by_logon(self.ws, first, last)
+            if not resolved:
+                resolve_by_logon(self.ws, first, last)
             seal_pending(self.ws, since_event=first, in_transaction=True)
         now = datetime.now(UTC)
         r = self.result
@@ -432,10 +434,15 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
                 finally:
                     con.unregister("_kansa_bad")
             if good:
+                first_b, last_b = batch.next_id, batch.next_id + good - 1
                 rows = block.good.append_column(
-                    "event_id", pa.array(np.arange(batch.next_id, batch.next_id + good, dtype=np.int64))
+                    "event_id", pa.array(np.arange(first_b, last_b + 1, dtype=np.int64))
+                )
+                subjects = block.subjects.append_column(
+                    "event_id", pc.add(block.subjects.column("row"), first_b)
                 )
                 con.register("_kansa_good", rows)
+                con.register("_kansa_subjects", subjects)
                 try:
                     con.execute(
                         f"""
@@ -448,16 +455,19 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
                         [source, batch.batch_id, name],
                     )
                     con.execute(
-                        "INSERT INTO access_subjects SELECT event_id, owner_id, unnest(subjects)"
-                        " FROM _kansa_good WHERE len(subjects) > 0"
+                        "INSERT INTO access_subjects SELECT event_id, owner_id, subject_id FROM _kansa_subjects"
                     )
                 finally:
                     con.unregister("_kansa_good")
+                    con.unregister("_kansa_subjects")
+                # rows are final once shared accounts are resolved; then they are sealed, block by block
+                resolve_by_logon(ws, first_b, last_b)
+                seal_range(ws, "access", first_b, last_b)
             batch.next_id += good
             batch.read_count += good + len(block.bad)
             result.events += good
             result.quarantined += len(block.bad)
-        batch.commit(hasher.hexdigest(), size, lines_done)
+        batch.commit(hasher.hexdigest(), size, lines_done, resolved=True)
     except BaseException:
         batch.rollback()
         raise

@@ -8,7 +8,7 @@ them. Each sealed event becomes a leaf; each seal signs a head (size, root, time
 from __future__ import annotations
 
 from kansa.ledger.check import consistency, export_heads, head, heads, leaf_index_of, prove, verify
-from kansa.ledger.seal import journal, seal_pending
+from kansa.ledger.seal import journal, seal_pending, seal_range
 from kansa.ledger.store import ensure as ensure_ledger
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "leaf_index_of",
     "prove",
     "seal_pending",
+    "seal_range",
     "verify",
 ]

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from kansa.ledger import merkle, signing, store
 from kansa.ledger.canonical import canonical_row
@@ -90,6 +91,50 @@ def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> d
     for hashes in store.hash_batches(con, start, None, CHUNK):
         tree.extend(hashes)
     return _sign(ws, con, start, tree)
+
+
+def _insert_leaves(con: duckdb.DuckDBPyConnection, start: int, kind: str | list[str], ids: list[int],
+                   hashes: list[bytes]) -> None:
+    """Append leaves start.. in one INSERT; the digests travel as one buffer, hex is the engine's job."""
+    n = len(ids)
+    digests = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(b"".join(hashes))])
+    leaves = pa.table({
+        "i": pa.array(range(n), pa.int64()),
+        "kind": pa.array([kind] * n if isinstance(kind, str) else kind, pa.string()),
+        "ref_id": pa.array(ids, pa.int64()),
+        "h": digests,
+    })
+    con.register("_ledger_new", leaves)
+    try:
+        con.execute(
+            "INSERT INTO ledger_leaves SELECT ? + i, kind, ref_id, lower(hex(h)), ? FROM _ledger_new",
+            [start, datetime.now(UTC)],
+        )
+    finally:
+        con.unregister("_ledger_new")
+
+
+def seal_range(ws: Workspace, kind: str, first: int, last: int) -> int:
+    """Inside the caller's open transaction: append the events ``first``..``last`` of one kind
+    (consecutive ids, all present, none sealed yet) as the next leaves, in id order.
+
+    For a writer that hands out ids in blocks (ingest): no scan of the ledger to find what is
+    pending, no sort, and the tree grows by the block. No head is signed: the caller ends with
+    ``seal_pending(..., in_transaction=True)``, which signs one head for everything it sealed.
+    Returns the new tree size.
+    """
+    if kind not in store.EVENT_TABLES:
+        raise ValueError(f"unknown event kind {kind!r}")
+    con = store.ensure(ws)
+    start = _size(con)
+    tree = _frontier(con, start)
+    ids, hashes = store.event_leaves(con, kind, first, last)
+    if ids != list(range(first, last + 1)):
+        raise KansaError(f"cannot seal {kind} events {first}..{last}: not all of them exist")
+    _insert_leaves(con, start, kind, ids, hashes)
+    tree.extend(hashes)
+    store.save_frontier(con, tree.size, tree.stack)
+    return tree.size
 
 
 def seal_pending(ws: Workspace, *, since_event: int | None = None, in_transaction: bool = False) -> dict[str, Any]:

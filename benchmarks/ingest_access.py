@@ -1,0 +1,123 @@
+"""Access-log ingest including sealing, against DuckDB's own bare load of the same file.
+
+The peer is `CREATE TABLE t AS SELECT * FROM read_json(FILE)` into a fresh DuckDB file: the least
+work that gets the same file's rows onto disk, with DuckDB's parallel JSON reader. kansa does more:
+line numbers, quarantine of bad lines, vocabulary checks, actor resolution, subjects, a content
+digest, idempotency bookkeeping, and sealing every event into the RFC 6962 ledger, all in one
+transaction per file. Each run is a fresh subprocess (so peak RSS is that run's own); wall time,
+CPU time (user + system, all threads) and peak RSS are reported as the median of the runs, with
+the load average, because this machine is shared.
+
+    python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ACTIONS = ("view", "view", "view", "search", "export", "update", "login")
+
+
+def write_log(path: Path, events: int, seed: int = 1, packed: bool = False) -> None:
+    """A synthetic access log in kansa's schema: 500 operators, 80 terminals, 1-2 subjects each."""
+    rnd = random.Random(seed)
+    opener = gzip.open if packed else open
+    with opener(path, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for i in range(events):
+            rec = {
+                "time": f"2024-03-{1 + i % 28:02d}T{(i // 60) % 24:02d}:{i % 60:02d}:{rnd.randrange(60):02d}.123+09:00",
+                "actor": f"op{rnd.randrange(500):04d}", "action": ACTIONS[rnd.randrange(len(ACTIONS))],
+                "resource": "cartax/taxpayer", "owner": "pref-osaka",
+                "subjects": [f"T{rnd.randrange(10**7):07d}" for _ in range(1 + (i % 3 == 0))],
+                "rows": 1, "purpose": "call", "ticket": "CAMP-pref-osaka-2024-03",
+                "terminal": f"CC-OSK-{i % 80:03d}", "source_ip": f"10.20.4.{i % 250}", "outcome": "success",
+                "bytes": 2048, "system": "callcenter",
+            }
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+CHILD_KANSA = """
+import sys, time, resource, json
+from pathlib import Path
+from kansa.model.workspace import init_workspace
+from kansa.ingest import ingest_access_file
+ws = init_workspace(sys.argv[2])
+r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
+res = ingest_access_file(ws, Path(sys.argv[1]))
+ws.close()
+wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+                  "rss_mb": r1.ru_maxrss / 1024, "events": res["events"]}))
+"""
+
+CHILD_DUCKDB = """
+import sys, time, resource, json
+import duckdb
+con = duckdb.connect(sys.argv[2] + ".duckdb")
+r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
+con.execute("CREATE TABLE t AS SELECT * FROM read_json(?)", [sys.argv[1]])
+n = con.execute("SELECT count(*) FROM t").fetchone()[0]
+con.close()
+wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+                  "rss_mb": r1.ru_maxrss / 1024, "events": n}))
+"""
+
+
+def _run(child: str, log: Path, out: Path) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], check=True, capture_output=True,
+                          text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--gzip", action="store_true", help="ingest a gzipped log (the peer reads it too)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        log = tmp / ("access.jsonl.gz" if args.gzip else "access.jsonl")
+        write_log(log, args.events, packed=args.gzip)
+        load = os.getloadavg()[0]
+        ours, peer = [], []
+        for i in range(args.repeat):  # alternate, so that both see the same load on average
+            peer.append(_run(CHILD_DUCKDB, log, tmp / f"peer{i}"))
+            ours.append(_run(CHILD_KANSA, log, tmp / f"ws{i}"))
+        size_mb = log.stat().st_size / 2**20
+    med = {k: {m: statistics.median(r[m] for r in runs) for m in ("wall", "cpu", "rss_mb")}
+           for k, runs in (("kansa", ours), ("duckdb", peer))}
+    assert all(r["events"] == args.events for r in ours + peer)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}; load average at start {load:.1f}, after {os.getloadavg()[0]:.1f}")
+    print(f"command: python -m benchmarks.ingest_access --events {args.events} --repeat {args.repeat}"
+          f"{' --gzip' if args.gzip else ''}  ({size_mb:.0f} MiB file)")
+    print("| | wall s (median) | events/s | CPU s | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for name in ("kansa", "duckdb"):
+        m = med[name]
+        label = ("kansa `ingest_access_file` (parse, resolve, subjects, quarantine, seal)" if name == "kansa"
+                 else "DuckDB `CREATE TABLE AS SELECT * FROM read_json` (peer)")
+        print(f"| {label} | {m['wall']:.2f} | {args.events / m['wall']:,.0f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} |")
+    print(f"ratio kansa/peer: wall {med['kansa']['wall'] / med['duckdb']['wall']:.2f}x, "
+          f"CPU {med['kansa']['cpu'] / med['duckdb']['cpu']:.2f}x")
+    print("raw runs:", json.dumps({"kansa": ours, "duckdb": peer}))
+
+
+if __name__ == "__main__":
+    start = time.time()
+    main()
+    print(f"benchmark took {time.time() - start:.0f} s; peak RSS of this parent {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
