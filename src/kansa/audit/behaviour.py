@@ -119,23 +119,28 @@ def _load(ws: Workspace, since: date, until: date) -> pd.DataFrame:
 NOISE_MAD = 0.6745  # the MAD of unit-variance noise: Poisson counts after Anscombe's transform
 
 
-def _floor(feature: str, median_t: np.ndarray) -> np.ndarray:
-    return np.full_like(median_t, NOISE_MAD)
+def _own_stats(df: pd.DataFrame, since: date) -> None:
+    """Per row from ``since``: median, IQR-based spread and max of the actor's earlier active days.
 
-
-def _own_stats(df: pd.DataFrame) -> None:
-    """Per row: median, IQR-based spread and max of the actor's earlier active days (NaN if too few)."""
-    g = df.groupby("actor_id", sort=False)
+    NaN where the actor has fewer than ``RECORD_HISTORY`` earlier days (and for rows before
+    ``since``, which are history only). Only the rows the windows need are rolled over, so a daily
+    run costs one window per actor, not the whole history.
+    """
+    pos = df.groupby("actor_id", sort=False).cumcount()
+    new_pos = pos.where(df["day"] >= since)
+    first_new = new_pos.groupby(df["actor_id"], sort=False).transform("min")
+    sub = df[pos >= first_new - OWN_WINDOW]
+    g = sub.groupby("actor_id", sort=False)
     for f in FEATURES:
         prev = g["t_" + f].shift(1)
-        roll = prev.groupby(df["actor_id"], sort=False).rolling(OWN_WINDOW, min_periods=RECORD_HISTORY)
+        roll = prev.groupby(sub["actor_id"], sort=False).rolling(OWN_WINDOW, min_periods=RECORD_HISTORY)
         med = roll.median().reset_index(level=0, drop=True)
         q1 = roll.quantile(0.25).reset_index(level=0, drop=True)
         q3 = roll.quantile(0.75).reset_index(level=0, drop=True)
         mx = roll.max().reset_index(level=0, drop=True)
         df["own_med_" + f] = med
         # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
-        df["own_sc_" + f] = np.maximum((q3 - q1) / 2.0, _floor(f, med.to_numpy(dtype=float)))
+        df["own_sc_" + f] = np.maximum((q3 - q1) / 2.0, NOISE_MAD)
         df["own_max_" + f] = mx
 
 
@@ -239,7 +244,7 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
     if df.empty:
         return []
     df = df.reset_index(drop=True)
-    _own_stats(df)
+    _own_stats(df, since)
     judged: list[tuple[int, list[dict[str, Any]]]] = []
     for i in _candidates(df, since, until):
         row = df.iloc[i]
