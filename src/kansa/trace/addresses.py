@@ -214,6 +214,17 @@ def _split_place(s: str) -> tuple[str, str, str, str]:
     return pref, city, town, s
 
 
+@lru_cache(maxsize=1)
+def _place_starts() -> frozenset[str]:
+    pl = places()
+    return frozenset({p[:2] for p in pl.prefectures} | {c[:2] for c in pl.city_prefectures})
+
+
+def may_start_place(text: str) -> bool:
+    """Cheap pre-test: could a prefecture or municipality name begin here (first two characters)?"""
+    return _place_text(text[:2]) in _place_starts()
+
+
 def parse_address(text: str) -> AddressParts:
     """Split an address (any width, kanji or arabic numerals, with or without 〒 and prefecture)."""
     s = fold(text)

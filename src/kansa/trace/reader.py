@@ -27,7 +27,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from kansa.model.errors import InputError
-from kansa.trace.addresses import parse_address, postcode_places
+from kansa.trace.addresses import may_start_place, parse_address, postcode_places
 from kansa.trace.dates import looks_like_date
 from kansa.trace.ids import is_card_number, is_my_number
 from kansa.trace.kana import is_kana
@@ -93,7 +93,7 @@ def split_name_address(value: str) -> tuple[str, str] | None:
     s = fold(value)
     for i in range(2, min(len(s), 16)):
         head, tail = s[:i].strip(" \u3000,，、/／()（）"), s[i:].strip(" \u3000,，、/／()（）")
-        if not tail or not head:
+        if not tail or not head or not may_start_place(tail):
             continue
         if head[-1] in "都道府県市区町村郡" or parse_address(head).prefecture:
             continue  # the head is itself a place (大阪市 + 北区…), not a name
@@ -496,7 +496,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
     numbered: list[tuple[int, list[str]]]
     if suffix in (".xlsx", ".xlsm"):
         rows, sheet = _read_excel(path)
-        enc, fmt = f"xlsx:{sheet}" if sheet else "xlsx", "xlsx"
+        enc, fmt, text = f"xlsx:{sheet}" if sheet else "xlsx", "xlsx", ""
         numbered = [(i + 1, r) for i, r in enumerate(rows)]
     elif suffix == ".xls":
         raise InputError("old Excel (.xls) format: save it as .xlsx or CSV first", path=str(path))
@@ -507,16 +507,18 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         fmt = "tsv" if delim == "\t" else "csv"
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
         numbered = []
+        broken = "\ufffd" in text
         try:
             start = 1
             for r in reader:
                 numbered.append((start, r))
-                if any("\ufffd" in c for c in r):
+                if broken and any("\ufffd" in c for c in r):
                     damaged.append(start)
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise InputError(f"malformed CSV: {exc}", path=str(path), line=reader.line_num) from exc
-    numbered = [(n, [_unexcel(c) for c in r]) for n, r in numbered]
+    if fmt == "xlsx" or '="' in text or "'" in text:
+        numbered = [(n, [_unexcel(c) for c in r]) for n, r in numbered]
     kept = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
     empty = len(numbered) - len(kept)
     if not kept:
