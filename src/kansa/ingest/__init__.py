@@ -7,7 +7,7 @@ Public API (other capabilities and the CLI call only these).
 from __future__ import annotations
 
 from kansa.ingest.dataset import ingest_dataset
-from kansa.ingest.pipeline import ingest_chunks
+from kansa.ingest.pipeline import ingest_chunks, ingest_line_blocks
 from kansa.ingest.registry import ingest_registry
 from kansa.ingest.sources import (
     ingest_access_file,
@@ -24,6 +24,7 @@ __all__ = [
     "ingest_cert_dir",
     "ingest_chunks",
     "ingest_dataset",
+    "ingest_line_blocks",
     "ingest_ocsf_file",
     "ingest_pgaudit_file",
     "ingest_registry",
