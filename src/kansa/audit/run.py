@@ -30,15 +30,18 @@ Detector = Callable[[Workspace, date, date], list[Finding]]
 
 
 def _adapt(fn: Callable[..., list[Finding]]) -> Detector:
-    """Call a rule with what it asks for by name: ws or con, cutoff (datetime) or day/until, since."""
+    """Call a rule with what it asks for by name: ws or con, cutoff (datetime) or day/until, since.
+
+    A rule that takes ``since`` may skip work for days before it (its findings for those days are
+    dropped anyway); other parameters (e.g. ``cfg``) keep their defaults.
+    """
     names = list(inspect.signature(fn).parameters)
 
     def run(ws: Workspace, since: date, until: date) -> list[Finding]:
         cutoff = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
         given: dict[str, Any] = {"ws": ws, "con": ws.con, "cutoff": cutoff, "day": until, "until": until,
                                  "since": since}
-        args = [given[n] for n in names if n in given]
-        return fn(*args)
+        return fn(**{n: given[n] for n in names if n in given})
 
     return run
 
