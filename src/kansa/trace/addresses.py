@@ -22,7 +22,8 @@ from kansa.trace.names import shrink_kanji
 from kansa.trace.text import DASHES, SPACES, fold, kanji_to_int
 
 _POSTCODE = re.compile(r"^(?:〒|郵便番号)?\s*(\d{3})\s*[-‐－ー]?\s*(\d{4})\s*")
-_BLOCK_MARK = re.compile(r"(\d+)(?:丁目|番地|番(?![町丁])|号(?!室)|の|之)")
+_BLOCK_MARK = re.compile(r"(\d+)(?:丁目|番地の?|番(?![町丁])の?|号(?!室)|の|之)")
+_FLOOR = re.compile(r"[-\s]?(\d+)(?:F|階)")
 _KANJI_BLOCK = re.compile(r"([〇一二三四五六七八九十百千]+)(?=丁目|番地|番(?![町丁])|号)")
 _BLOCKS = re.compile(r"^(\d+(?:-\d+)*)-?(.*)$")
 _ROOM = re.compile(r"-?(\d+)(?:号室|号|室)?$")
@@ -165,6 +166,9 @@ _NOT_DIGIT = re.compile(r"\D")
 def _blocks(rest: str) -> tuple[str, str, str, str]:
     """(place text, block, room, building) from what follows the town."""
     s = _KANJI_BLOCK.sub(lambda m: str(kanji_to_int(m.group(1))), rest)
+    floor = _FLOOR.search(s)
+    if floor:  # a floor (3F, 5階) belongs to the building, not to the block numbers
+        s = s[: floor.start()] + s[floor.end():]
     s = _BLOCK_MARK.sub(r"\1-", s)
     s = _DASH_RUN.sub("-", _DIGIT_DASH.sub("-", DASHES.sub("-", s)))
     d = _FIRST_DIGIT.search(s)
@@ -181,7 +185,8 @@ def _blocks(rest: str) -> tuple[str, str, str, str]:
         r = _ROOM.search(tail)
         if r and not room:
             room, tail = r.group(1), tail[: r.start()]
-    return place, "-".join(nums), room, tail.strip("-")
+    building = tail.strip("-") + (f"{floor.group(1)}F" if floor else "")
+    return place, "-".join(nums), room, building
 
 
 @lru_cache(maxsize=1 << 15)
