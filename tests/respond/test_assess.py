@@ -34,23 +34,25 @@ def _ids(result: dict[str, Any], status: str = "required") -> set[str]:
 
 
 def test_final_report_30_days_and_60_for_wrongful_purpose() -> None:
-    # 2026-11-02 + 30 = 2026-12-02 (Wednesday, open)
+    # learned Monday 2026-11-02 = day 1 (guideline 3-5-3-4); day 30 = Tuesday 2026-12-01 (open)
     final = _ob(assess(_inc(persons=5000), date(2026, 11, 3)), "appi.final_report")
-    assert final["deadline"]["due"] == "2026-12-02" and final["due"] == "2026-12-02"
-    assert "Civil Code Art. 140" in final["how_computed"]
+    assert final["deadline"]["due"] == "2026-12-01" and final["due"] == "2026-12-01"
+    assert "day 1" in final["how_computed"] and "3-5-3-4" in final["how_computed"]
     final = _ob(assess(_inc(persons=5, cause="malicious"), date(2026, 11, 3)), "appi.final_report")
     assert final["deadline"]["days"] == 60
-    # 2026-11-02 + 60 = 2027-01-01, closed through 1/3 (Sunday) → Monday 2027-01-04
+    # day 60 = 2026-12-31, closed through 1/3 (Sunday) → Monday 2027-01-04
     assert final["due"] == "2027-01-04"
-    assert final["deadline"]["rolled_from"] == "2027-01-01"
+    assert final["deadline"]["rolled_from"] == "2026-12-31"
     assert "2027-01-04" in final["how_computed"] and "closed day" in final["how_computed"]
 
 
 def test_first_day_counting_is_configurable() -> None:
-    final = _ob(assess(_inc(persons=5000, counting={"first_day_counts": True}), date(2026, 11, 3)),
+    final = _ob(assess(_inc(persons=5000, counting={"first_day_counts": False}), date(2026, 11, 3)),
                 "appi.final_report")
-    assert final["due"] == "2026-12-01"
-    assert "day 1" in final["how_computed"]
+    assert final["due"] == "2026-12-02"  # one day later: the Civil Code Art. 140 reading
+    assert "Civil Code Art. 140" in final["how_computed"]
+    pre = _ob(assess(_inc(persons=5000), date(2026, 11, 3)), "appi.preliminary_report")
+    assert pre["due"] == "2026-11-06"  # day 5 of "about 3 to 5 days"
 
 
 def test_unknown_wrongful_purpose_uses_the_earlier_final_date_and_asks() -> None:

@@ -72,7 +72,7 @@ def test_list_shows_overdue_due_and_done(ws: Workspace) -> None:
     iid = open_incident(ws, FACTS, "tanaka")["incident_id"]
     items = list_incidents(ws, date(2026, 11, 20))
     assert items[0]["incident_id"] == iid
-    assert items[0]["counts"]["overdue"] == 1  # the 速報 (+5 days) is late on 11-20
+    assert items[0]["counts"]["overdue"] == 1  # the 速報 (day 5 = 11-06) is late on 11-20
     mark_done(ws, iid, "appi.preliminary_report", "tanaka", on=date(2026, 11, 19))
     item = list_incidents(ws, date(2026, 11, 20))[0]
     assert item["counts"]["overdue"] == 0 and item["counts"]["done"] == 1
@@ -114,7 +114,7 @@ def test_deadlines_function_orders_overdue_first() -> None:
     assert {r["state"] for r in rows} <= {"overdue", "due", "asap", "to_confirm", "done"}
     assert all(r["how_computed"] for r in rows)
     lines = countdown_lines(rows)
-    assert lines[0].startswith("[overdue]") and "13 days OVERDUE" in lines[0]
+    assert lines[0].startswith("[overdue]") and "14 days OVERDUE" in lines[0]
     assert any("2027-01-04" in line and "45 days left" in line for line in lines)  # 確報, 60 days (insider)
 
 
@@ -184,7 +184,7 @@ def test_entrustors_come_from_contracts_with_sector_and_own_duty(ws: Workspace) 
     assert any("明石市" in n and "report itself" in n for n in r["notes"])
     advised = [o for o in r["obligations"] if o["status"] == "advised"]
     assert [(o["id"], o["recipients"], o["due"]) for o in advised] == [
-        ("advice.notify_entrustor", ["明石市"], "2026-11-07")]
+        ("advice.notify_entrustor", ["明石市"], "2026-11-06")]
     assert [d["state"] for d in deadlines(as_cc, date(2026, 11, 3))] == ["advised"]
     letters = render_drafts(parse_incident(as_cc), date(2026, 11, 3), "ja")["notice-to-entrustor.ja.html"]
     city = letters[letters.index("明石市 御中"):]
@@ -222,7 +222,7 @@ def test_open_from_trace_in_one_call(ws: Workspace) -> None:
     assert got["incident_id"] == "INC-2026-001" and got["reportable"] is False
     assert got["lines"] and all(line.startswith("[") for line in got["lines"])
     ob = next(d for d in got["deadlines"] if d["id"] == "appi.notify_entrustor")
-    assert ob["recipients"] == ["西日本マーケティング株式会社", "明石市"] and ob["due"] == "2026-11-07"
+    assert ob["recipients"] == ["西日本マーケティング株式会社", "明石市"] and ob["due"] == "2026-11-06"
     assert verify(ws)["ok"]
 
 

@@ -77,7 +77,7 @@ def test_missing_facts_are_marked_not_invented() -> None:
     html = render_drafts(parse_incident(inc), date(2026, 11, 3), "ja")["notice-to-persons.ja.html"]
     assert "未記入" in html  # no summary/secondary damage given
     en = render_drafts(parse_incident({**inc, "role": "controller"}), date(2026, 11, 3), "en")
-    assert "(to fill in)" in en["ppc-report-final.en.html"] and "2026-12-02" in en["ppc-report-final.en.html"]
+    assert "(to fill in)" in en["ppc-report-final.en.html"] and "2026-12-01" in en["ppc-report-final.en.html"]
     assert "notice-to-entrustor.en.html" not in en
     unknown = render_drafts(parse_incident({**inc, "persons": None}), date(2026, 11, 3), "ja")
     assert "不明" in unknown["ppc-report-final.ja.html"]
@@ -88,9 +88,9 @@ def test_countdown_and_timeline_show_state() -> None:
     inc = parse_incident({**INCIDENT, "role": "controller", "occurred_at": "2026-10-01"})
     out = render_drafts(inc, date(2026, 11, 20), "en", done={"appi.final_report": date(2026, 11, 19)})
     report = out["ppc-report-final.en.html"]
-    assert "OVERDUE" in report and "13 days overdue" in report  # 速報 due 11-07, as of 11-20
+    assert "OVERDUE" in report and "14 days overdue" in report  # 速報 due 11-06, as of 11-20
     timeline = out["timeline.en.html"]
-    assert timeline.index("2026-10-01") < timeline.index("2026-11-02") < timeline.index("2026-11-07")
+    assert timeline.index("2026-10-01") < timeline.index("2026-11-02") < timeline.index("2026-11-06")
     assert "done on 2026-11-19" in timeline
 
 
@@ -132,8 +132,8 @@ def test_wareki_dates_in_japanese_drafts(day: date, text: str) -> None:
 def test_japanese_draft_writes_dates_and_computation_in_japanese() -> None:
     inc = parse_incident({**INCIDENT, "role": "controller", "discovered_at": "2026-11-02T10:30:00"})
     html = render_drafts(inc, date(2026, 11, 3), "ja")["ppc-report-final.ja.html"]
-    assert "令和8年11月2日（月） 10:30" in html and "令和8年12月2日（水）" in html
-    assert "初日不算入" in html and "Civil Code" not in html
+    assert "令和8年11月2日（月） 10:30" in html and "令和8年12月1日（火）" in html
+    assert "知った日を1日目" in html and "day 1" not in html
 
 
 def test_cause_kind_fills_the_cause_until_the_officer_describes_it() -> None:

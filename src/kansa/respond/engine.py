@@ -107,13 +107,18 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: T
         due = add_calendar_days(start.date(), offset, roll_to_open_day=roll)
         out["days"] = days
         if first:
-            en.append(f"learned {learned}; the day of learning counts as day 1")
-            ja.append(f"知った日 {learned}（初日を1日目として算入）")
+            en.append(f"learned {learned}; the day of learning counts as day 1 (PPC guideline 3-5-3-4)")
+            ja.append(f"知った日 {learned}（知った日を1日目として算入・ガイドライン3-5-3-4）")
         else:
-            en.append(f"learned {learned}; the day of learning not counted (Civil Code Art. 140)")
-            ja.append(f"知った日 {learned}（初日不算入・民法第140条）")
-        en.append(f"+ {days} calendar days = {plain.isoformat()}")
-        ja.append(f"＋{days}日（暦日）＝ {plain.isoformat()}")
+            en.append(f"learned {learned}; the day of learning not counted (counting.first_day_counts: false, "
+                      "the Civil Code Art. 140 reading)")
+            ja.append(f"知った日 {learned}（初日不算入・民法第140条の読み方を選択）")
+        if first:
+            en.append(f"calendar day {days} = {plain.isoformat()}")
+            ja.append(f"{days}日目（暦日）＝ {plain.isoformat()}")
+        else:
+            en.append(f"+ {days} calendar days = {plain.isoformat()}")
+            ja.append(f"＋{days}日（暦日）＝ {plain.isoformat()}")
         if "days_if_wrongful" in spec and wrongful is True:
             en.append(f"{days} days because the wrongful-purpose kind applies")
             ja.append(f"不正目的のおそれの事態のため{days}日")

@@ -107,7 +107,8 @@ class Incident:
     gdpr_role: str | None = None
     gdpr_unlikely_risk: bool = False
     gdpr_high_risk: bool | None = None
-    first_day_counts: bool = False
+    # PPC guideline 3-5-3-4 (as quoted by two secondary sources): the day of learning is day 1
+    first_day_counts: bool = True
     what: str = ""
     occurred_at: datetime | None = None
     controller_name: str = ""
@@ -424,7 +425,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         gdpr_role=gdpr_role,
         gdpr_unlikely_risk=bool(_opt_bool(data, "gdpr_unlikely_risk", source)),
         gdpr_high_risk=_opt_bool(data, "gdpr_high_risk", source),
-        first_day_counts=_bool(counting.get("first_day_counts", False), "counting.first_day_counts", source),
+        first_day_counts=_bool(counting.get("first_day_counts", True), "counting.first_day_counts", source),
         what=str(data.get("what", "") or ""),
         controller_name=str(data.get("controller_name", "") or ""),
         entrustors=entrustors,
