@@ -105,3 +105,20 @@ def test_findings_commands(ws: Workspace, world: Builder, capsys: pytest.Capture
     capsys.readouterr()
     assert main(["findings", "list", "-w", root, "--json"]) == 0
     assert [(c["who"], c["verdict"]) for c in json.loads(capsys.readouterr().out)] == [("op1", "confirmed")]
+
+
+def test_a_finding_without_a_resolved_actor_is_its_own_case(ws: Workspace) -> None:
+    registry(ws)
+    b = Builder(ws)
+    normal_days(b, 0, 3)
+    eid = b.access(at(2, 22), "tmp", "admin", None, [], resource="pgaudit.log",
+                   statement="ALTER SYSTEM SET pgaudit.log = 'none'")
+    ws.con.execute("UPDATE access_events SET actor_id = NULL, account = 'maint_admin' WHERE event_id = ?", [eid])
+    run_audit(ws, rules=["audit_off"])
+    cases = list_cases(ws, full=True)
+    assert len(cases) == 1 and cases[0]["actor_id"] is None and cases[0]["who"].startswith("?")
+    assert cases[0]["evidence"]["access"] == [eid]
+    assert show_case(ws, cases[0]["case_id"])["series"]
+    with pytest.raises(KansaError):
+        dismiss(ws, cases[0]["case_id"], "maintenance window")
+    assert confirm(ws, cases[0]["case_id"], "nobody owns up")["verdict"] == "confirmed"
