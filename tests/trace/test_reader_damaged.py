@@ -186,3 +186,11 @@ def test_bom_is_dropped_when_the_encoding_is_named(tmp_path: Path) -> None:
     path.write_text("顧客番号,氏名\nC1,山田太郎\n", encoding="utf-8-sig")
     table = read_table(path, encoding="utf-8", id_column="顧客番号")
     assert table.header == ["顧客番号", "氏名"] and table.columns == {"name": 1, "id": 0}
+
+
+def test_postcodes_are_checked_against_addresses(tmp_path: Path) -> None:
+    path = tmp_path / "pc.csv"
+    path.write_text("氏名,郵便番号,住所\n山田太郎,530-0001,大阪府大阪市北区梅田1-2-3\n"
+                    "佐藤花子,5300001,東京都府中市宮西町1-1\n鈴木一郎,0000000,大阪府大阪市北区梅田1-2-4\n", encoding="utf-8")
+    check = read_table(path).report()["postcode_check"]
+    assert check == {"checked": 2, "agree": 1, "disagree_lines": [3]}

@@ -178,6 +178,10 @@ def _render_read(data: dict[str, Any]) -> None:
             console.print(f"{label}: {data[key]}", highlight=False)
     if data["damaged_lines"]:
         console.print(f"lines with undecodable bytes / 文字化け行: {data['damaged_lines']}", highlight=False)
+    pc = data.get("postcode_check")
+    if pc:
+        console.print(f"postcode vs address / 郵便番号と住所: {pc['agree']} of {pc['checked']} agree"
+                      + (f"; disagree on lines {pc['disagree_lines']}" if pc["disagree_lines"] else ""), highlight=False)
 
 
 @trace_app.command("read")

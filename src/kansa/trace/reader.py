@@ -27,7 +27,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from kansa.model.errors import InputError
-from kansa.trace.addresses import may_start_place, parse_address, postcode_places
+from kansa.trace.addresses import check_postcode, may_start_place, parse_address, postcode_places
 from kansa.trace.dates import looks_like_date
 from kansa.trace.ids import is_card_number, is_my_number
 from kansa.trace.kana import is_kana
@@ -240,7 +240,23 @@ class Table:
             "damaged_lines": self.damaged_lines,
             "empty_lines": self.empty_lines,
             "preamble_lines": self.preamble_lines,
+            "postcode_check": self.postcode_check(),
         }
+
+    def postcode_check(self, limit: int = 1000) -> dict[str, Any] | None:
+        """Do postcodes and addresses agree (Japan Post's table)? On the first ``limit`` rows; a list
+        mixed from several sources or re-typed by hand shows up here. None without both columns."""
+        if "postcode" not in self.columns or not ({"address", "name_address"} & set(self.columns)):
+            return None
+        checked, disagree = 0, []
+        for i, rec in enumerate(self.records()[:limit]):
+            verdict = check_postcode(rec.get("postcode", ""), rec.get("address", ""))
+            if verdict is None:
+                continue
+            checked += 1
+            if not verdict:
+                disagree.append(self.line_of(i))
+        return {"checked": checked, "agree": checked - len(disagree), "disagree_lines": disagree[:100]}
 
 
 def decode(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
