@@ -240,28 +240,30 @@ def entrustor_duties(incident: Incident, today: date) -> list[dict[str, Any]]:
     return out
 
 
-def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
-    """Evaluate every rule against ``incident`` as of ``today``."""
-    if today < incident.discovered_at.date():
-        raise KansaError(
-            f"--today {today.isoformat()} is before discovered_at {incident.discovered_at.date().isoformat()}"
-        )
-    rules = load_rules()
-    facts = facts_of(incident)
-    triggers: list[dict[str, Any]] = []
-    met_of: dict[str, Tri] = {}
-    asks: dict[str, list[str]] = {}
+def _evaluate_triggers(rules: RuleSet, incident: Incident, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every trigger that may apply, met True/False/None, with the unknown facts it waits for."""
+    out: list[dict[str, Any]] = []
     for t in rules.triggers:
         applies, missing = _applies(t["kinds"], incident)
         if applies is False or not _law_applies(t, incident):
             continue
         cond = holds(t["when"], facts)
         met = both([applies, cond])
-        met_of[t["id"]] = met
         unknown = (missing if applies is None else []) + (unknown_facts(t["when"], facts) if cond is None else [])
-        triggers.append({"id": t["id"], "met": met, "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"],
-                         "unknown": unknown if met is None else []})
-    obligations: list[dict[str, Any]] = []
+        out.append({"id": t["id"], "met": met, "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"],
+                    "unknown": unknown if met is None else []})
+    return out
+
+
+def _ground(t: dict[str, Any]) -> dict[str, Any]:
+    return {"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
+
+
+def _obligations(rules: RuleSet, incident: Incident, today: date, triggers: list[dict[str, Any]],
+                 duties: list[dict[str, Any]], asks: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Obligations whose triggers fired (required) or may fire (unknown); records what to ask."""
+    met_of: dict[str, Tri] = {t["id"]: t["met"] for t in triggers}
+    out: list[dict[str, Any]] = []
     for o in rules.obligations:
         applies, missing = _applies(o["kinds"], incident)
         role_ok: Tri = True
@@ -269,8 +271,7 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
             role_ok = None if incident.gdpr_role is None else o["gdpr_role"] == incident.gdpr_role
             if role_ok is None:
                 missing = [*missing, "gdpr_role"]
-        fired: Tri = either([met_of.get(tid, False) for tid in o["if_any"]])
-        status = both([applies, role_ok, fired])
+        status = both([applies, role_ok, either([met_of.get(tid, False) for tid in o["if_any"]])])
         if status is False:
             continue
         because = [t for t in triggers if t["met"] is True and t["id"] in o["if_any"]]
@@ -283,73 +284,82 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
                     asks.setdefault(f, []).append(o["id"])
         wrongful = met_of.get(o["deadline"].get("wrongful_trigger", ""), False)
         if status is True and wrongful is None:
-            asks.setdefault("wrongful_purpose", []).append(o["id"])
+            asks.setdefault("wrongful_purpose", []).append(o["id"])  # decides 30 or 60 days
         deadline = _deadline(o["deadline"], incident, today, wrongful)
-        recipients = list(incident.entrustors) if "notify_entrustor" in o["id"] else []
-        duties = entrustor_duties(incident, today) if recipients else []
-        obligations.append({
-            "id": o["id"],
-            "kind": o["id"].split(".", 1)[1],
-            "status": "required" if status else "unknown",
-            "report": bool(o.get("report")),
-            "to": o["to"],
-            "recipients": recipients,
-            "entrustor_duties": duties,
-            "title_ja": o["title_ja"],
-            "title_en": o["title_en"],
-            "basis": o["basis"],
-            "due": deadline.get("due_at") or deadline["due"],
-            "how_computed": deadline["how_computed"],
-            "how_computed_ja": deadline["how_computed_ja"],
-            "deadline": deadline,
-            "because": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
-                        for t in because],
+        to_entrustor = "notify_entrustor" in o["id"]
+        out.append({
+            "id": o["id"], "kind": o["id"].split(".", 1)[1], "status": "required" if status else "unknown",
+            "report": bool(o.get("report")), "to": o["to"],
+            "recipients": list(incident.entrustors) if to_entrustor else [],
+            "entrustor_duties": duties if to_entrustor else [],
+            "title_ja": o["title_ja"], "title_en": o["title_en"], "basis": o["basis"],
+            "due": deadline.get("due_at") or deadline["due"], "how_computed": deadline["how_computed"],
+            "how_computed_ja": deadline["how_computed_ja"], "deadline": deadline,
+            "because": [_ground(t) for t in because],
             "pending": [{"trigger": t["id"], "basis": t["basis"], "unknown": t["unknown"]} for t in pending],
         })
-    if incident.role == "entrustee" and any(o["kind"] == "notify_entrustor" for o in obligations) \
-            and not incident.entrustors:
+    return out
+
+
+def _advised_notice(incident: Incident, today: date, duties: list[dict[str, Any]],
+                    obligations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A notice kansa advises (not a statutory duty of the entrustee) to entrustors that likely must report."""
+    likely = [d["name"] for d in duties if d["reportable"] is True]
+    if not likely or any(o["kind"] == "notify_entrustor" and o["status"] == "required" for o in obligations):
+        return None
+    deadline = _deadline(ADVISED_NOTICE, incident, today, False)
+    return {
+        "id": "advice.notify_entrustor", "kind": "notify_entrustor", "status": "advised", "report": False,
+        "to": "委託元 / the entrusting organisation", "recipients": likely, "entrustor_duties": duties,
+        "title_ja": "委託元への通知（推奨：委託元自身に報告義務の見込み）",
+        "title_en": "Notify the entrustors that likely must report (advised)",
+        "basis": "委託契約上の通知条項; 委託元の義務（個人情報保護法 第26条・第68条）は委託元が知った時から進行",
+        "due": deadline["due"], "how_computed": deadline["how_computed"],
+        "how_computed_ja": deadline["how_computed_ja"], "deadline": deadline,
+        "because": [{"trigger": f"entrustor:{n}", "basis": "entrustor_duties", "why_ja": f"{n} は報告対象の見込み",
+                     "why_en": f"{n} likely has to report"} for n in likely],
+        "pending": [],
+    }
+
+
+def _questions(rules: RuleSet, incident: Incident, asks: dict[str, list[str]],
+               obligations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One question per incident-file key whose answer could change a duty or a deadline."""
+    if incident.role == "entrustee" and not incident.entrustors \
+            and any(o["kind"] == "notify_entrustor" for o in obligations):
         asks.setdefault("entrustors", []).append("appi.notify_entrustor")
-    if incident.categories is None:
+    if incident.categories is None:  # ask for the list once, not for each kind of item
         for f in _CATEGORY_FACTS & set(asks):
             asks.setdefault("categories", []).extend(asks.pop(f))
     named: dict[str, list[str]] = {}
     for f, ids in asks.items():
         named.setdefault(INCIDENT_KEY.get(f, f), []).extend(ids)
-    questions = [_question(rules, f, sorted(set(ids))) for f, ids in named.items()]
-    assumptions: list[dict[str, Any]] = []
+    return [_question(rules, f, sorted(set(ids))) for f, ids in named.items()]
+
+
+def _assumptions(rules: RuleSet, incident: Incident, obligations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facts the engine assumes, always in the direction that keeps a duty, each with its question."""
+    out: list[dict[str, Any]] = []
     if incident.encrypted is None and obligations:
-        q = _question(rules, "encrypted", [o["id"] for o in obligations])
-        assumptions.append({"fact": "encrypted", "assumed": False,
-                            "why_en": "high-level encryption only removes duties; until confirmed it is assumed absent",
-                            "why_ja": "高度な暗号化は義務を免除する事情のため、確認できるまで「なし」とみなす",
-                            "question": q})
+        out.append({"fact": "encrypted", "assumed": False,
+                    "why_en": "high-level encryption only removes duties; until confirmed it is assumed absent",
+                    "why_ja": "高度な暗号化は義務を免除する事情のため、確認できるまで「なし」とみなす",
+                    "question": _question(rules, "encrypted", [o["id"] for o in obligations])})
     if incident.jurisdictions_given is False:
-        assumptions.append({"fact": "jurisdictions", "assumed": ["appi"],
-                            "why_en": "APPI is assumed to apply to personal data handled in Japan; GDPR is asked",
-                            "why_ja": "日本国内で取り扱う個人情報には個人情報保護法が適用されるものとみなす（GDPRは確認）",
-                            "question": _question(rules, "jurisdictions", [])})
-    reportable = _reportable(rules, incident, facts)
+        out.append({"fact": "jurisdictions", "assumed": ["appi"],
+                    "why_en": "APPI is assumed to apply to personal data handled in Japan; GDPR is asked",
+                    "why_ja": "日本国内で取り扱う個人情報には個人情報保護法が適用されるものとみなす（GDPRは確認）",
+                    "question": _question(rules, "jurisdictions", [])})
+    return out
+
+
+def _notes(incident: Incident, obligations: list[dict[str, Any]], duties: list[dict[str, Any]],
+           reportable: bool | str) -> list[str]:
     notes: list[str] = []
     if any(o["kind"] == "notify_entrustor" for o in obligations):
         who = "、".join(incident.entrustors) or "（委託元を特定してください / name the entrustors）"
         notes.append(f"委託先は委託元（{who}）へ通知すれば委員会報告・本人通知の義務を免れる (APPI Art. 26(1) proviso); "
                      "each entrustor must then assess and report itself.")
-    duties = entrustor_duties(incident, today)
-    likely = [d["name"] for d in duties if d["reportable"] is True]
-    if likely and not any(o["kind"] == "notify_entrustor" and o["status"] == "required" for o in obligations):
-        deadline = _deadline(ADVISED_NOTICE, incident, today, False)
-        obligations.append({
-            "id": "advice.notify_entrustor", "kind": "notify_entrustor", "status": "advised", "report": False,
-            "to": "委託元 / the entrusting organisation", "recipients": likely, "entrustor_duties": duties,
-            "title_ja": "委託元への通知（推奨：委託元自身に報告義務の見込み）",
-            "title_en": "Notify the entrustors that likely must report (advised)",
-            "basis": "委託契約上の通知条項; 委託元の義務（個人情報保護法 第26条・第68条）は委託元が知った時から進行",
-            "due": deadline["due"], "how_computed": deadline["how_computed"],
-            "how_computed_ja": deadline["how_computed_ja"], "deadline": deadline,
-            "because": [{"trigger": f"entrustor:{n}", "basis": "entrustor_duties", "why_ja": f"{n} は報告対象の見込み",
-                         "why_en": f"{n} likely has to report"} for n in likely],
-            "pending": [],
-        })
     for d in duties:
         if d["reportable"] is True:
             persons = "?" if d["persons"] is None else f"{d['persons']:,}"
@@ -362,20 +372,40 @@ def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
     if reportable == "unknown":
         notes.append("Reportability depends on facts not known yet: answer the questions, then assess again. "
                      "判定に必要な事実が未確認です。質問に回答のうえ再判定してください。")
+    return notes
+
+
+def assess_incident(incident: Incident, today: date) -> dict[str, Any]:
+    """Evaluate every rule against ``incident`` as of ``today``."""
+    if today < incident.discovered_at.date():
+        raise KansaError(
+            f"--today {today.isoformat()} is before discovered_at {incident.discovered_at.date().isoformat()}"
+        )
+    rules = load_rules()
+    facts = facts_of(incident)
+    triggers = _evaluate_triggers(rules, incident, facts)
+    duties = entrustor_duties(incident, today)
+    asks: dict[str, list[str]] = {}
+    obligations = _obligations(rules, incident, today, triggers, duties, asks)
+    questions = _questions(rules, incident, asks, obligations)
+    assumptions = _assumptions(rules, incident, obligations)
+    advised = _advised_notice(incident, today, duties, obligations)
+    if advised is not None:
+        obligations.append(advised)
+    reportable = _reportable(rules, incident, facts)
     return {
         "incident": incident.to_dict(),
         "today": today.isoformat(),
         "reportable": reportable,
         "action_required": True if any(o["status"] in ("required", "advised") for o in obligations)
         else ("unknown" if obligations else False),
-        "grounds": [{"trigger": t["id"], "basis": t["basis"], "why_ja": t["why_ja"], "why_en": t["why_en"]}
-                    for t in triggers if t["met"] is True],
+        "grounds": [_ground(t) for t in triggers if t["met"] is True],
         "questions": questions,
         "assumptions": assumptions,
         "triggers": triggers,
         "obligations": obligations,
         "entrustor_duties": duties,
         "overdue": [o["id"] for o in obligations if o["deadline"]["overdue"]],
-        "notes": notes,
+        "notes": _notes(incident, obligations, duties, reportable),
         "disclaimer": "kansa drafts; a person decides. kansaは下書きを作成し、判断は担当者が行います。",
     }
