@@ -296,3 +296,18 @@ def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
         datetime(2024, 7, 5, 15, tzinfo=UTC)]
     assert [b.reason for c in read_pgaudit(p) for b in c.bad] == [
         "unknown time zone abbreviation 'CDT'; set log_timezone to UTC or an offset"]
+
+
+def test_statement_once_with_log_rows(tmp_path: Path) -> None:
+    """As PostgreSQL 15 + pgaudit 1.7 write a parameterised join with log_statement_once and log_rows."""
+    sql = "PREPARE q(text) AS SELECT * FROM s.t JOIN s.u USING (id) WHERE id = $1;"
+    p = tmp_path / "pg.csv"
+    p.write_text(
+        _csv_line(f"AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.t,{sql},R3,1")
+        + _csv_line("AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.u,<previously logged>,<previously logged>,1")
+        + _csv_line("AUDIT: SESSION,9,2,MISC,EXECUTE,,,EXECUTE q('R3');,<none>,0"),
+        encoding="utf-8")
+    access, bad = _read(p)
+    assert bad == []
+    assert [(e["action"], e["resource"], e["row_count"], e["subjects"]) for e in access] == [
+        ("view", "s.t", 1, [("s", "R3")]), ("view", "s.u", 1, [("s", "R3")]), ("other", None, None, [])]
