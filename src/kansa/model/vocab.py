@@ -68,4 +68,4 @@ ENDPOINT_KINDS: Final = (
 )
 
 # Where an event came from.
-SOURCE_SYSTEMS: Final = ("pgaudit", "access", "ocsf", "cert", "manual")
+SOURCE_SYSTEMS: Final = ("pgaudit", "postgresql", "access", "ocsf", "cert", "manual")  # postgresql: sessions (C1)
