@@ -39,6 +39,10 @@ U_SAMPLE = 20_000
 """Indexed records sampled at random for the u estimate."""
 U_MAX_PAIRS = 1_000_000
 """Random pairs Splink compares for the u estimate."""
+EM_MIN_ROWS = 1_000
+"""Leaked rows from which m is re-estimated by EM on the leak itself; below it the reasoned m
+are used (a few hundred pairs let EM wander)."""
+EM_RULES: tuple[str, ...] = ("l.h_dob = r.h_dob", "l.h_phone = r.h_phone")
 MODEL_VERSION = 2
 """Bump when the comparisons change: a stored u of other comparisons is not reused."""
 U_FLOOR = 1e-6
@@ -189,6 +193,8 @@ def _link(
         if f in fields:
             linker.table_management.register_term_frequency_lookup(api.register(f"tf_{f}", table_name=f"tf_{f}_in"),
                                                                    f"h_{f}")
+    if len(leak) >= EM_MIN_ROWS:
+        _estimate_m(linker, fields)
     pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
     gammas = ", ".join(f"p.mw_{s.name}" for s in specs_for(fields))
     out: pd.DataFrame = con.execute(
@@ -200,6 +206,27 @@ def _link(
         """
     ).df()
     return out
+
+
+def _estimate_m(linker: Linker, fields: list[str]) -> None:
+    """Re-estimate m by expectation maximisation on this leak's candidate pairs (u stays fixed).
+
+    The reasoned m values describe a broker's usual damage; a large list carries enough pairs to
+    measure its own (FEBRL's swapped names, a typist's habits). Two passes, each blocked on one
+    field so that the others' m can be estimated; a comparison whose field blocks a pass keeps
+    the value of the other pass (or the reasoned one)."""
+    for rule in EM_RULES:
+        if _rule_fields_of(rule) <= set(fields):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, fix_u_probabilities=True, fix_probability_two_random_records_match=True
+                )
+            except Exception as exc:  # EM may find no pairs or not converge: keep the reasoned m
+                logging.getLogger(__name__).info("EM on %s skipped: %s", rule, exc)
+
+
+def _rule_fields_of(rule: str) -> set[str]:
+    return {c.removeprefix("l.h_") for c in rule.split() if c.startswith("l.h_")}
 
 
 def _distinct_people(con: Any, records: str) -> int:
