@@ -71,7 +71,7 @@ def damaged_leak(holdings: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFram
     leak = pd.concat([picked, strangers]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     rows = []
     for r in leak.itertuples():
-        name, phone, address = r.name, r.phone, r.address
+        name, phone, address = str(r.name), str(r.phone), str(r.address)
         if rng.random() < 0.1:
             name = name[:-1] + "子"
         if rng.random() < 0.05:
