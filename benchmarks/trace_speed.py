@@ -84,6 +84,10 @@ def damaged_leak(holdings: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFram
     return pd.DataFrame(rows), truth
 
 
+def _as_records(df: pd.DataFrame) -> list[dict[str, str]]:
+    return [{str(k): str(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
 def kansa_index(tmp: Path, holdings: pd.DataFrame) -> tuple[object, float, float]:
     from kansa.model.workspace import init_workspace
     from kansa.trace.index import encode_records, store_index
@@ -91,8 +95,7 @@ def kansa_index(tmp: Path, holdings: pd.DataFrame) -> tuple[object, float, float
 
     ws = init_workspace(tmp / "ws")
     t = time.perf_counter()
-    recs = holdings.drop(columns=["id"]).to_dict("records")
-    enc = encode_records(ws, recs)
+    enc = encode_records(ws, _as_records(holdings.drop(columns=["id"])))
     rows = [("bench/people/1", i + 1, pid, *e) for i, (pid, e) in enumerate(zip(holdings["id"], enc, strict=True)) if e]
     store_index(ws, "bench/people/1", "bench", "people", "1", rows, ["address", "dob", "kana", "name", "phone", "postcode"])
     t_index = time.perf_counter() - t
@@ -108,7 +111,7 @@ def kansa_trace(ws: object, leak: pd.DataFrame) -> dict[int, str]:
     from kansa.trace.linkage import link
 
     assert isinstance(ws, Workspace)
-    enc = encode_records(ws, leak.to_dict("records"))
+    enc = encode_records(ws, _as_records(leak))
     frame = pd.DataFrame([(i, *e) for i, e in enumerate(enc) if e], columns=["row", *RECORD_COLUMNS])
     pairs = link(ws, frame, ["address", "dob", "name", "phone", "postcode"])
     best = pairs.sort_values("match_probability", ascending=False).drop_duplicates("row")
