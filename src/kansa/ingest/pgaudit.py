@@ -511,10 +511,13 @@ def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iter
     kind = "jsonlog" if _is_json(path) else "csvlog"
     recognised = False  # a file none of whose first lines is a log record is not a log at all
     full_at: int | None = None  # line at which the chunk reached CHUNK_LINES; handed on SETTLE_LINES later
+    open_end = _ends_mid_line(path)
     try:
         with _open_text(path) as text:
             rows = _json_rows(text) if kind == "jsonlog" else _csv_rows(text)
-            for first, last, row, reason, raw in rows:
+            for (first, last, row, reason, raw), final in _mark_last(rows):
+                if final and open_end and recognised and row is None and reason is not None:
+                    break  # a live log's record still being written: left for the next run
                 chunk.end_line = last
                 if row is not None:
                     recognised = True
@@ -547,6 +550,29 @@ def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iter
         raise InputError(f"not a PostgreSQL {kind} ({first_bad.reason})", path=str(path), line=first_bad.line)
     if chunk.access or chunk.bad or chunk.end_line:
         yield chunk
+
+
+def _ends_mid_line(path: Path) -> bool:
+    """A plain file whose last byte is not a newline: the server is still writing its last record."""
+    with path.open("rb") as fh:
+        if fh.read(2) == b"\x1f\x8b":
+            return False  # a gzip is a finished, rotated log
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) != b"\n"
+
+
+def _mark_last(rows: Iterator[Row]) -> Iterator[tuple[Row, bool]]:
+    """Each row with whether it is the file's last."""
+    previous: Row | None = None
+    for row in rows:
+        if previous is not None:
+            yield previous, False
+        previous = row
+    if previous is not None:
+        yield previous, True
 
 
 def _raw(row: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Table → owner comes from the registry's db_owners.csv, not from assuming schema == owner id."""
+"""pgaudit through the pipeline: table owners from db_owners.csv, live logs that grow."""
 
 from __future__ import annotations
 
@@ -52,3 +52,31 @@ def test_registry_db_owners_drive_pgaudit_ingest(tmp_path: Path) -> None:
             " JOIN access_subjects s USING (event_id) ORDER BY e.event_id").fetchall()
     assert rows == [("cc_2019.taxpayer", "pref-osaka", "pref-osaka", "T9"),
                     ("pref_kyoto.residents", "pref_kyoto", "pref_kyoto", "R1")]
+
+
+def test_live_log_record_being_written_waits_for_the_next_run(tmp_path: Path) -> None:
+    """A csvlog the server is still appending to: its unfinished last record is neither
+    quarantined nor counted; once finished, the next ingest takes it and what follows."""
+    lines = [_line(f"AUDIT: SESSION,{n},1,READ,SELECT,TABLE,cc.t,SELECT * FROM cc.t WHERE t_id = 'T{n}',<none>",
+                   n=n) for n in range(1, 5)]
+    log = tmp_path / "postgresql.csv"
+    cut = len(lines[2]) // 2
+    log.write_text(lines[0] + lines[1] + lines[2][:cut], encoding="utf-8")
+    with init_workspace(tmp_path / "ws") as ws:
+        first = ingest_pgaudit_file(ws, log)
+        assert (first["events"], first["quarantined"]) == (2, 0)
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(lines[2][cut:] + lines[3])
+        second = ingest_pgaudit_file(ws, log)
+        assert (second["events"], second["quarantined"], second["resumed_after_line"]) == (2, 0, 2)
+        got = ws.con.execute("SELECT subject_id FROM access_subjects ORDER BY event_id").fetchall()
+    assert [g[0] for g in got] == ["T1", "T2", "T3", "T4"]
+
+
+def test_last_record_without_newline_is_still_read(tmp_path: Path) -> None:
+    """A finished file that merely lacks the final newline loses nothing."""
+    log = tmp_path / "pg.csv"
+    log.write_text(_line("AUDIT: SESSION,1,1,READ,SELECT,TABLE,cc.t,SELECT * FROM cc.t,<none>").rstrip("\n"),
+                   encoding="utf-8")
+    with init_workspace(tmp_path / "ws") as ws:
+        assert ingest_pgaudit_file(ws, log)["events"] == 1
