@@ -116,15 +116,37 @@ def test_access_jsonl_has_required_keys_and_vocab(world: Path) -> None:
     assert n > 500
 
 
-def test_datasets_are_cp932_with_ids_used_in_logs(world: Path) -> None:
+def _dataset_rows(path: Path, encoding: str | None) -> list[dict[str, str]]:
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True).worksheets[0]
+        values = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+        return [dict(zip(values[0], r, strict=True)) for r in values[1:]]
+    assert encoding in ("cp932", "utf-8-sig")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")   # Excel's UTF-8 CSVs carry a BOM
+    return list(csv.DictReader(io.StringIO(raw.decode(encoding))))
+
+
+def test_datasets_in_owners_formats_with_ids_used_in_logs(world: Path) -> None:
     manifest = json.loads((world / "manifest.json").read_text())
     ds = [f for f in manifest["files"] if f["kind"] == "dataset"]
+    formats = {Path(f["path"]).suffix + (f.get("encoding") or "") for f in ds}
+    assert formats == {".csvcp932", ".csvutf-8-sig", ".xlsx"}
     ids: set[str] = set()
+    versions: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
     for f in ds:
-        text = (world / f["path"]).read_bytes().decode("cp932")
-        rows = list(csv.DictReader(io.StringIO(text)))
+        rows = _dataset_rows(world / f["path"], f.get("encoding"))
         assert "氏名" in rows[0] and f["id_column"] in rows[0]
         ids |= {r[f["id_column"]] for r in rows}
+        versions[(f["owner"], f["version"])] = {r[f["id_column"]]: r for r in rows}
+    # last year's lists: same ids, and some people lived elsewhere then
+    olds = [(o, v) for o, v in versions if (o, str(int(v) + 1)) in versions]
+    assert olds
+    moved = sum(1 for o, v in olds for rid, r in versions[(o, v)].items()
+                if rid in versions[(o, str(int(v) + 1))] and versions[(o, str(int(v) + 1))][rid]["住所"] != r["住所"])
+    assert moved > 0
     subjects = set()
     for p in (world / "logs" / "app").glob("*.jsonl.gz"):
         for line in gzip.decompress(p.read_bytes()).decode().splitlines():

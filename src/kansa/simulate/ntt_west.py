@@ -82,7 +82,8 @@ def _owners(w: World, rng: random.Random, scale: float, start: date) -> None:
                                   list(k.categories), make_people(rng, prefix, n, spec.prefecture,
                                                                   spec.city_prefix, start),
                                   spec.prefecture, spec.city_prefix, halfwidth_kana=rng.random() < 0.15,
-                                  previous_version=rng.random() < 0.25))
+                                  previous_version=rng.random() < 0.25,
+                                  file_format=rng.choices(("cp932", "utf-8", "xlsx"), (70, 15, 15))[0]))
         w.registry["organisations"].append((spec.owner_id, spec.name, spec.name_en, "owner", k.sector, "JP"))
         w.registry["contracts"].append((f"C-{spec.owner_id}", spec.owner_id, CONTRACTOR, [spec.owner_id],
                                         list(k.categories), ["call"], [], start - timedelta(rng.randint(30, 900)),
@@ -101,7 +102,8 @@ def _campaigns(w: World, rng: random.Random, start: date, end: date, scale: floa
             c_end = d + timedelta(length - 1)
             if c_end >= start:
                 n += 1
-                size = min(len(o.people), max(30, int(rng.randint(120, 400) * min(1.0, max(scale, 0.3)))))
+                # A call list is a slice of the owner's records (those due a reminder, a target segment).
+                size = max(10, int(len(o.people) * rng.uniform(0.08, 0.25)))
                 lst = sorted(p.record_id for p in rng.sample(o.people, size))
                 out.append(Campaign(f"CAMP-{o.owner_id}-{d:%Y%m%d}", o, kinds[o.owner_id], d, c_end,
                                     call_list=lst))
@@ -374,7 +376,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
                                         < rng.randint(5, 10))
         if due:
             o = rng.choice(targets)
-            size = rng.randint(150, 400)
+            size = min(rng.randint(150, 400), max(20, len(o.people) // 3))
             lo = offsets[o.owner_id]
             ids = [p.record_id for p in o.people[lo:lo + size]]
             if ids:

@@ -89,7 +89,8 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
         n = max(150, int(3000 * record_scale * rng.uniform(0.7, 1.3)))
         w.owners.append(OwnerData(oid, name, f"{oid}.{table}", ds, idcol, list(cats),
                                   make_people(rng, f"R{k + 1:02d}", n, pref, city, start), pref, city,
-                                  halfwidth_kana=k == 3, previous_version=k == 0))
+                                  halfwidth_kana=k == 3, previous_version=k == 0,
+                                  file_format=("cp932", "xlsx", "utf-8", "cp932")[k]))
         reg["organisations"].append((oid, name, en, "owner", sector, "JP"))
     by_id = {o.owner_id: o for o in w.owners}
 

@@ -17,7 +17,7 @@ import jaconv
 from kansa.simulate.damage import damaged_row, leak_columns, leak_header
 from kansa.simulate.people import Person, moved
 from kansa.simulate.stream import AppEvent, DbRow, Device, EventFiles, FileOp, Logon, months
-from kansa.simulate.writers import write_csv, write_json
+from kansa.simulate.writers import write_csv, write_json, write_xlsx
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
     "organisations": ("org_id", "name", "name_en", "kind", "sector", "country"),
@@ -48,6 +48,7 @@ class OwnerData:
     city_prefix: str = ""
     halfwidth_kana: bool = False      # an older system that stores ｶﾅ half-width
     previous_version: bool = False    # last year's list is on file too (people moved since)
+    file_format: str = "cp932"        # how the owner sends its list: cp932 | utf-8 (with BOM) | xlsx
 
 
 @dataclass
@@ -162,12 +163,19 @@ def _write_dataset(out: Path, world: World, o: OwnerData, rng: random.Random) ->
         versions.insert(0, (year - 1, old))
     entries = []
     for y, people in versions:
-        path = f"datasets/{o.owner_id}/{o.dataset_name}-{y}.csv"
         rows = [_dataset_row(rng, p, o.halfwidth_kana) for p in people]
-        write_csv(out / path, (o.id_column, *DATASET_HEADER), rows, encoding="cp932")
-        entries.append({"path": path, "kind": "dataset", "owner": o.owner_id, "name": o.dataset_name,
-                        "version": str(y), "categories": o.categories, "valid_from": f"{y}-01-01",
-                        "valid_to": f"{y}-12-31", "id_column": o.id_column, "encoding": "cp932"})
+        header = (o.id_column, *DATASET_HEADER)
+        entry: dict[str, Any] = {"kind": "dataset", "owner": o.owner_id, "name": o.dataset_name,
+                                 "version": str(y), "categories": o.categories, "valid_from": f"{y}-01-01",
+                                 "valid_to": f"{y}-12-31", "id_column": o.id_column}
+        if o.file_format == "xlsx":
+            path = f"datasets/{o.owner_id}/{o.dataset_name}-{y}.xlsx"
+            write_xlsx(out / path, header, rows, sheet=f"{o.dataset_name}{y}")
+        else:
+            path = f"datasets/{o.owner_id}/{o.dataset_name}-{y}.csv"
+            write_csv(out / path, header, rows, encoding="utf-8-sig" if o.file_format == "utf-8" else "cp932")
+            entry["encoding"] = "utf-8-sig" if o.file_format == "utf-8" else "cp932"   # utf-8-sig: with a BOM
+        entries.append({"path": path, **entry})
     return entries
 
 

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -31,13 +32,44 @@ def write_csv(
     encoding: str = "utf-8", compress: bool = False, quote_all: bool = False,
 ) -> None:
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n" if encoding == "cp932" else "\n",
+    w = csv.writer(buf, lineterminator="\r\n" if encoding in ("cp932", "utf-8-sig") else "\n",
                    quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
     if header is not None:
         w.writerow(header)
     for row in rows:
         w.writerow(["" if v is None else v for v in row])
     _write_bytes(path, buf.getvalue().encode(encoding), compress)
+
+
+def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "Sheet1") -> None:
+    """An Excel workbook as owners send lists; byte-stable (fixed document times and zip entry
+    times, which openpyxl would otherwise take from the clock)."""
+    import zipfile
+    from datetime import datetime as _dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    ws.append(list(header))
+    for row in rows:
+        ws.append(["" if v is None else v for v in row])
+    fixed = _dt(2024, 1, 1)
+    wb.properties.created = wb.properties.modified = fixed
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":   # openpyxl stamps "modified" with the clock on save
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
+            dst.writestr(entry, data)
+    _write_bytes(path, out.getvalue(), False)
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]], compress: bool = True) -> None:
