@@ -70,8 +70,13 @@ covered AS (
      AND c.day >= coalesce(s.valid_from, DATE '0001-01-01')
      AND c.day <= coalesce(s.valid_to, DATE '9999-12-31')
 ),
+recent AS (
+    SELECT DISTINCT actor_id, resource FROM pev WHERE resource IS NOT NULL
+),
 first_touch AS (
-    SELECT actor_id, resource, min(day) AS first_day FROM ev WHERE resource IS NOT NULL GROUP BY actor_id, resource
+    SELECT ev.actor_id, ev.resource, min(ev.day) AS first_day
+    FROM ev JOIN recent r ON r.actor_id = ev.actor_id AND r.resource = ev.resource
+    GROUP BY ev.actor_id, ev.resource
 ),
 new_res AS (
     SELECT actor_id, {first_period} AS period, count(*) AS new_resources
