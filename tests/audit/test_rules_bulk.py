@@ -59,7 +59,8 @@ def world(ws: Workspace) -> Builder:
 
 
 def test_whole_table_export_by_a_person_without_export_task(ws: Workspace, world: Builder) -> None:
-    _db(world, at(20, 21), "mnt1", "COPY (SELECT * FROM pref_a.taxpayer) TO STDOUT WITH CSV HEADER")
+    # 07:00 in Tokyo is the previous day in UTC: the finding must carry the local day
+    _db(world, at(20, 7), "mnt1", "COPY (SELECT * FROM pref_a.taxpayer) TO STDOUT WITH CSV HEADER")
     _db(world, at(9, 11), "mnt2", "COPY pref_a.taxpayer TO '/srv/migrate/t.csv'")  # under the migration ticket
     run_audit(ws)
     hits = list_findings(ws, rule="bulk_pull")

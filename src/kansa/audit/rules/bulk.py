@@ -23,7 +23,7 @@ import pandas as pd
 from kansa.audit.baseline import OUTLIER_Z, Baseline, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import ACTIONS_SQL, COVERED, EXPORT_SQL, evidence, fetch
+from kansa.audit.rules.common import ACTIONS_SQL, COVERED, EXPORT_SQL, evidence, fetch, task_cover
 from kansa.audit.rules.sqlshape import whole_table_export
 
 DEFAULT_EXPORT_ASSIGNMENTS = ("export", "backup", "migration", "extract")
@@ -57,11 +57,11 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
     min_history = cfg.get("min_history", 19)
     unknown_rows = cfg.get("unknown_table_rows", 1000)
     kinds = [str(k) for k in cfg.get("export_assignments", list(DEFAULT_EXPORT_ASSIGNMENTS))]
-    cur = con.cursor()
-    cur.register("_kansa_whole_stmts", _whole_table_statements(cur, cutoff))
-    try:
-        export_ok = COVERED.format(extra="AND (lower(coalesce(s.kind, '')) IN (SELECT unnest(?)) "
-                                         "OR lower(coalesce(s.purpose, '')) IN (SELECT unnest(?)))")
+    with task_cover(con, cutoff) as cur:
+        cur.register("_kansa_whole_stmts", _whole_table_statements(cur, cutoff))
+        listed = ", ".join("'" + k.lower().replace("'", "''") + "'" for k in kinds) or "NULL"
+        export_ok = COVERED.format(extra=f"AND (lower(coalesce(s.kind, '')) IN ({listed}) "
+                                         f"OR lower(coalesce(s.purpose, '')) IN ({listed}))")
         data = fetch(
             cur,
             f"""
@@ -82,9 +82,8 @@ def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                    coalesce(sum(n_rows) FILTER (WHERE whole AND unassigned), 0) AS whole_rows
             FROM ev GROUP BY ALL ORDER BY day, actor_id
             """,
-            [unknown_rows, kinds, kinds, cutoff],
+            [unknown_rows, cutoff],
         )
-    finally:
         cur.unregister("_kansa_whole_stmts")
     own: dict[str, list[float]] = defaultdict(list)
     # Peers: every actor-day of the same role before D, pooled (the actor's own past included,

@@ -27,6 +27,16 @@ EXPORT_SQL = ", ".join(f"'{a}'" for a in EXPORT_ACTIONS)
 SESSION_SQL = "('login', 'logout')"
 
 
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor that counts days as ``con`` does: DuckDB settings such as TimeZone are per
+    connection, and a cursor is a new connection, so without this CAST(ts AS DATE) would be UTC."""
+    row = con.execute("SELECT current_setting('TimeZone')").fetchone()
+    cur = con.cursor()
+    if row and row[0]:
+        cur.execute(f"SET TimeZone = '{str(row[0]).replace(chr(39), '')}'")
+    return cur
+
+
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     return con.execute(sql, params).fetchall()
 
@@ -42,14 +52,44 @@ def have_assignments(con: duckdb.DuckDBPyConnection) -> bool:
 
 # An event ``e`` (joined to its actor ``a``) is within a task when an assignment of the actor or
 # the actor's team, valid that day, covers its owner (or every owner). ``{extra}`` narrows it.
-COVERED = """
-    EXISTS (SELECT 1 FROM assignments s
-            WHERE (s.owner_id IS NULL OR s.owner_id = e.owner_id)
-              AND (s.actor_id = e.actor_id OR (s.actor_id IS NULL AND s.team IS NOT NULL AND s.team = a.team))
-              AND CAST(e.ts AS DATE) BETWEEN coalesce(s.valid_from, DATE '0001-01-01')
-                                         AND coalesce(s.valid_to, DATE '9999-12-31')
-              {extra})
+# Assignments are joined through a day-by-day expansion (``task_cover``), keyed by equalities
+# (actor or team, and day): a date-range condition inside the join makes the engine compare every
+# event with every assignment of the person, which is slow for clerks with a ticket per visit.
+_COVERED_ONE = """
+    EXISTS (SELECT 1 FROM _kansa_cover s
+            WHERE {key} AND s.day = CAST(e.ts AS DATE)
+              AND (s.owner_id IS NULL OR s.owner_id = e.owner_id)
+              {{extra}})
 """
+COVERED = (
+    "(" + _COVERED_ONE.format(key="s.actor_id = e.actor_id")
+    + " OR " + _COVERED_ONE.format(key="s.actor_id IS NULL AND s.team = a.team") + ")"
+)
+
+
+@contextmanager
+def task_cover(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor with temp table ``_kansa_cover``: each assignment once per day it is valid, clipped to
+    the days that have events before ``cutoff``. ``COVERED`` must run on this cursor."""
+    cur = cursor(con)
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _kansa_cover AS
+        WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events WHERE ts < ?)
+        SELECT assignment_id, actor_id, team, owner_id, kind, purpose, CAST(day AS DATE) AS day
+        FROM (SELECT s.assignment_id, s.actor_id, s.team, s.owner_id, s.kind, s.purpose,
+                     unnest(generate_series(CAST(greatest(coalesce(s.valid_from, r.lo), r.lo) AS TIMESTAMP),
+                                            CAST(least(coalesce(s.valid_to, r.hi), r.hi) AS TIMESTAMP),
+                                            INTERVAL 1 DAY)) AS day
+              FROM assignments s, r WHERE r.lo IS NOT NULL)
+        """,
+        [cutoff],
+    )
+    try:
+        yield cur
+    finally:
+        cur.execute("DROP TABLE IF EXISTS _kansa_cover")
+        cur.close()
 
 
 @contextmanager
@@ -59,7 +99,7 @@ def statements_where(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which view ``name(statement)`` lists the logged statements (of ``actions``
     events before ``cutoff``) for which ``test`` is true; SQL text is judged once per distinct text."""
-    cur = con.cursor()
+    cur = cursor(con)
     texts = cur.execute(
         f"SELECT DISTINCT statement FROM access_events WHERE ts < ? AND statement IS NOT NULL AND action IN ({actions})",
         [cutoff],

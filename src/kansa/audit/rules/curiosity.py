@@ -32,7 +32,7 @@ from scipy.stats import poisson
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import COVERED, evidence, fetch, have_assignments
+from kansa.audit.rules.common import COVERED, evidence, fetch, have_assignments, task_cover
 from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
@@ -95,23 +95,24 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> 
     alpha = cfg.get("alpha", 1.0e-4)
     window = cfg.get("window_days", CURIOSITY_WINDOW_DAYS)
     min_peers = cfg.get("min_peers", 3)
-    daily = fetch(
-        con,
-        f"""
-        WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
-        SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
-               count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope AND NOT listed
-                                                                AND (NOT open_scope OR NOT acted)) AS n_off,
-               count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope) AS n_looked,
-               list(DISTINCT event_id) FILTER (WHERE any_scope AND NOT listed
-                                              AND (NOT open_scope OR NOT acted)) AS ids,
-               list(DISTINCT owner_id) FILTER (WHERE any_scope AND NOT listed
-                                              AND (NOT open_scope OR NOT acted)) AS owners
-        FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
-        GROUP BY ALL
-        """,
-        [cutoff, cutoff],
-    )
+    with task_cover(con, cutoff) as cur:
+        daily = fetch(
+            cur,
+            f"""
+            WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
+            SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
+                   count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope AND NOT listed
+                                                                    AND (NOT open_scope OR NOT acted)) AS n_off,
+                   count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope) AS n_looked,
+                   list(DISTINCT event_id) FILTER (WHERE any_scope AND NOT listed
+                                                  AND (NOT open_scope OR NOT acted)) AS ids,
+                   list(DISTINCT owner_id) FILTER (WHERE any_scope AND NOT listed
+                                                  AND (NOT open_scope OR NOT acted)) AS owners
+            FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
+            GROUP BY ALL
+            """,
+            [cutoff, cutoff],
+        )
     if not any(r[3] for r in daily):
         return []
     days = sorted({r[1] for r in daily})
@@ -196,9 +197,8 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) 
         [(w.owner_id, w.subject_id, w.actor_id, w.label) for w in rows],
         columns=["owner_id", "subject_id", "related_actor", "label"],
     )
-    cur = con.cursor()
-    cur.register("_kansa_watch", frame)
-    try:
+    with task_cover(con, cutoff) as cur:
+        cur.register("_kansa_watch", frame)
         hits = fetch(
             cur,
             f"""
@@ -215,8 +215,6 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) 
             """,
             [cutoff, cutoff],
         )
-    finally:
-        cur.unregister("_kansa_watch")
     out = []
     for actor, day, owner, subject, related, labels, ids in hits:
         label = ", ".join(sorted(str(x) for x in labels or [])) or ("本人の関係者" if related else "要注意")

@@ -13,7 +13,15 @@ import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import ACTIONS_SQL, COVERED, EXPORT_SQL, evidence, fetch, have_assignments
+from kansa.audit.rules.common import (
+    ACTIONS_SQL,
+    COVERED,
+    EXPORT_SQL,
+    evidence,
+    fetch,
+    have_assignments,
+    task_cover,
+)
 
 
 def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
@@ -24,22 +32,23 @@ def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | 
     """
     if not have_assignments(con):
         return []  # no registry of tasks: the rule cannot speak (docs/audit.md)
-    rows = fetch(
-        con,
-        f"""
-        SELECT e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, count(*) AS n,
-               sum(coalesce(e.row_count, 1)) AS n_rows,
-               count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp,
-               list(e.event_id) AS ids
-        FROM access_events e LEFT JOIN actors a USING (actor_id)
-        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
-          AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
-          AND coalesce(a.role, '') <> 'service'
-          AND NOT {COVERED.format(extra="")}
-        GROUP BY ALL ORDER BY day, e.actor_id, e.owner_id
-        """,
-        [cutoff],
-    )
+    with task_cover(con, cutoff) as cur:
+        rows = fetch(
+            cur,
+            f"""
+            SELECT e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, count(*) AS n,
+                   sum(coalesce(e.row_count, 1)) AS n_rows,
+                   count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp,
+                   list(e.event_id) AS ids
+            FROM access_events e LEFT JOIN actors a USING (actor_id)
+            WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
+              AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
+              AND coalesce(a.role, '') <> 'service'
+              AND NOT {COVERED.format(extra="")}
+            GROUP BY ALL ORDER BY day, e.actor_id, e.owner_id
+            """,
+            [cutoff],
+        )
     out = []
     for actor, day, owner, n, n_rows, n_exp, ids in rows:
         score = float(math.log10(1 + float(n_rows))) + (2.0 if n_exp else 0.0)
