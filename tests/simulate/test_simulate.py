@@ -200,6 +200,10 @@ def test_bad_arguments_raise_kansa_error(tmp_path: Path) -> None:
         simulate("no-such-world", 1, tmp_path / "x")
     with pytest.raises(KansaError):
         simulate("ntt-west", 1, tmp_path / "x", days=2)
+    for scale in (0.01, 1001):
+        with pytest.raises(KansaError, match="--scale"):
+            simulate("ntt-west", 1, tmp_path / "x", days=7, scale=scale)
+    assert not (tmp_path / "x").exists()
 
 
 def test_suginami_lookups_are_logged_without_ticket(tmp_path: Path) -> None:

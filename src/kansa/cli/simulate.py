@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed → same bytes).")] = 7,
         days: Annotated[int | None, typer.Option("--days", help="Days simulated (default 90).")] = None,
-        scale: Annotated[float, typer.Option("--scale", help="Multiplies people and records.")] = 1.0,
+        scale: Annotated[
+            float, typer.Option("--scale", help="Multiplies staff and so events (0.05–1000); records grow up to 2.5×.")
+        ] = 1.0,
         as_json: JsonOpt = False,
     ) -> None:
         """Write a synthetic world (logs, registry, datasets, leaks, truth) in kansa's input formats."""
