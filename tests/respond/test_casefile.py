@@ -254,3 +254,59 @@ def test_categories_come_from_the_matched_datasets_per_entrustor(ws: Workspace) 
     after = get_incident(ws, iid, date(2026, 11, 3))
     assert after["facts"]["categories_from"] is None
     assert {d["name"]: d["reportable"] for d in after["assessment"]["entrustor_duties"]}["明石市"] is False
+
+
+def _trace_file_shaped() -> dict[str, Any]:
+    """A result shaped like kansa.trace.trace_file's today (contract C4 keys and the detail keys)."""
+    return {
+        "records": 81, "attributed": 73, "unattributed": 8,
+        "owners": [{"owner": "city_a", "dataset": "health-check", "records": 73,
+                    "window": {"from": "2024-01-01", "to": "2024-12-31", "versions": ["2024"],
+                               "rows_fitting_one_version": 73},
+                    "dataset_ids": ["city_a/health-check/2024"], "mean_probability": 0.998}],
+        "suspects": [{"actor": "a-17", "coverage": 0.9, "precision": 0.8, "significance": 1e-9}],
+        "per_record": "/ws/reports/trace/leak-1-4a38ed03273a.records.csv",
+        "file": "leak-1.csv", "encoding": "cp932", "rows": 81, "matched_rows": 73, "unattributed_rows": 8,
+        "unattributed_reasons": {"no candidate": 8}, "datasets": [], "actors": [], "matches": [],
+        "until": "2026-11-02T23:59:59+09:00", "method": {"min_probability": 0.5},
+    }
+
+
+def test_open_from_trace_reads_the_current_trace_output(ws: Workspace) -> None:
+    _registry(ws)
+    # two versions of the city's file: only the 2024 one (health results) matched the leaked rows
+    ws.con.execute("""INSERT INTO datasets (dataset_id, owner_id, name, version, categories) VALUES
+        ('city_a/health-check/2023', 'city_a', 'health-check', '2023', ['basic']),
+        ('city_a/health-check/2024', 'city_a', 'health-check', '2024', ['basic', 'health'])""")
+    trace = _trace_file_shaped()
+    got = open_from_trace(ws, trace, date(2026, 11, 2), "demo", entrustee="cc", role="entrustee", cause="insider",
+                          jurisdictions=["appi"], today=date(2026, 11, 3))
+    facts = got["facts"]
+    assert facts["persons"] == 73 and facts["persons_upper"] == 81
+    assert facts["owners"][0]["dataset_ids"] == ["city_a/health-check/2024"]
+    assert facts["categories"] == ["basic", "health"] and facts["categories_from"] == "registry"
+    assert "a-17" not in json.dumps(facts, ensure_ascii=False)  # suspects are not copied
+    assert got["reportable"] is False  # the contractor's duty is met by telling the city ...
+    assert [d["id"] for d in got["deadlines"]] == ["appi.notify_entrustor"]
+    assert got["deadlines"][0]["recipients"] == ["明石市"] and got["deadlines"][0]["due"] == "2026-11-06"
+    # ... which has its own duty (public body, health data of any number of residents)
+    city = got["entrustor_duties"][0]
+    assert city["name"] == "明石市" and city["reportable"] is True
+    assert set(city["grounds"]) == {"admin.sensitive", "admin.wrongful"}
+    assert got["lines"][0].startswith("[due]") and "明石市" in got["lines"][0]
+    assert got["lines"][-1].startswith("[entrustor] 明石市") and "admin.sensitive" in got["lines"][-1]
+
+
+def test_matched_dataset_version_decides_the_categories(ws: Workspace) -> None:
+    _registry(ws)
+    ws.con.execute("""INSERT INTO datasets (dataset_id, owner_id, name, version, categories) VALUES
+        ('city_a/health-check/2023', 'city_a', 'health-check', '2023', ['basic']),
+        ('city_a/health-check/2024', 'city_a', 'health-check', '2024', ['basic', 'health'])""")
+    trace = _trace_file_shaped()
+    trace["owners"][0]["dataset_ids"] = ["city_a/health-check/2023"]
+    facts = incident_from_trace(trace, date(2026, 11, 2), role="entrustee", cause="error", jurisdictions=["appi"])
+    got = entrustors_from_workspace(ws, facts, "cc")
+    # the 2023 version held no health results: 73 names by error is below every threshold
+    assert got["categories"] == ["basic"]
+    r = assess(got, date(2026, 11, 3))
+    assert r["reportable"] is False and r["entrustor_duties"][0]["reportable"] is False

@@ -253,8 +253,9 @@ def open_from_trace(ws: Workspace, trace: dict[str, Any], learned_at: date, acto
                     entrustee: str | None = None, today: date | None = None, **facts: Any) -> dict[str, Any]:
     """One call for a demo or a script: trace result → incident facts (entrustors from the contracts)
     → stored incident → what is due. Returns {"incident_id", "facts", "reportable", "questions",
-    "entrustor_duties", "deadlines", "lines"} (``lines``: one printable line per obligation)."""
-    from kansa.respond.deadlines import countdown_lines
+    "entrustor_duties", "deadlines", "lines"} (``lines``: one printable line per obligation, then one
+    per entrustor that likely must report itself)."""
+    from kansa.respond.deadlines import countdown_lines, entrustor_lines
     from kansa.respond.fromtrace import incident_from_trace
 
     got = incident_from_trace(trace, learned_at, **facts)
@@ -265,4 +266,5 @@ def open_from_trace(ws: Workspace, trace: dict[str, Any], learned_at: date, acto
     a = shown["assessment"]
     return {"incident_id": opened["incident_id"], "facts": got, "reportable": a["reportable"],
             "questions": [q["text"] for q in a["questions"]], "entrustor_duties": a["entrustor_duties"],
-            "deadlines": shown["deadlines"], "lines": countdown_lines(shown["deadlines"])}
+            "deadlines": shown["deadlines"],
+            "lines": countdown_lines(shown["deadlines"]) + entrustor_lines(a["entrustor_duties"])}

@@ -72,3 +72,23 @@ def countdown_lines(rows: list[dict[str, Any]], lang: str = "en") -> list[str]:
             when = f"due {r['due']}, {r['days_left']} days left"
         out.append(f"[{r['state']}] {title} → {who}: {when}")
     return out
+
+
+def entrustor_lines(duties: list[dict[str, Any]]) -> list[str]:
+    """One line per entrustor whose own duty to report is likely or still open.
+
+    Why beside the countdown: an entrustee's own list may hold only "notify the entrustor", while
+    the entrustor (a city, an insurer) then has its own 速報 clock; saying so is what makes the
+    contractor call today rather than at the end of the month.
+    """
+    out: list[str] = []
+    for d in duties:
+        if d["reportable"] is False:
+            continue
+        persons = "?" if d["persons"] is None else f"{d['persons']:,}"
+        who = f"{d['name']} ({d['sector'] or 'sector ?'}, {persons} persons)"
+        if d["reportable"] is True:
+            out.append(f"[entrustor] {who} will likely have to report itself ({', '.join(d['grounds'])}): tell it now")
+        else:
+            out.append(f"[entrustor] {who} may have to report itself (open: {', '.join(d['unknown'])})")
+    return out

@@ -20,11 +20,17 @@ from kansa.respond.incident import parse_incident
 def _owners(trace: dict[str, Any]) -> list[dict[str, Any]]:
     """C4 ``owners`` rows; older trace results list ``datasets`` with ``matched`` counts."""
     if isinstance(trace.get("owners"), list):
+        # dataset_ids name the exact dataset versions matched: the registry's categories are read
+        # from them (versions of one dataset may hold different items)
         return [{"owner": str(o.get("owner", "")), "dataset": str(o.get("dataset", "")),
-                 "records": int(o.get("records") or 0), "window": o.get("window")} for o in trace["owners"]]
+                 "records": int(o.get("records") or 0), "window": o.get("window"),
+                 **({"dataset_ids": [str(i) for i in o["dataset_ids"]]} if o.get("dataset_ids") else {})}
+                for o in trace["owners"]]
     if isinstance(trace.get("datasets"), list):
         return [{"owner": str(d.get("owner", "")), "dataset": str(d.get("name") or d.get("dataset_id") or ""),
-                 "records": int(d.get("matched") or 0), "window": None} for d in trace["datasets"]]
+                 "records": int(d.get("matched") or 0), "window": None,
+                 **({"dataset_ids": [str(d["dataset_id"])]} if d.get("dataset_id") else {})}
+                for d in trace["datasets"]]
     raise KansaError("not a trace result: expected an 'owners' list (kansa trace --json output)")
 
 
