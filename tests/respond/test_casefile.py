@@ -310,3 +310,35 @@ def test_matched_dataset_version_decides_the_categories(ws: Workspace) -> None:
     assert got["categories"] == ["basic"]
     r = assess(got, date(2026, 11, 3))
     assert r["reportable"] is False and r["entrustor_duties"][0]["reportable"] is False
+
+
+def test_cli_assess_by_file_and_by_stored_incident_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wsd = tmp_path / "w"
+    assert main(["init", str(wsd)]) == 0
+    trace = tmp_path / "trace.json"
+    trace.write_text(json.dumps(_trace_file_shaped()), encoding="utf-8")
+    incident = tmp_path / "incident.yaml"
+    incident.write_text("learned_at: 2026-11-02\nsector: business\nrole: controller\npersons: 1001\n"
+                        "categories: [氏名]\ncause: error\nencrypted: false\njurisdictions: [appi]\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["respond", "assess", str(incident), "--today", "2026-11-03", "--json"]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    assert by_file["reportable"] is True and [g["trigger"] for g in by_file["grounds"]] == ["appi.over1000"]
+    assert by_file["questions"] == []
+    for o in by_file["obligations"]:
+        assert {"to", "kind", "due", "basis", "how_computed"} <= set(o)
+    assert {o["kind"]: o["due"] for o in by_file["obligations"]} == {
+        "preliminary_report": "2026-11-06", "final_report": "2026-12-01", "notify_persons": None}
+
+    assert main(["incident", "open", "-w", str(wsd), "--from-trace", str(trace), "--learned-at", "2026-11-02",
+                 "--set", "role=entrustee", "--set", "sector=business", "--by", "tanaka", "--json"]) == 0
+    iid = json.loads(capsys.readouterr().out)["incident_id"]
+    assert main(["respond", "assess", iid, "-w", str(wsd), "--today", "2026-11-03", "--json"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    # cause not given: whether the contractor must notify depends on it (wrongful purpose), so kansa asks
+    assert stored["reportable"] is False
+    assert {q["fact"] for q in stored["questions"]} >= {"cause"}
+    assert any(o["kind"] == "notify_entrustor" and o["status"] == "unknown" for o in stored["obligations"])
+    assert main(["respond", "assess", "INC-2026-999", "-w", str(wsd)]) == 2
+    assert "no incident" in capsys.readouterr().err
+    assert main(["respond", "assess", str(tmp_path / "missing.yaml")]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,12 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kansa.cli.common import JsonOpt, console, emit
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
 from kansa.model.errors import KansaError
 
 respond_app = typer.Typer(help="Breach response: what must be reported, to whom, by when; drafts.", no_args_is_help=True)
 
 IncidentArg = Annotated[Path, typer.Argument(help="Incident YAML file (see docs/respond.md).")]
+IncidentOrIdArg = Annotated[str, typer.Argument(
+    help="Incident YAML file (see docs/respond.md), or the id of an incident in the workspace (INC-2026-001).")]
+# Ids the register gives (casefile.open_incident); a file of that name still wins.
+_INCIDENT_ID = re.compile(r"^INC-\d{4}-\d{3,}$")
 TodayOpt = Annotated[str | None, typer.Option("--today", help="Assess as of this date (YYYY-MM-DD; default today).")]
 
 
@@ -61,11 +66,18 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
 
     @respond_app.command("assess")
-    def assess_cmd(incident: IncidentArg, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
+    def assess_cmd(incident: IncidentOrIdArg, today: TodayOpt = None, ws_path: WorkspaceOpt = None,
+                   as_json: JsonOpt = False) -> None:
         """Which reports and notices the incident requires, by when, and on what legal basis."""
-        from kansa.respond import assess, load_incident
+        from kansa.respond import assess, get_incident, load_incident
 
-        emit(assess(load_incident(incident), _today(today)), as_json, _render)
+        path = Path(incident)
+        if path.exists() or not _INCIDENT_ID.match(incident):
+            emit(assess(load_incident(path), _today(today)), as_json, _render)
+            return
+        with workspace(ws_path, "respond assess", incident) as ws:
+            stored = get_incident(ws, incident, _today(today))
+        emit(stored["assessment"], as_json, _render)
 
     @respond_app.command("draft")
     def draft_cmd(
