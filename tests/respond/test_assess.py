@@ -187,3 +187,20 @@ def test_incident_files_from_windows_editors_load(tmp_path: Path, encoding: str)
     p.write_bytes(b"learned_at: \xff\xfe\x00\x81")
     with pytest.raises(KansaError, match=r"inc\.yaml.*UTF-8"):
         load_incident(p)
+
+
+def test_open_day_counting_applies_to_prompt_deadlines_only() -> None:
+    # learned on Friday 2026-11-06: open days Fri 6, Mon 9, Tue 10, Wed 11, Thu 12
+    facts = {"learned_at": "2026-11-06", "persons": 5000, "counting": {"business_days": True}}
+    r = assess(_inc(**facts), date(2026, 11, 6))
+    pre = _ob(r, "appi.preliminary_report")
+    assert pre["due"] == "2026-11-12" and "open day 5" in pre["how_computed"]
+    # the 確報 period is fixed in days by the rules: still calendar day 30 (Sat 12-05 → Mon 12-07)
+    final = _ob(r, "appi.final_report")
+    assert final["due"] == "2026-12-07" and "calendar day 30" in final["how_computed"]
+    default = _ob(assess(_inc(learned_at="2026-11-06", persons=5000), date(2026, 11, 6)), "appi.preliminary_report")
+    assert default["due"] == "2026-11-10"  # the PPC reading: calendar day 5
+    # not counting the day of learning: the 5th open day after it
+    later = assess(_inc(**{**facts, "counting": {"business_days": True, "first_day_counts": False}}),
+                   date(2026, 11, 6))
+    assert _ob(later, "appi.preliminary_report")["due"] == "2026-11-13"

@@ -41,3 +41,19 @@ def add_business_days(start: date, days: int) -> date:
         if not is_office_closed(day):
             left -= 1
     return day
+
+
+def nth_open_day(start: date, n: int, *, start_counts: bool) -> date:
+    """The ``n``-th open day from ``start`` (``start`` itself is day 1 when it counts and is open).
+
+    Why: some organisations count their reporting days in open days; counted so, a deadline never
+    lands on a closed day and so needs no rolling.
+    """
+    day = start if start_counts else start + timedelta(days=1)
+    seen = 0
+    while True:
+        if not is_office_closed(day):
+            seen += 1
+            if seen >= n:
+                return day
+        day += timedelta(days=1)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from kansa.model.errors import KansaError
-from kansa.respond.calendar import add_business_days, add_calendar_days, is_office_closed
+from kansa.respond.calendar import add_business_days, add_calendar_days, is_office_closed, nth_open_day
 from kansa.respond.incident import Incident, category_flags
 from kansa.respond.logic import Tri, both, either, holds, unknown_facts
 
@@ -106,6 +106,11 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: T
         roll = bool(spec.get("roll_to_open_day"))
         due = add_calendar_days(start.date(), offset, roll_to_open_day=roll)
         out["days"] = days
+        # Open days only where the law says "promptly" and the day count is the guideline's reading
+        # (about 3-5 days); a period the rules fix in days (確報 30/60) stays in calendar days.
+        open_days = incident.business_days and spec.get("note_en", "").startswith("promptly")
+        if open_days:
+            plain = due = nth_open_day(start.date(), days, start_counts=first)
         if first:
             en.append(f"learned {learned}; the day of learning counts as day 1 (PPC guideline 3-5-3-4)")
             ja.append(f"知った日 {learned}（知った日を1日目として算入・ガイドライン3-5-3-4）")
@@ -113,7 +118,12 @@ def _deadline(spec: dict[str, Any], incident: Incident, today: date, wrongful: T
             en.append(f"learned {learned}; the day of learning not counted (counting.first_day_counts: false, "
                       "the Civil Code Art. 140 reading)")
             ja.append(f"知った日 {learned}（初日不算入・民法第140条の読み方を選択）")
-        if first:
+        if open_days:
+            en.append(f"open day {days} = {plain.isoformat()} (counting.business_days: true, the organisation's "
+                      "choice for 'promptly'; the guideline's days are read as calendar days by default)")
+            ja.append(f"{days}開庁日目 ＝ {plain.isoformat()}（counting.business_days: true。「速やかに」の目安を"
+                      "開庁日で数える組織の選択。既定は暦日）")
+        elif first:
             en.append(f"calendar day {days} = {plain.isoformat()}")
             ja.append(f"{days}日目（暦日）＝ {plain.isoformat()}")
         else:

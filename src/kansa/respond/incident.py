@@ -109,6 +109,8 @@ class Incident:
     gdpr_high_risk: bool | None = None
     # PPC guideline 3-5-3-4 (as quoted by two secondary sources): the day of learning is day 1
     first_day_counts: bool = True
+    # an organisation's own stricter practice may count open days; the PPC counts calendar days
+    business_days: bool = False
     what: str = ""
     occurred_at: datetime | None = None
     controller_name: str = ""
@@ -382,8 +384,9 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
     if gdpr_role is None and role is not None:
         gdpr_role = "processor" if role == "entrustee" else "controller"
     counting = data.get("counting") or {}
-    if not isinstance(counting, dict) or set(counting) - {"first_day_counts"}:
-        raise InputError("counting: expected a mapping with first_day_counts: true|false", path=source)
+    if not isinstance(counting, dict) or set(counting) - {"first_day_counts", "business_days"}:
+        raise InputError("counting: expected a mapping with first_day_counts: true|false and/or "
+                         "business_days: true|false", path=source)
     details = _entrustors(data.get("entrustors"), source)
     for extra in _str_list(data.get("entrustor"), "entrustor", source):
         if extra not in {d["name"] for d in details}:
@@ -426,6 +429,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         gdpr_unlikely_risk=bool(_opt_bool(data, "gdpr_unlikely_risk", source)),
         gdpr_high_risk=_opt_bool(data, "gdpr_high_risk", source),
         first_day_counts=_bool(counting.get("first_day_counts", True), "counting.first_day_counts", source),
+        business_days=_bool(counting.get("business_days", False), "counting.business_days", source),
         what=str(data.get("what", "") or ""),
         controller_name=str(data.get("controller_name", "") or ""),
         entrustors=entrustors,
