@@ -92,7 +92,7 @@ def framed_row(kind: str, row: dict[str, Any]) -> bytes:
     if kind not in LEAF_KINDS:
         raise ValueError(f"unknown leaf kind {kind!r}")
     out = [f"{FRAME_V2}|{kind}|"]
-    for name in sorted(row):
+    for name in sorted(row, key=lambda n: n.encode("utf-8")):
         v = row[name]
         if v is None:
             continue
@@ -127,21 +127,75 @@ def _sql_text(col: str, dtype: str) -> str:
     raise TypeError(f"no frame-v2 text for column type {dtype}")
 
 
-def framed_sql(kind: str, columns: list[tuple[str, str]], alias: str = "e") -> str:
+# ---- frame-v2s: an access event together with the data subjects it touched --------------------
+#
+# Who was touched lives in its own table (access_subjects, one row per subject). An admin who
+# deletes or edits those rows changes what the event says as surely as one who edits the event,
+# so from the leaf index recorded as 'frame-v2s' in ledger_encodings on, an access leaf carries
+# one more field after the event's columns:
+#
+#     "~subjects=" L ":" "[" count "]" then each item as L ":" item
+#     item: owner "|" subject_id     owner = L ":" owner_id, or "~" when owner_id is NULL
+#
+# with the items in byte order (so the rows' storage order is irrelevant) and the field left out
+# when the event touched no subject (so such events have the same leaf as in frame-v2). "~"
+# sorts after every column name (lower-case ASCII), so the field comes last. Duplicate rows stay
+# duplicate items: deleting one of two identical rows is a change too.
+
+SUBJECTS_FIELD = "~subjects"
+
+
+def subject_item(owner: str | None, subject: str) -> str:
+    """One access_subjects row as an item of the ``~subjects`` field."""
+    return ("~" if owner is None else f"{len(owner.encode())}:{owner}") + "|" + subject
+
+
+def subjects_value(pairs: list[tuple[str | None, str]]) -> list[str] | None:
+    """The ``~subjects`` field of an event touching ``pairs`` (owner_id, subject_id); None when
+    it touched none, so that the field is left out like any NULL column."""
+    if not pairs:
+        return None
+    return sorted((subject_item(o, s) for o, s in pairs), key=lambda x: x.encode("utf-8"))
+
+
+# The same items in SQL; COLLATE c keeps list_sort in byte order whatever default_collation a
+# session sets (a leaf must not depend on the session).
+SUBJECT_ITEM_SQL = (
+    "concat(CASE WHEN owner_id IS NULL THEN '~' ELSE concat(strlen(owner_id), ':', owner_id) END,"
+    " '|', subject_id)"
+)
+
+
+def subjects_sql(where: str = "") -> str:
+    """SELECT of (event_id, items): every event's ``~subjects`` list from access_subjects, the
+    rows read narrowed by ``where`` (e.g. to an id range; empty for all)."""
+    cond = f" WHERE {where}" if where else ""
+    return (
+        f"SELECT event_id, list_sort(list({SUBJECT_ITEM_SQL} COLLATE c)) AS items"
+        f" FROM access_subjects{cond} GROUP BY event_id"
+    )
+
+
+def framed_sql(
+    kind: str, columns: list[tuple[str, str]], alias: str = "e", extra: tuple[tuple[str, str, str], ...] = ()
+) -> str:
     """SQL expression (VARCHAR) of the frame-v2 leaf data of a row of a table with ``columns``
-    [(name, DuckDB type)], the row's columns qualified by ``alias``."""
+    [(name, DuckDB type)], the row's columns qualified by ``alias``; ``extra`` adds fields
+    computed elsewhere as (name, DuckDB type, SQL expression)."""
     if kind not in LEAF_KINDS:
         raise ValueError(f"unknown leaf kind {kind!r}")
     # one concat() over all fields: chained || builds an intermediate string per operator and
     # costs several times more on wide rows
     parts = [f"'{FRAME_V2}|{kind}|'"]
-    for name, dtype in sorted(columns):
-        col = f'{alias}."{name}"'
+    fields = [(name, dtype, f'{alias}."{name}"') for name, dtype in columns] + list(extra)
+    for name, dtype, col in sorted(fields, key=lambda f: f[0].encode("utf-8")):
         text = _sql_text(col, dtype)
         parts.append(f"CASE WHEN {col} IS NULL THEN '' ELSE concat('{name}=', strlen({text}), ':', {text}, ';') END")
     return "concat(" + ", ".join(parts) + ")"
 
 
-def leaf_hash_sql(kind: str, columns: list[tuple[str, str]], alias: str = "e") -> str:
+def leaf_hash_sql(
+    kind: str, columns: list[tuple[str, str]], alias: str = "e", extra: tuple[tuple[str, str, str], ...] = ()
+) -> str:
     """SQL for the hex RFC 6962 leaf hash sha256(0x00 || frame-v2 data) of a row."""
-    return f"sha256('\\x00'::BLOB || encode({framed_sql(kind, columns, alias)}))"
+    return f"sha256('\\x00'::BLOB || encode({framed_sql(kind, columns, alias, extra)}))"

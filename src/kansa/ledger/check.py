@@ -56,7 +56,7 @@ def verify(
     """Recompute every leaf and root; check every head's signature and consistency.
 
     Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "heads_checked", "pending",
-    "pending_backdated"}; ``first_bad`` is
+    "pending_backdated", "orphan_subjects"}; ``first_bad`` is
     the lowest leaf index whose row was changed or removed (or, when the stored hashes were
     rewritten too, the first leaf after the last head that still holds).
     """
@@ -121,6 +121,9 @@ def verify(
         if row:
             pending += int(row[0])
             backdated += int(row[1])
+    orphans = store.one(
+        con, "SELECT count(*) FROM access_subjects s ANTI JOIN access_events e ON e.event_id = s.event_id"
+    )
     return {
         "ok": not bad and not bad_heads,
         "tree_size": size,
@@ -133,6 +136,9 @@ def verify(
         # unsealed events numbered below the last sealed one: ingest hands out ids in order, so
         # these were written some other way (worth a look, though not proof of tampering)
         "pending_backdated": backdated,
+        # subject rows of no access event: no leaf covers them and no query joins them to an
+        # event, so they hide nothing, but nothing legitimate writes them either
+        "orphan_subjects": int(orphans[0]) if orphans else 0,
     }
 
 
@@ -163,6 +169,8 @@ def prove(ws: Workspace, leaf_index: int, tree_size: int | None = None) -> dict[
         "leaf_index": leaf_index,
         "kind": row[0],
         "ref_id": int(row[1]),
+        # what the leaf's data is (docs/ledger.md), so a third party knows how to rebuild it
+        "encoding": store.encodings(con).name(str(row[0]), leaf_index),
         "leaf_hash": hashes[leaf_index].hex(),
         "tree_size": n,
         "root": h["root"],

@@ -10,8 +10,10 @@ from typing import Any
 
 REASONS: dict[str, tuple[str, str]] = {
     "row changed": (
-        "封印後にこのイベント行の内容が変更されています（UPDATE）。記録時の値とは一致しません。",
-        "This event row was changed after it was sealed (UPDATE); it no longer matches what was recorded.",
+        "封印後にこのイベント行、またはそのイベントが触れた本人の一覧（access_subjects）が変更されています"
+        "（UPDATE・DELETE・INSERT）。記録時の内容とは一致しません。",
+        "This event row, or the list of data subjects it touched (access_subjects), was changed after it"
+        " was sealed (UPDATE, DELETE or INSERT); it no longer matches what was recorded.",
     ),
     "row deleted": (
         "封印済みのイベント行が削除されています（DELETE）。",

@@ -67,21 +67,41 @@ def _sign(ws: Workspace, con: duckdb.DuckDBPyConnection, start: int, tree: merkl
 
 
 def _pending_sql(con: duckdb.DuckDBPyConnection, since: int | None) -> str:
-    """(kind, ref_id, leaf_hash) of every event not yet sealed, hashed by the engine (frame-v2)."""
+    """(kind, ref_id, leaf_hash) of every event not yet sealed, hashed by the engine (frame-v2s).
+
+    Only the pending events' subjects are aggregated: the subjects table is many times the size
+    of the events table, and most of it belongs to events sealed long ago.
+    """
     parts = []
     for kind, table in store.EVENT_TABLES.items():
         bound = "" if since is None else f" AND l.ref_id >= {int(since)}"
         where = "" if since is None else f" WHERE e.event_id >= {int(since)}"
-        parts.append(
-            f"SELECT '{kind}' AS kind, e.event_id AS ref_id, {store.event_hash_sql(con, kind)} AS leaf_hash"
-            f" FROM {table} e ANTI JOIN (SELECT ref_id FROM ledger_leaves l WHERE l.kind = '{kind}'{bound}) l"
+        pending = (
+            f"{table} e ANTI JOIN (SELECT ref_id FROM ledger_leaves l WHERE l.kind = '{kind}'{bound}) l"
             f" ON l.ref_id = e.event_id{where}"
+        )
+        subjects = store.subjects_join(kind, "e.event_id", True, f"event_id IN (SELECT e.event_id FROM {pending})")
+        parts.append(
+            f"SELECT '{kind}' AS kind, e.event_id AS ref_id, {store.event_hash_sql(con, kind, subjects=True)}"
+            f" AS leaf_hash FROM (SELECT e.* FROM {pending}) e{subjects}"
         )
     return " UNION ALL ".join(parts)
 
 
+def _check_encoding(con: duckdb.DuckDBPyConnection, start: int) -> None:
+    """New leaves are always frame-v2s; the marker must say so for every leaf from ``start`` on,
+    or verify would rebuild them without their subjects."""
+    v2s = store.encodings(con).v2s
+    if v2s is None or v2s > start:
+        raise KansaError(
+            "ledger_encodings no longer records from where access leaves include their subjects"
+            " (it was edited); run `kansa ledger verify`"
+        )
+
+
 def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> dict[str, Any]:
     start = _size(con)
+    _check_encoding(con, start)
     tree = _frontier(con, start)
     con.execute(
         f"INSERT INTO ledger_leaves SELECT {start} - 1 + row_number() OVER (ORDER BY ref_id), kind, ref_id,"
@@ -127,6 +147,7 @@ def seal_range(ws: Workspace, kind: str, first: int, last: int) -> int:
         raise ValueError(f"unknown event kind {kind!r}")
     con = store.ensure(ws)
     start = _size(con)
+    _check_encoding(con, start)
     tree = _frontier(con, start)
     ids, hashes = store.event_leaves(con, kind, first, last)
     if ids != list(range(first, last + 1)):

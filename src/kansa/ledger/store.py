@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from kansa.ledger.canonical import canonical_row, framed_sql, leaf_hash_sql
+from kansa.ledger.canonical import SUBJECTS_FIELD, canonical_row, framed_sql, leaf_hash_sql, subjects_sql
 from kansa.ledger.merkle import leaf_hash
 from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
@@ -82,6 +83,24 @@ LEDGER_MIGRATIONS: list[Migration] = [
             """,
         ],
     ),
+    Migration(
+        3,
+        "access leaves cover the event's subjects (frame-v2s) from the current tree size on",
+        [
+            # keyed by encoding (each starts once); a fresh ledger has both starting at leaf 0
+            """
+            CREATE TABLE ledger_encodings_v3 (
+                from_leaf   BIGINT NOT NULL,      -- event leaves from this index on use this encoding
+                encoding    VARCHAR PRIMARY KEY   -- frame-v2 | frame-v2s (canonical.py)
+            )
+            """,
+            "INSERT INTO ledger_encodings_v3 SELECT min(from_leaf), encoding FROM ledger_encodings GROUP BY encoding",
+            # leaves sealed before this migration stay as they were sealed, without their subjects
+            "INSERT INTO ledger_encodings_v3 SELECT coalesce(max(leaf_index) + 1, 0), 'frame-v2s' FROM ledger_leaves",
+            "DROP TABLE ledger_encodings",
+            "ALTER TABLE ledger_encodings_v3 RENAME TO ledger_encodings",
+        ],
+    ),
 ]
 
 EVENT_TABLES = {"access": "access_events", "endpoint": "endpoint_events"}
@@ -126,33 +145,81 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, st
     return [(str(n), str(t)) for n, t in rows]
 
 
+@dataclass(frozen=True)
+class Encodings:
+    """Where each leaf encoding starts, from ledger_encodings.
+
+    Event leaves below ``v2`` are canonical JSON; from ``v2`` on frame-v2; access leaves from
+    ``v2s`` on also carry their subjects (``None``: no leaf does). The markers are not trusted:
+    a moved or deleted marker only makes verify rebuild leaves in a form their stored hashes
+    were not made from, and that shows as changed rows.
+    """
+
+    v2: int
+    v2s: int | None
+
+    def covers_subjects(self, kind: str, leaf_index: int) -> bool:
+        return kind == "access" and self.v2s is not None and leaf_index >= self.v2s
+
+    def name(self, kind: str, leaf_index: int) -> str:
+        """The encoding of one leaf, as named in docs/ledger.md."""
+        if kind == "journal" or leaf_index < self.v2:
+            return "json"
+        return "frame-v2s" if self.covers_subjects(kind, leaf_index) else "frame-v2"
+
+
+def encodings(con: duckdb.DuckDBPyConnection) -> Encodings:
+    rows = dict(con.execute("SELECT encoding, min(from_leaf) FROM ledger_encodings GROUP BY encoding").fetchall())
+    v2s = rows.get("frame-v2s")
+    return Encodings(int(rows.get("frame-v2") or 0), None if v2s is None else int(v2s))
+
+
 def v2_from(con: duckdb.DuckDBPyConnection) -> int:
     """The first leaf index whose event leaves are frame-v2 (older ones are canonical JSON)."""
-    row = one(con, "SELECT min(from_leaf) FROM ledger_encodings WHERE encoding = 'frame-v2'")
-    return int(row[0]) if row and row[0] is not None else 0
+    return encodings(con).v2
 
 
-def event_hash_sql(con: duckdb.DuckDBPyConnection, kind: str, alias: str = "e") -> str:
-    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias)
+def _fields(kind: str, subjects: bool, items: str) -> tuple[tuple[str, str, str], ...]:
+    return ((SUBJECTS_FIELD, "VARCHAR[]", items),) if subjects and kind == "access" else ()
 
 
-def event_frame_sql(con: duckdb.DuckDBPyConnection, kind: str, alias: str = "e") -> str:
-    return f"encode({framed_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias)})"
+def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
+    """LEFT JOIN giving an access event's subject items as ``sj.items`` (empty when the leaf
+    form has no subjects); ``on`` is the event id to join on, ``where`` narrows the rows read."""
+    if not subjects or kind != "access":
+        return ""
+    return f" LEFT JOIN ({subjects_sql(where)}) sj ON sj.event_id = {on}"
+
+
+def event_hash_sql(
+    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", items: str = "sj.items"
+) -> str:
+    """Hex leaf hash of an event row ``alias`` (with ``subjects``: its ``items`` from subjects_join)."""
+    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias, _fields(kind, subjects, items))
+
+
+def event_frame_sql(
+    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", items: str = "sj.items"
+) -> str:
+    """frame-v2 bytes (BLOB) of an event row, as event_hash_sql hashes them."""
+    columns = columns_of(con, EVENT_TABLES[kind])
+    return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects, items))})"
 
 
 def event_leaves(
     con: duckdb.DuckDBPyConnection, kind: str, first: int, last: int
 ) -> tuple[list[int], list[bytes]]:
-    """(event ids, leaf hashes) of the events ``first``..``last`` of one kind, by id.
+    """(event ids, leaf hashes) of the events ``first``..``last`` of one kind, by id, in the
+    newest leaf form (frame-v2s: access events with their subjects).
 
-    The engine builds the frame-v2 bytes; Python's hashlib (SHA extensions where the CPU has
+    The engine builds the frame-v2s bytes; Python's hashlib (SHA extensions where the CPU has
     them) hashes them several times faster than the engine's own sha256. verify recomputes the
     same hashes in SQL: the same bytes, so the same digests.
     """
-    table = EVENT_TABLES[kind]
+    rng = f"event_id BETWEEN {int(first)} AND {int(last)}"
     got = con.sql(
-        f"SELECT e.event_id, {event_frame_sql(con, kind)} AS frame FROM {table} e"
-        f" WHERE e.event_id BETWEEN {int(first)} AND {int(last)} ORDER BY e.event_id"
+        f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True)} AS frame FROM {EVENT_TABLES[kind]} e"
+        f"{subjects_join(kind, 'e.event_id', True, rng)} WHERE e.{rng} ORDER BY e.event_id"
     ).to_arrow_table()
     sha = hashlib.sha256
     hashes = [sha(b"\x00" + f).digest() for f in got.column("frame").to_pylist()]
@@ -191,28 +258,26 @@ def hash_batches(
             yield rb.column(0).to_pylist()
 
 
-def pending_events(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[tuple[int, bytes]]:
-    """(event_id, leaf hash) of events of one kind not yet in the ledger, by event_id."""
-    table = EVENT_TABLES[kind]
-    cur = con.cursor()
-    cur.execute(
-        f"SELECT e.* FROM {table} e ANTI JOIN ledger_leaves l ON l.kind = ? AND l.ref_id = e.event_id "
-        "ORDER BY e.event_id",
-        [kind],
-    )
-    for row in _rows(cur):
-        yield int(row["event_id"]), leaf_hash(canonical_row(kind, row))
+def _v2_spans(enc: Encodings) -> list[tuple[str, int, int | None, bool]]:
+    """(kind, first leaf, end leaf or None, with subjects) of the frame-v2 leaf ranges, so that
+    each range is recomputed in one pass with or without the subjects join."""
+    spans: list[tuple[str, int, int | None, bool]] = [("endpoint", enc.v2, None, False)]
+    if enc.v2s is None:
+        return [*spans, ("access", enc.v2, None, False)]
+    if enc.v2s > enc.v2:
+        spans.append(("access", enc.v2, enc.v2s, False))
+    return [*spans, ("access", max(enc.v2, enc.v2s), None, True)]
 
 
 def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every leaf that no longer matches the ledger or its row, by leaf index.
 
     Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row deleted"
-    (the event or journal row a leaf names is gone), "row changed" (the row hashes differently now).
-    frame-v2 event leaves are recomputed set-wise by the engine; older JSON leaves and journal
-    entries one by one in Python.
+    (the event or journal row a leaf names is gone), "row changed" (the row, or for a frame-v2s
+    access leaf the subjects it touched, hashes differently now). frame-v2 event leaves are
+    recomputed set-wise by the engine; older JSON leaves and journal entries one by one in Python.
     """
-    first_v2 = v2_from(con)
+    enc = encodings(con)
     found: list[tuple[int, str | None, int | None, str]] = []
     for (i,) in con.execute(
         "SELECT i FROM range(0, (SELECT coalesce(max(leaf_index) + 1, 0) FROM ledger_leaves)) r(i)"
@@ -224,12 +289,15 @@ def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         " HAVING count(*) > 1"
     ).fetchall():
         found.append((int(i), str(kind), int(ref), "leaf duplicated"))
-    for kind, table in EVENT_TABLES.items():
+    for kind, lo, hi, subjects in _v2_spans(enc):
+        table = EVENT_TABLES[kind]
+        upper = "" if hi is None else f" AND l.leaf_index < {int(hi)}"
         rows = con.execute(
             f"SELECT l.leaf_index, l.ref_id, e.event_id IS NULL FROM ledger_leaves l"
-            f" LEFT JOIN {table} e ON e.event_id = l.ref_id"
-            f" WHERE l.kind = ? AND l.leaf_index >= ? AND (e.event_id IS NULL OR {event_hash_sql(con, kind)} <> l.leaf_hash)",
-            [kind, first_v2],
+            f" LEFT JOIN {table} e ON e.event_id = l.ref_id{subjects_join(kind, 'l.ref_id', subjects)}"
+            f" WHERE l.kind = ? AND l.leaf_index >= ?{upper}"
+            f" AND (e.event_id IS NULL OR {event_hash_sql(con, kind, subjects=subjects)} <> l.leaf_hash)",
+            [kind, lo],
         ).fetchall()
         found += [(int(i), kind, int(ref), "row deleted" if gone else "row changed") for i, ref, gone in rows]
     for idx, kind, ref_id, stored, now in current_leaves(con, python_only=True):
@@ -250,17 +318,26 @@ def current_leaves(
     frame-v2 are recomputed by the engine, older ones and journal entries in Python.
     """
     cur = con.cursor()
-    first_v2 = v2_from(con)
+    enc = encodings(con)
+    first_v2 = enc.v2
     # one ordered pass per kind, merged by leaf index, so memory stays at one batch per kind
     streams = {}
     for kind, table in (*EVENT_TABLES.items(), ("journal", "ledger_journal")):
         key = "journal_id" if kind == "journal" else "event_id"
-        v2 = "NULL" if kind == "journal" else f"CASE WHEN l.leaf_index >= {first_v2} THEN {event_hash_sql(con, kind)} END"
+        join = ""
+        if kind == "journal":
+            v2 = "NULL"
+        elif kind == "access" and enc.v2s is not None:
+            join = subjects_join(kind, "l.ref_id", True)
+            v2 = (f"CASE WHEN l.leaf_index >= {enc.v2s} THEN {event_hash_sql(con, kind, subjects=True)}"
+                  f" WHEN l.leaf_index >= {first_v2} THEN {event_hash_sql(con, kind, subjects=False)} END")
+        else:
+            v2 = f"CASE WHEN l.leaf_index >= {first_v2} THEN {event_hash_sql(con, kind, subjects=False)} END"
         skip = f" AND l.leaf_index < {first_v2}" if python_only and kind != "journal" else ""
         c = con.cursor()
         c.execute(
-            f"SELECT l.leaf_index AS _leaf, {v2} AS _v2, e.* FROM ledger_leaves l JOIN {table} e ON e.{key} = l.ref_id "
-            f"WHERE l.kind = ?{skip} ORDER BY l.leaf_index",
+            f"SELECT l.leaf_index AS _leaf, {v2} AS _v2, e.* FROM ledger_leaves l JOIN {table} e ON e.{key} = l.ref_id"
+            f"{join} WHERE l.kind = ?{skip} ORDER BY l.leaf_index",
             [kind],
         )
         streams[kind] = _rows(c)
