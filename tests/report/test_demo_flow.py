@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from kansa.model.workspace import init_workspace
-from kansa.report import run_demo, write_summary
+from kansa.report import run_demo, story, write_summary
 
 
 def test_demo_flow_finds_the_insider_and_attributes_the_leak(tmp_path: Path) -> None:
@@ -31,17 +31,30 @@ def test_demo_flow_finds_the_insider_and_attributes_the_leak(tmp_path: Path) -> 
     flagged = {f["actor_id"] for f in by_name["findings"].result["top"]}
     assert insiders & flagged, f"none of {insiders} among the top findings {flagged}"
 
+    evaluated = by_name["audit vs truth"].result
+    assert all(a["detected"] for a in evaluated["actors"])
+    assert Path(by_name["audit report"].result["page"]).is_file()
+
     leaks = sorted(p for p in (world / "leaks").glob("leak-*.csv") if not p.name.endswith(".truth.csv"))
     assert leaks
     traced = by_name[f"trace {leaks[0].name}"].result
     with (world / "leaks" / leaks[0].name.replace(".csv", ".truth.csv")).open(encoding="utf-8") as fh:
         truth_rows = list(csv.DictReader(fh))
     held = sum(1 for r in truth_rows if r.get("record_id"))
-    assert traced["rows"] >= len(truth_rows) - 1  # a header row may or may not be present
-    assert traced["matched_rows"] >= 0.8 * held
-    assert traced["matched_rows"] <= held
+    assert traced["records"] == len(truth_rows)
+    assert 0.8 * held <= traced["attributed"] <= traced["records"]
+    assert traced["suspects"] and traced["suspects"][0]["actor"] in insiders
+    assert Path(by_name[f"trace page {leaks[0].name}"].result["page"]).is_file()
 
-    assert by_name["respond assess (business)"].result["reportable"] is True
-    assert by_name["respond assess (entrustee)"].result["action_required"] is True
+    incident = by_name["respond incident"].result
+    owners = {o["owner"] for o in traced["owners"]}
+    notify = next(d for d in incident["deadlines"] if d["id"] == "appi.notify_entrustor")
+    assert len(notify["recipients"]) == len(owners)  # every owner the leak was traced to is told
+    assert incident["lines"]
+    drafts = by_name["respond drafts"].result["files"]
+    assert drafts and all(Path(f).is_file() for f in drafts)
+
+    lines = story(steps, world)
+    assert any(sorted(insiders)[0] in line and "caught" in line for line in lines)
     html = page.read_text(encoding="utf-8")
     assert "ledger verify" in html

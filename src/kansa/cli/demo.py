@@ -11,7 +11,7 @@ from rich.table import Table
 
 from kansa.cli.common import JsonOpt, console, emit
 from kansa.model.workspace import init_workspace
-from kansa.report import run_demo, write_summary
+from kansa.report import run_demo, story, write_summary
 
 
 def _short(value: Any) -> str:
@@ -41,12 +41,14 @@ def register(app: typer.Typer) -> None:
         world = directory / "world"
         try:
             steps = run_demo(ws, world, scenario=scenario, seed=seed)
-            page = write_summary(steps, world, ws.reports_dir / "demo.html")
+            lines = story(steps, world)
+            page = write_summary(steps, world, ws.reports_dir / "demo.html", lines)
         finally:
             ws.close()
         data = {
             "workspace": str((directory / "workspace").resolve()),
             "summary": str(page.resolve()),
+            "story": lines,
             "steps": [
                 {
                     "name": s.name,
@@ -69,6 +71,8 @@ def register(app: typer.Typer) -> None:
                     s.name, f"[{colour}]{s.status}[/{colour}]", str(s.seconds), s.error or _short(s.result)
                 )
             console.print(table)
+            for line in d["story"]:
+                console.print(line, markup=False)
             console.print(f"summary: {d['summary']}")
 
         emit(data, as_json, render)

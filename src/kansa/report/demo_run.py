@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,31 +55,38 @@ def _run(step: DemoStep, fn: Callable[[], Any]) -> Any:
     return step.result
 
 
-def _incident_from_trace(traced: dict[str, Any], discovered: date, controller_kind: str) -> dict[str, Any]:
-    """A draft incident an officer would start from after a leak was attributed.
-
-    Assessed twice: as the contractor (an entrustee: it must tell its clients) and as one of
-    the owners whose records were attributed (a business: it must report to the PPC).
-    """
-    matched = int(traced.get("matched_rows") or 0)
-    return {
-        "title": "名簿業者への個人データ流出の疑い (demo)",
-        "discovered_at": discovered.isoformat(),
-        "controller_kind": controller_kind,
-        "persons": max(matched, 1),
-        "categories": ["basic"],
-        "wrongful_act": True,
-        "my_number": False,
-        "gdpr": False,
-    }
-
-
 def _bind_trace(ws: Workspace, leak: Path) -> Callable[[Callable[..., Any]], Any]:
     return lambda f: f(ws, leak)
 
 
-def _bind_assess(incident: dict[str, Any], today: date) -> Callable[[Callable[..., Any]], Any]:
-    return lambda f: f(incident, today)
+def _bind_page(result: dict[str, Any], page: Path) -> Callable[[Callable[..., Any]], Any]:
+    return lambda f: _write_page(page, f(result))
+
+
+def _write_page(out: Path, html: str) -> dict[str, Any]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return {"page": str(out)}
+
+
+def _entrustee(ws: Workspace) -> str | None:
+    """The organisation that holds most owners' data under contract: in a simulated world, the
+    contractor whose staff the audit watches, and so the one that must tell its clients."""
+    row = ws.con.execute(
+        "SELECT entrustee_id FROM contracts WHERE entrustee_id IS NOT NULL"
+        " GROUP BY entrustee_id ORDER BY count(*) DESC, entrustee_id LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _learned_at(ws: Workspace) -> date:
+    """The day after the last logged event: the simulated leak surfaces when the world ends, so
+    the demo's deadlines are the same on every run rather than moving with the calendar."""
+    row = ws.con.execute("SELECT max(ts) FROM access_events").fetchone()
+    last = row[0] if row else None
+    if isinstance(last, datetime):
+        return last.astimezone(ws.timezone).date() + timedelta(days=1)
+    return date.today()
 
 
 def run_demo(
@@ -108,6 +115,10 @@ def run_demo(
     findings = step("findings", "kansa.audit", "list_findings", lambda f: f(ws))
     if isinstance(findings, list):
         steps[-1].result = {"count": len(findings), "top": findings[:10]}
+    cases = step("audit cases", "kansa.audit", "list_cases", lambda f: f(ws))
+    if isinstance(cases, list):
+        steps[-1].result = {"count": len(cases), "cases": cases[:5]}
+    step("audit report", "kansa.audit", "write_report", lambda f: {"page": str(f(ws))})
     if (world_dir / "truth.json").exists():
         step("audit vs truth", "kansa.audit", "evaluate", lambda f: f(ws, world_dir / "truth.json"))
     step("trace index", "kansa.trace", "index_world_datasets", lambda f: f(ws, world_dir))
@@ -116,10 +127,66 @@ def run_demo(
         if leak.name.endswith(".truth.csv"):
             continue
         got = step(f"trace {leak.name}", "kansa.trace", "trace_file", _bind_trace(ws, leak))
-        if isinstance(got, dict) and not traced:
-            traced = got
-    today = date.today()
-    for kind in ("entrustee", "business"):
-        incident = _incident_from_trace(traced, today, kind)
-        step(f"respond assess ({kind})", "kansa.respond", "assess", _bind_assess(incident, today))
+        if isinstance(got, dict):
+            page = ws.reports_dir / f"trace-{leak.stem}.html"
+            step(f"trace page {leak.name}", "kansa.trace", "trace_page", _bind_page(got, page))
+            if not traced:
+                traced = got
+    if traced:
+        learned = _learned_at(ws)
+        incident = step(
+            "respond incident", "kansa.respond", "open_from_trace",
+            lambda f: f(ws, traced, learned, "demo", entrustee=_entrustee(ws), role="entrustee",
+                        cause="insider", jurisdictions=["appi"]),
+        )
+        if isinstance(incident, dict):
+            out = ws.reports_dir / "incident"
+            step("respond drafts", "kansa.respond", "draft_incident",
+                 lambda f: f(ws, incident["incident_id"], out, learned, actor="demo"))
     return steps
+
+
+def story(steps: list[DemoStep], world_dir: Path) -> list[str]:
+    """What the run showed, in a few lines (Japanese, then English): the insider and when he was
+    caught, whose data the leak was and whom it points to, and what is due by when. Identifiers and
+    counts only: the lines travel in terminals and reports."""
+    by = {s.name: s for s in steps if s.status == "ok"}
+    out: list[str] = []
+    ev = by.get("audit vs truth")
+    if ev is not None and isinstance(ev.result, dict):
+        for a in ev.result.get("actors", []):
+            if a.get("detected"):
+                out.append(
+                    f"監査: {a['actor']} ({a.get('kind') or '-'}) を検知 — 最初の不正 {a.get('first_bad_act')}、"
+                    f"最初の検知 {a.get('first_finding')} ({a.get('days_to_detect')} 日後; {', '.join(a.get('rules', []))}) / "
+                    f"audit: caught {a['actor']} {a.get('days_to_detect')} day(s) after the first bad act"
+                )
+            else:
+                out.append(f"監査: {a['actor']} は未検知 / audit: {a['actor']} NOT caught")
+        out.append(
+            f"誤検知 {ev.result.get('false_findings')} 件 / {ev.result.get('actor_days')} 人日 — "
+            f"false findings per 1,000 actor-days: {ev.result.get('false_findings_per_1000_actor_days')}"
+        )
+    for s in steps:
+        if s.status != "ok" or not s.name.startswith("trace leak") or not isinstance(s.result, dict):
+            continue
+        r = s.result
+        owners = ", ".join(f"{o['owner']}/{o['dataset']} {o['records']}" for o in r.get("owners", [])[:4])
+        sus = r.get("suspects") or []
+        top = f"{sus[0]['actor']} (coverage {sus[0].get('coverage')})" if sus else "-"
+        out.append(
+            f"追跡 {s.name[6:]}: {r.get('records')} 件中 {r.get('attributed')} 件を帰属 ({owners})、"
+            f"最有力の被疑アカウント {top} / trace: top suspect {top}"
+        )
+    inc = by.get("respond incident")
+    if inc is not None and isinstance(inc.result, dict):
+        rep = inc.result["reportable"]
+        ja = {True: "あり", False: "なし(委託元へ通知)", "unknown": "不明(要確認)"}.get(rep, str(rep))
+        out.append(f"対応 {inc.result['incident_id']}: 個人情報保護委員会への報告義務 {ja} / respond: reportable={rep}")
+        out += [f"  {line}" for line in inc.result.get("lines", [])]
+    for name in ("audit report", "respond drafts"):
+        s2 = by.get(name)
+        if s2 is not None and isinstance(s2.result, dict):
+            files = s2.result.get("files") or [s2.result.get("page")]
+            out.append(f"{name}: " + ", ".join(str(f) for f in files if f))
+    return out

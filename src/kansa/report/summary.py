@@ -21,6 +21,7 @@ table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.3em .6em;ver
 .ok{color:#075}.failed{color:#b00}.skipped{color:#888}pre{white-space:pre-wrap;font-size:.85em}</style>
 </head><body>
 <h1>kansa (監査) demo — {{ world }}</h1>
+{% if story %}<h2>what it found / 結果</h2><ul>{% for line in story %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <table><tr><th>step / 手順</th><th>status</th><th>s</th><th>result</th></tr>
 {% for s in steps %}<tr><td>{{ s.name }}</td><td class="{{ s.status }}">{{ s.status }}</td>
 <td>{{ s.seconds }}</td><td><pre>{{ s.error or render(s.result) }}</pre></td></tr>
@@ -33,10 +34,10 @@ def _render(value: Any) -> str:
     return text if len(text) < 4000 else text[:4000] + "\n…"
 
 
-def write_summary(steps: list[DemoStep], world: Path, out: Path) -> Path:
-    """Write the summary page to ``out`` and return its path."""
+def write_summary(steps: list[DemoStep], world: Path, out: Path, story: list[str] | None = None) -> Path:
+    """Write the summary page to ``out`` (the run's ``story`` lines first) and return its path."""
     env = Environment(autoescape=select_autoescape(default=True))
-    html = env.from_string(_TEMPLATE).render(steps=steps, world=str(world), render=_render)
+    html = env.from_string(_TEMPLATE).render(steps=steps, world=str(world), render=_render, story=story or [])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out
