@@ -342,3 +342,54 @@ def test_cli_assess_by_file_and_by_stored_incident_id(tmp_path: Path, capsys: py
     assert main(["respond", "assess", "INC-2026-999", "-w", str(wsd)]) == 2
     assert "no incident" in capsys.readouterr().err
     assert main(["respond", "assess", str(tmp_path / "missing.yaml")]) == 2
+
+
+FINDINGS: list[dict[str, Any]] = [  # rows as kansa audit findings --json prints them
+    {"finding_id": "F-8695c8aac8c2", "rule": "usb_unexplained", "actor_id": "mt001", "day": "2024-01-30",
+     "score": 9.1, "severity": "high", "reason_ja": "2024-01-30 に外部記録媒体へ 1 件のファイルを書き込み。",
+     "reason_en": "Wrote 1 file to removable media on 2024-01-30.", "evidence": 4, "verdict": "confirmed"},
+    {"finding_id": "F-b6de469c0ef0", "rule": "audit_silence", "actor_id": "mt001", "day": "2024-01-30",
+     "score": 8.0, "severity": "high", "reason_ja": "管理者アカウントが監査ログなしで 8 分間接続。",
+     "reason_en": "Admin account connected for 8 min with no audit line.", "evidence": 4, "verdict": "open"},
+    {"finding_id": "F-000000000001", "rule": "off_hours", "actor_id": "op07", "day": "2024-01-02",
+     "score": 2.0, "severity": "low", "reason_ja": "夜間の閲覧。", "reason_en": "Night-time browsing.",
+     "evidence": 1, "verdict": "benign"},
+]
+
+
+def test_audit_findings_are_evidence_for_the_cause_without_naming_staff(ws: Workspace) -> None:
+    _registry(ws)
+    got = open_from_trace(ws, _trace_file_shaped(), date(2026, 11, 2), "demo", entrustee="cc", role="entrustee",
+                          cause="insider", jurisdictions=["appi"], findings=FINDINGS, today=date(2026, 11, 3))
+    stored = get_incident(ws, got["incident_id"], date(2026, 11, 3))
+    kept = stored["facts"]["findings"]
+    # the benign one is dropped; what is kept carries no actor, in the register or in the ledger payload
+    assert [f["finding_id"] for f in kept] == ["F-8695c8aac8c2", "F-b6de469c0ef0"]
+    assert all("actor_id" not in f for f in kept)
+    assert "mt001" not in json.dumps(stored, ensure_ascii=False, default=str)
+    html = render_drafts(parse_incident(stored["facts"]), date(2026, 11, 3), "ja")
+    report = html["ppc-report-preliminary.ja.html"]
+    cause = report[report.index("(4)"):report.index("(5)")]
+    assert "監査ログの所見" in cause and "F-8695c8aac8c2" in cause and "外部記録媒体" in cause
+    assert "令和6年1月30日" in cause and "F-000000000001" not in report
+    timeline = html["timeline.ja.html"]
+    assert timeline.index("F-8695c8aac8c2") < timeline.index("事態を知った日")  # found before it was learned of
+    with pytest.raises(KansaError, match="finding_id"):
+        parse_incident({"learned_at": "2026-11-02", "findings": [{"rule": "x"}]})
+
+
+def test_cli_findings_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wsd = tmp_path / "w"
+    assert main(["init", str(wsd)]) == 0
+    found = tmp_path / "findings.json"
+    found.write_text(json.dumps(FINDINGS, ensure_ascii=False), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["incident", "open", "-w", str(wsd), "--learned-at", "2026-11-02", "--set", "persons=3",
+                 "--findings", str(found), "--by", "tanaka", "--json"]) == 0
+    iid = json.loads(capsys.readouterr().out)["incident_id"]
+    assert main(["incident", "show", "-w", str(wsd), iid, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [f["finding_id"] for f in shown["facts"]["findings"]] == ["F-8695c8aac8c2", "F-b6de469c0ef0"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert main(["incident", "update", "-w", str(wsd), iid, "--findings", str(bad)]) == 2

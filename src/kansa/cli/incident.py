@@ -23,6 +23,18 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Who makes the change (d
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE (YAML value; null = unknown). Repeatable.")]
 TodayOpt = Annotated[str | None, typer.Option("--today", help="As of this date (YYYY-MM-DD; default today).")]
 IdArg = Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-001.")]
+FindingsOpt = Annotated[Path | None, typer.Option(
+    "--findings", help="Audit findings as evidence for the cause (kansa audit findings --json; kept without actors).")]
+
+
+def _findings(path: Path | None) -> Any:
+    """The JSON of `kansa audit findings --json` (checked by kansa.respond), or None."""
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KansaError(f"not a JSON list of findings: {exc}", path=str(path)) from exc
 
 _STATE_STYLE = {"overdue": "red", "due": "yellow", "asap": "yellow", "advised": "cyan", "to_confirm": "magenta",
                 "done": "green"}
@@ -111,6 +123,7 @@ def register(app: typer.Typer) -> None:
         learned_at: Annotated[str | None, typer.Option("--learned-at", help="When the organisation learned of it (default today).")] = None,
         owner: Annotated[str | None, typer.Option("--owner", help="With --from-trace: open as this owner (controller).")] = None,
         as_org: Annotated[str | None, typer.Option("--as", help="With --from-trace: this organisation's org id (the entrustee); entrustors come from its contracts.")] = None,
+        findings: FindingsOpt = None,
         sets: SetOpt = None,
         by: ByOpt = None,
         ws_path: WorkspaceOpt = None,
@@ -124,6 +137,8 @@ def register(app: typer.Typer) -> None:
         if file is not None:
             facts.update(read_incident_mapping(file))
         extra = _sets(sets)
+        if findings is not None:
+            extra["findings"] = _findings(findings)
         learned = _day(learned_at, "--learned-at")
         if from_trace is not None:
             try:
@@ -165,6 +180,7 @@ def register(app: typer.Typer) -> None:
         sets: SetOpt = None,
         file: Annotated[Path | None, typer.Option("--file", help="YAML with the keys to change.")] = None,
         done: Annotated[list[str] | None, typer.Option("--done", help="Mark this obligation done today. Repeatable.")] = None,
+        findings: FindingsOpt = None,
         by: ByOpt = None,
         ws_path: WorkspaceOpt = None,
         as_json: JsonOpt = False,
@@ -175,6 +191,8 @@ def register(app: typer.Typer) -> None:
 
         changes = dict(read_incident_mapping(file)) if file is not None else {}
         changes.update(_sets(sets))
+        if findings is not None:
+            changes["findings"] = _findings(findings)
         if not changes and not done:
             raise KansaError("nothing to change: give --set KEY=VALUE, --file or --done OBLIGATION")
         out: dict[str, Any] = {"incident_id": incident_id, "changes": []}

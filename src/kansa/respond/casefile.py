@@ -18,7 +18,7 @@ from kansa.model.workspace import Workspace
 from kansa.respond.deadlines import STATES, deadlines
 from kansa.respond.drafts import write_drafts
 from kansa.respond.engine import assess_incident
-from kansa.respond.incident import parse_incident
+from kansa.respond.incident import evidence_findings, parse_incident
 from kansa.respond.store import dumps, ensure, plain, rows
 
 
@@ -67,11 +67,18 @@ def _facts(ws: Workspace, incident_id: str) -> tuple[dict[str, Any], int]:
     return json.loads(got[0]["facts"]), int(got[0]["version"])
 
 
+def _without_staff(facts: dict[str, Any]) -> dict[str, Any]:
+    """Audit findings are stored as the incident keeps them (no actor): the register names no staff."""
+    if facts.get("findings") is None:
+        return facts
+    return {**facts, "findings": evidence_findings(facts["findings"])}
+
+
 def open_incident(ws: Workspace, facts: dict[str, Any], actor: str) -> dict[str, Any]:
     """Store a new incident (facts as in an incident YAML); returns {"incident_id", "version", "ledger_leaf"}."""
     if not actor:
         raise KansaError("who is opening the incident? (--by NAME)")
-    facts = plain(facts)
+    facts = _without_staff(plain(facts))
     year = str(parse_incident(facts).discovered_at.year)  # refuses bad facts before anything is stored
     con = ensure(ws)
     n = rows(con, "SELECT count(*) AS n FROM respond_incidents WHERE incident_id LIKE ?", [f"INC-{year}-%"])[0]["n"]
@@ -89,7 +96,7 @@ def update_incident(ws: Workspace, incident_id: str, changes: dict[str, Any], ac
     if not changes:
         raise KansaError("nothing to change: give --set KEY=VALUE or --file")
     facts, version = _facts(ws, incident_id)
-    changes = plain(changes)
+    changes = _without_staff(plain(changes))
     if "categories" in changes and facts.get("categories_from") and "categories_from" not in changes:
         changes["categories_from"] = None  # the officer's list replaces the registry's
     new = {**facts, **changes}

@@ -76,6 +76,10 @@ def _events(incident: Incident, countdown: list[dict[str, Any]], history: list[d
     events: list[dict[str, Any]] = []
     if incident.occurred_at:
         events.append({"when": incident.occurred_at.isoformat(), "text": L["ev_occurred"], "state": None})
+    for f in incident.findings:
+        if f["day"]:
+            events.append({"when": f["day"], "text": f"{L['ev_finding']}: {f['reason_' + lang] or f['rule']} "
+                           f"({f['finding_id']})", "state": None})
     events.append({"when": incident.discovered_at.isoformat(), "text": L["ev_learned"], "state": None})
     for d in countdown:
         if d["due"]:

@@ -73,8 +73,14 @@ _KNOWN = {
     "my_number_public", "my_number_system", "ordinance_sensitive", "gdpr_unlikely_risk",
     "gdpr_high_risk", "gdpr_role", "cause", "cause_detail", "secondary_damage", "measures",
     "contact", "items", "published", "persons_upper", "sector", "role", "suspected", "encrypted",
-    "jurisdictions", "being_acquired", "counting", "owners", "source", "categories_from",
+    "jurisdictions", "being_acquired", "counting", "owners", "source", "categories_from", "findings",
 }
+
+# What the incident keeps of an audit finding: evidence for the cause, never who (the incident
+# names no staff; the finding id leads a reviewer back to kansa audit).
+FINDING_KEYS = ("finding_id", "rule", "day", "severity", "reason_ja", "reason_en", "verdict")
+# Triage verdicts that take a finding out of the evidence (kansa.audit's verdict words).
+_DISMISSED = frozenset({"benign", "dismissed"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ class Incident:
     # per entrustor (same order): {"name", "sector", "org_id", "persons"} as far as known
     entrustor_details: tuple[dict[str, Any], ...] = ()
     owners: tuple[dict[str, Any], ...] = ()
+    # audit findings offered as evidence for the cause (FINDING_KEYS only)
+    findings: tuple[dict[str, Any], ...] = ()
     cause: str = ""
     secondary_damage: str = ""
     measures: str = ""
@@ -161,6 +169,7 @@ class Incident:
         d["entrustors"] = list(self.entrustors)
         d["entrustor_details"] = [dict(e) for e in self.entrustor_details]
         d["owners"] = [dict(o) for o in self.owners]
+        d["findings"] = [dict(f) for f in self.findings]
         d["controller_kind"] = self.controller_kind
         d["entrustor"] = self.entrustor
         return d
@@ -273,6 +282,28 @@ def _entrustors(value: Any, source: str | None) -> list[dict[str, Any]]:
         else:
             out.append({"name": str(item), "sector": None, "org_id": None, "persons": None, "categories": None})
     return out
+
+
+def evidence_findings(value: Any, source: str | None = None) -> list[dict[str, Any]]:
+    """Audit findings (kansa audit findings --json rows) as the incident keeps them.
+
+    Only FINDING_KEYS are kept (no actor), dismissed or benign ones are dropped, and the list is
+    ordered by day so the drafts read as a sequence of events.
+    """
+    if value is None:
+        return []
+    if isinstance(value, dict) and isinstance(value.get("findings"), list):
+        value = value["findings"]
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        raise InputError("findings: expected a list of audit findings (kansa audit findings --json)", path=source)
+    out: list[dict[str, Any]] = []
+    for f in value:
+        if not f.get("finding_id"):
+            raise InputError("findings: each finding needs its finding_id", path=source)
+        if str(f.get("verdict") or "open") in _DISMISSED:
+            continue
+        out.append({k: (None if f.get(k) is None else str(f[k])) for k in FINDING_KEYS})
+    return sorted(out, key=lambda f: (f["day"] or "", f["finding_id"]))
 
 
 def category_flags(categories: tuple[str, ...] | None) -> dict[str, bool | None]:
@@ -435,6 +466,7 @@ def parse_incident(raw: dict[str, Any], source: str | None = None) -> Incident:
         entrustors=entrustors,
         entrustor_details=tuple(details),
         owners=tuple(dict(o) for o in owners),
+        findings=tuple(evidence_findings(data.get("findings"), source)),
         cause=cause_text,
         secondary_damage=str(data.get("secondary_damage", "") or ""),
         measures=str(data.get("measures", "") or ""),
