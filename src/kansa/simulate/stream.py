@@ -97,7 +97,8 @@ class _MonthGzip:
             path = self.root / self.pattern.format(month=month)
             path.parent.mkdir(parents=True, exist_ok=True)
             self.raw = path.open("wb")
-            self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0)
+            # Level 6 (gzip(1)'s default): at 50 M events level 9 costs 2.5× the CPU for 6–9 % smaller files.
+            self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0, compresslevel=6)
             self.month = month
             self.written.add(month)
         assert self.gz is not None
@@ -123,6 +124,38 @@ class _MonthGzip:
         return paths
 
 
+class _Counter:
+    """Renumbers one session's transactions or statements in time order.
+
+    The lines of one statement (a COPY of a query writes two) carry the same time and consecutive
+    generation line numbers, so after sorting they are adjacent: remembering only the last old
+    number is enough. A map of every old number would grow with the statements of a day's pooled
+    session, which at ``--scale`` 1000 is over a million.
+    """
+
+    __slots__ = ("last_new", "last_old")
+
+    def __init__(self) -> None:
+        self.last_old: str | None = None
+        self.last_new = 0
+
+    def renumber(self, old: str) -> int:
+        if old != self.last_old:
+            self.last_old, self.last_new = old, self.last_new + 1
+        return self.last_new
+
+
+class _Numbering:
+    """Where the server's counters stand in one open session."""
+
+    __slots__ = ("line", "stmt", "vxid")
+
+    def __init__(self) -> None:
+        self.line = 0
+        self.vxid = _Counter()
+        self.stmt = _Counter()
+
+
 class EventFiles:
     """Pending events of a world and the files they are flushed to (see module docstring)."""
 
@@ -139,7 +172,7 @@ class EventFiles:
         # CERT ids come from their own stream so that they do not shift the scenario's draws.
         self._ids = random.Random(f"cert-ids-{seed}")
         self._flushed: datetime | None = None
-        self._sessions: dict[str, dict[str, Any]] = {}
+        self._sessions: dict[str, _Numbering] = {}
         self._spill_dir = out / ".spill"
         self._runs: dict[str, list[Path]] = {kind: [] for kind in _KINDS}
         ep = out / "logs" / "endpoint"
@@ -248,16 +281,18 @@ class EventFiles:
         """
         for _, r in rows:
             sid = r[4]
-            st = self._sessions.setdefault(sid, {"line": 0, "vxid": {}, "stmt": {}})
-            st["line"] += 1
-            r[5] = st["line"]
+            st = self._sessions.get(sid)
+            if st is None:
+                st = self._sessions[sid] = _Numbering()
+            st.line += 1
+            r[5] = st.line
             if r[8]:
                 backend, _, old = str(r[8]).partition("/")
-                r[8] = f"{backend}/{st['vxid'].setdefault(old, len(st['vxid']) + 1)}"
+                r[8] = f"{backend}/{st.vxid.renumber(old)}"
             msg = str(r[12])
             if msg.startswith("AUDIT: SESSION,"):
                 _, old_stmt, rest = msg.split(",", 2)
-                r[12] = f"AUDIT: SESSION,{st['stmt'].setdefault(old_stmt, len(st['stmt']) + 1)},{rest}"
+                r[12] = f"AUDIT: SESSION,{st.stmt.renumber(old_stmt)},{rest}"
             elif msg.startswith("disconnection:"):
                 del self._sessions[sid]
         return rows
