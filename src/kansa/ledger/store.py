@@ -180,7 +180,8 @@ def v2_from(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _fields(kind: str, subjects: bool, items: str) -> tuple[tuple[str, str, str], ...]:
-    return ((SUBJECTS_FIELD, "VARCHAR[]", items),) if subjects and kind == "access" else ()
+    # items: the list already framed by subjects_sql, so it enters the frame as plain text
+    return ((SUBJECTS_FIELD, "VARCHAR", items),) if subjects and kind == "access" else ()
 
 
 def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
