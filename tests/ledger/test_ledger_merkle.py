@@ -128,3 +128,51 @@ def test_bulk_extend_matches_root_whatever_the_batches(batches: list[int]) -> No
         tree.extend(hashes[pos:pos + b])
         pos += b
         assert tree.root() == _rfc_mth(entries[:pos])
+
+
+# The same project's published consistency proofs between prefixes of that tree:
+# (old size, new size, proof); the roots are CT_ROOTS above.
+CT_CONSISTENCY = [
+    (1, 1, []),
+    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
+    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+]
+
+
+def _flip(h: bytes) -> bytes:
+    return h[:-1] + bytes([h[-1] ^ 1])
+
+
+@pytest.mark.parametrize(("m", "n", "proof_hex"), CT_CONSISTENCY)
+def test_published_ct_consistency_proofs(m: int, n: int, proof_hex: list[str]) -> None:
+    leaves = [merkle.leaf_hash(bytes.fromhex(x)) for x in CT_INPUTS[:n]]
+    published = [bytes.fromhex(p) for p in proof_hex]
+    assert merkle.consistency_proof(m, leaves) == published  # we produce the published proof
+    old, new = bytes.fromhex(CT_ROOTS[m - 1]), bytes.fromhex(CT_ROOTS[n - 1])
+    assert merkle.verify_consistency(m, n, old, new, published)  # and accept it
+    if published:  # a flipped bit anywhere, or a proof cut short, is refused
+        assert not merkle.verify_consistency(m, n, old, _flip(new), published)
+        assert not merkle.verify_consistency(m, n, _flip(old), new, published)
+        assert not merkle.verify_consistency(m, n, old, new, published[:-1])
+        assert not merkle.verify_consistency(m, n, old, new, [_flip(published[0]), *published[1:]])
+
+
+def test_published_ct_leaf_and_node_hashes() -> None:
+    assert merkle.leaf_hash(b"").hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    assert merkle.leaf_hash(bytes.fromhex("101112131415161718191a1b1c1d1e1f")).hex() == (
+        "3bfb960453ebaebf33727da7a1f4db38acc051d381b6da20d6d4e88f0eabfd7a")
+    left = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+    right = bytes.fromhex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f")
+    assert merkle.node_hash(left, right).hex() == "1a378704c17da31e2d05b6d121c2bb2c7d76f6ee6fa8f983e596c2d034963c57"
+
+
+def test_equal_sizes_with_different_roots_are_not_consistent() -> None:
+    r = bytes.fromhex(CT_ROOTS[2])
+    assert merkle.verify_consistency(3, 3, r, r, [])
+    assert not merkle.verify_consistency(3, 3, _flip(r), r, [])
