@@ -85,3 +85,18 @@ def test_explicitly_unknown_values_ask_too(key: str, value: Any, asked: str) -> 
     r = assess({**BASE, key: value, "persons": BASE["persons"] if key != "persons" else None}, date(2026, 11, 3))
     assert r["reportable"] == "unknown"
     assert asked in {q["fact"] for q in r["questions"]}
+
+
+def test_follow_up_questions_wait_for_the_question_that_decides_them() -> None:
+    bare = assess({"learned_at": "2026-11-02"}, date(2026, 11, 3))
+    asked = {q["fact"]: q for q in bare["questions"]}
+    # nothing known: ask which items leaked and which laws apply, not yet how My Number was held
+    assert {"categories", "jurisdictions"} <= set(asked)
+    assert not {"my_number_system", "my_number_public", "gdpr_role", "gdpr_high_risk"} & set(asked)
+    # the held-back questions' duties are still named under the question asked
+    assert "mynumber.preliminary_report" in asked["categories"]["because"]
+    assert "gdpr.art33_authority" in asked["jurisdictions"]["because"]
+    # once the data is known to hold My Number and GDPR applies, the follow-ups are asked
+    known = assess({"learned_at": "2026-11-02", "categories": ["マイナンバー"], "jurisdictions": ["appi", "gdpr"]},
+                   date(2026, 11, 3))
+    assert {"my_number_system", "my_number_public", "gdpr_role"} <= {q["fact"] for q in known["questions"]}

@@ -178,6 +178,9 @@ ADVISED_NOTICE = {"kind": "calendar_days", "days": 5, "note_ja": "速やかに",
 # Questions name the key of the incident file that answers them (the engine's fact → the key).
 INCIDENT_KEY = {"wrongful_purpose": "cause", "gdpr": "jurisdictions"}
 
+# Facts asked only once the fact before them is known (their obligations stay listed under it).
+_FOLLOW_UPS = {"my_number": ("my_number_system", "my_number_public"), "gdpr": ("gdpr_role", "gdpr_high_risk")}
+
 # Facts read from the category list: while no categories are given, ask for the list once.
 _CATEGORY_FACTS = frozenset({"sensitive", "property_damage", "ordinance_sensitive", "my_number"})
 
@@ -338,6 +341,12 @@ def _questions(rules: RuleSet, incident: Incident, asks: dict[str, list[str]],
     if incident.role == "entrustee" and not incident.entrustors \
             and any(o["kind"] == "notify_entrustor" for o in obligations):
         asks.setdefault("entrustors", []).append("appi.notify_entrustor")
+    # follow-up questions wait for the question that decides whether they matter at all: "was the
+    # My Number data in a My Number system?" means nothing before "does the data include My Number?"
+    for gate, follow_ups in _FOLLOW_UPS.items():
+        if gate in asks:
+            for f in follow_ups:
+                asks[gate].extend(asks.pop(f, []))
     if incident.categories is None:  # ask for the list once, not for each kind of item
         for f in _CATEGORY_FACTS & set(asks):
             asks.setdefault("categories", []).extend(asks.pop(f))
