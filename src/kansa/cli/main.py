@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kansa import __version__
-from kansa.cli import audit, demo, incident, ingest, ledger, respond, simulate, trace
+from kansa.cli import audit, demo, govern, incident, ingest, ledger, respond, simulate, trace
 from kansa.cli.common import JsonOpt, console, emit, err_console
 from kansa.model.errors import KansaError
 from kansa.model.workspace import default_workspace_path, init_workspace
@@ -46,7 +46,7 @@ def version_cmd() -> None:
     console.print(__version__)
 
 
-for module in (simulate, ingest, ledger, audit, trace, respond, incident, demo):
+for module in (simulate, ingest, ledger, audit, trace, respond, incident, demo, govern):
     module.register(app)
 
 
