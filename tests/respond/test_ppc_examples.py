@@ -3,7 +3,8 @@
 Sources (see docs/respond.md): APPI Art. 26 and Enforcement Rules Arts. 7–10; the PPC guideline
 (通則編) 3-5-3 examples and its "about 3–5 days" for 速報; PPC Q&A 6-12 (a card number alone
 counts under Rule 7(2)); the 2024 amendment of Rule 7(3) (data being acquired, web skimming);
-APPI Art. 68 and Rule 43 for public bodies (> 100 persons, 条例要配慮個人情報); GDPR Arts. 33/34.
+APPI Art. 68 and Rule 43 for public bodies (> 100 persons, 条例要配慮個人情報); the My Number
+breach-report rule Art. 2; GDPR Arts. 33/34 (33(5): every breach is documented).
 Each case: facts → reportable or not, on which grounds, which obligations, due dates.
 The awareness day is Monday 2026-11-02 and counts as day 1 (guideline 3-5-3-4): 速報 day 5 =
 11-06, 確報 day 30 = 12-01, day 60 = 12-31 (a closed day, 12/29–1/3) → 2027-01-04.
@@ -27,6 +28,7 @@ PUBLIC = {**BUSINESS, "sector": "public_body"}
 ENTRUSTEE = {**BUSINESS, "role": "entrustee", "entrustors": ["A県", "B市", "C損害保険"]}
 
 PRE, FIN, NOTE = "appi.preliminary_report", "appi.final_report", "appi.notify_persons"
+DOC = "gdpr.art33_5_document"  # every GDPR breach, notified or not
 
 CASES: list[tuple[str, dict[str, Any], Any, set[str], dict[str, str]]] = [
     # (name, facts, reportable, grounds, {obligation: due ("" = no fixed day)})
@@ -114,16 +116,16 @@ CASES: list[tuple[str, dict[str, Any], Any, set[str], dict[str, str]]] = [
      False, {"mynumber.over100"}, {"mynumber.notify_entrustor": "2026-11-06"}),
     ("GDPR controller, health data: authority in 72 h and the data subjects",
      {**BUSINESS, "learned_at": "2026-11-02T09:00:00", "jurisdictions": ["gdpr"], "categories": ["health"]},
-     True, {"gdpr.risk", "gdpr.high_risk"},
-     {"gdpr.art33_authority": "2026-11-05T09:00:00", "gdpr.art34_subjects": ""}),
+     True, {"gdpr.breach", "gdpr.risk", "gdpr.high_risk"},
+     {"gdpr.art33_authority": "2026-11-05T09:00:00", "gdpr.art34_subjects": "", DOC: ""}),
     ("GDPR processor: tells the controller, not the authority",
      {**ENTRUSTEE, "jurisdictions": ["gdpr"], "gdpr_role": "processor"},
-     False, {"gdpr.risk"}, {"gdpr.art33_controller": ""}),
-    ("GDPR breach unlikely to result in a risk: no notification",
-     {**BUSINESS, "jurisdictions": ["gdpr"], "gdpr_unlikely_risk": True}, False, set(), {}),
+     False, {"gdpr.breach", "gdpr.risk"}, {"gdpr.art33_controller": ""}),
+    ("GDPR breach unlikely to result in a risk: no notification, but documented (Art. 33(5))",
+     {**BUSINESS, "jurisdictions": ["gdpr"], "gdpr_unlikely_risk": True}, False, {"gdpr.breach"}, {DOC: ""}),
     ("GDPR, encrypted beyond reading: authority yes, data subjects not (Art. 34(3)(a))",
      {**BUSINESS, "jurisdictions": ["gdpr"], "categories": ["health"], "encrypted": True},
-     True, {"gdpr.risk"}, {"gdpr.art33_authority": "2026-11-05T00:00:00"}),
+     True, {"gdpr.breach", "gdpr.risk"}, {"gdpr.art33_authority": "2026-11-05T00:00:00", DOC: ""}),
 ]
 
 
