@@ -361,6 +361,7 @@ def test_audit_findings_are_evidence_for_the_cause_without_naming_staff(ws: Work
     _registry(ws)
     got = open_from_trace(ws, _trace_file_shaped(), date(2026, 11, 2), "demo", entrustee="cc", role="entrustee",
                           cause="insider", jurisdictions=["appi"], findings=FINDINGS, today=date(2026, 11, 3))
+    assert "mt001" not in json.dumps(got, ensure_ascii=False)  # nor in what the call returns
     stored = get_incident(ws, got["incident_id"], date(2026, 11, 3))
     kept = stored["facts"]["findings"]
     # the benign one is dropped; what is kept carries no actor, in the register or in the ledger payload

@@ -271,7 +271,8 @@ def open_from_trace(ws: Workspace, trace: dict[str, Any], learned_at: date, acto
     opened = open_incident(ws, got, actor)
     shown = get_incident(ws, opened["incident_id"], today or learned_at)
     a = shown["assessment"]
-    return {"incident_id": opened["incident_id"], "facts": got, "reportable": a["reportable"],
+    # the facts as stored (what the register keeps: audit findings without actors, plain JSON values)
+    return {"incident_id": opened["incident_id"], "facts": shown["facts"], "reportable": a["reportable"],
             "questions": [q["text"] for q in a["questions"]], "entrustor_duties": a["entrustor_duties"],
             "deadlines": shown["deadlines"],
             "lines": countdown_lines(shown["deadlines"]) + entrustor_lines(a["entrustor_duties"])}
