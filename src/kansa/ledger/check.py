@@ -56,7 +56,7 @@ def verify(
     """Recompute every leaf and root; check every head's signature and consistency.
 
     Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "heads_checked", "pending",
-    "pending_backdated", "orphan_subjects"}; ``first_bad`` is
+    "pending_backdated", "sealed_late", "orphan_subjects"}; ``first_bad`` is
     the lowest leaf index whose row was changed or removed (or, when the stored hashes were
     rewritten too, the first leaf after the last head that still holds).
     """
@@ -121,6 +121,14 @@ def verify(
         if row:
             pending += int(row[0])
             backdated += int(row[1])
+    # event leaves sealed after a leaf of a higher event id: an event written outside ingest with
+    # an old id and sealed afterwards (the ledger records truthfully that it came later)
+    late = store.one(
+        con,
+        "SELECT count(*) FROM (SELECT ref_id, max(ref_id) OVER (ORDER BY leaf_index ROWS BETWEEN UNBOUNDED"
+        " PRECEDING AND 1 PRECEDING) AS before FROM ledger_leaves WHERE kind IN ('access', 'endpoint'))"
+        " WHERE ref_id < before",
+    )
     orphans = store.one(
         con, "SELECT count(*) FROM access_subjects s ANTI JOIN access_events e ON e.event_id = s.event_id"
     )
@@ -136,6 +144,7 @@ def verify(
         # unsealed events numbered below the last sealed one: ingest hands out ids in order, so
         # these were written some other way (worth a look, though not proof of tampering)
         "pending_backdated": backdated,
+        "sealed_late": int(late[0]) if late else 0,
         # subject rows of no access event: no leaf covers them and no query joins them to an
         # event, so they hide nothing, but nothing legitimate writes them either
         "orphan_subjects": int(orphans[0]) if orphans else 0,

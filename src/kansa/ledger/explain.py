@@ -15,6 +15,12 @@ REASONS: dict[str, tuple[str, str]] = {
         "This event row, or the list of data subjects it touched (access_subjects), was changed after it"
         " was sealed (UPDATE, DELETE or INSERT); it no longer matches what was recorded.",
     ),
+    "row inserted": (
+        "封印済みのイベントの間に、封印されていないイベント行が差し込まれています（INSERT）。"
+        "取り込みはイベントを番号順に、書き込みと同じトランザクションで封印するため、kansa の経路では生じません。",
+        "An unsealed event row was slipped in among sealed ones (INSERT). Ingest numbers events in order and"
+        " seals them in the transaction that writes them, so this does not happen through kansa.",
+    ),
     "row deleted": (
         "封印済みのイベント行が削除されています（DELETE）。",
         "A sealed event row has been deleted (DELETE).",

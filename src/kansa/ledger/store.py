@@ -270,10 +270,31 @@ def _v2_spans(enc: Encodings) -> list[tuple[str, int, int | None, bool]]:
     return [*spans, ("access", max(enc.v2, enc.v2s), None, True)]
 
 
+def _slipped_in(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None, int | None, str]]:
+    """Unsealed events numbered below the last sealed one, at the leaf position they would take.
+
+    Ingest numbers events in order and seals them in the transaction that writes them, so an
+    unsealed event among sealed ones was written some other way: an insertion into the sealed
+    history. (Unsealed events after the last sealed one are only counted as pending.)
+    """
+    found: list[tuple[int, str | None, int | None, str]] = []
+    for kind, table in EVENT_TABLES.items():
+        rows = con.execute(
+            f"WITH sealed AS (SELECT leaf_index, ref_id FROM ledger_leaves WHERE kind IN ('access', 'endpoint'))"
+            f" SELECT e.event_id, (SELECT min(s.leaf_index) FROM sealed s WHERE s.ref_id > e.event_id)"
+            f" FROM {table} e ANTI JOIN ledger_leaves l ON l.kind = ? AND l.ref_id = e.event_id"
+            f" WHERE e.event_id < (SELECT max(ref_id) FROM sealed)",
+            [kind],
+        ).fetchall()
+        found += [(int(pos), kind, int(ref), "row inserted") for ref, pos in rows]
+    return found
+
+
 def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every leaf that no longer matches the ledger or its row, by leaf index.
 
-    Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row deleted"
+    Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row inserted"
+    (an unsealed event numbered among sealed ones, at the position it would take), "row deleted"
     (the event or journal row a leaf names is gone), "row changed" (the row, or for a frame-v2s
     access leaf the subjects it touched, hashes differently now). frame-v2 event leaves are
     recomputed set-wise by the engine; older JSON leaves and journal entries one by one in Python.
@@ -301,6 +322,7 @@ def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             [kind, lo],
         ).fetchall()
         found += [(int(i), kind, int(ref), "row deleted" if gone else "row changed") for i, ref, gone in rows]
+    found += _slipped_in(con)
     for idx, kind, ref_id, stored, now in current_leaves(con, python_only=True):
         if now is None:
             found.append((idx, kind, ref_id, "row deleted"))
