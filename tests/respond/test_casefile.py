@@ -339,6 +339,8 @@ def test_cli_assess_by_file_and_by_stored_incident_id(tmp_path: Path, capsys: py
     assert stored["reportable"] is False
     assert {q["fact"] for q in stored["questions"]} >= {"cause"}
     assert any(o["kind"] == "notify_entrustor" and o["status"] == "unknown" for o in stored["obligations"])
+    assert main(["respond", "draft", iid, "-w", str(wsd), "--out", str(tmp_path / "d"), "--today", "2026-11-03"]) == 0
+    assert (tmp_path / "d" / "timeline.ja.html").exists()
     assert main(["respond", "assess", "INC-2026-999", "-w", str(wsd)]) == 2
     assert "no incident" in capsys.readouterr().err
     assert main(["respond", "assess", str(tmp_path / "missing.yaml")]) == 2

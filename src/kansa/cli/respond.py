@@ -81,17 +81,23 @@ def register(app: typer.Typer) -> None:
 
     @respond_app.command("draft")
     def draft_cmd(
-        incident: IncidentArg,
+        incident: IncidentOrIdArg,
         out: Annotated[Path, typer.Option("--out", help="Folder for the drafts.")],
         lang: Annotated[str, typer.Option("--lang", help="ja or en.")] = "ja",
         pdf: Annotated[bool, typer.Option("--pdf", help="Also write PDF (WeasyPrint).")] = False,
         today: TodayOpt = None,
+        ws_path: WorkspaceOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Write drafts of the PPC report (速報/確報) and the notice to affected persons."""
-        from kansa.respond import draft, load_incident
+        from kansa.respond import draft, draft_incident, load_incident
 
-        result = draft(load_incident(incident), out, _today(today), lang=lang, pdf=pdf)
+        path = Path(incident)
+        if path.exists() or not _INCIDENT_ID.match(incident):
+            result = draft(load_incident(path), out, _today(today), lang=lang, pdf=pdf)
+        else:  # same as `kansa incident draft` (done days and history included), not recorded as a change
+            with workspace(ws_path, "respond draft", incident) as ws:
+                result = draft_incident(ws, incident, out, _today(today), lang=lang, pdf=pdf)
         emit(result, as_json, lambda r: console.print("\n".join(f"wrote {f}" for f in r["files"])))
 
     app.add_typer(respond_app, name="respond")
