@@ -103,9 +103,10 @@ def build_links(contracts: list[Contract], owner: str) -> list[Link]:
     used: set[str] = set()
 
     def walk(parent: Link | None, holder: str, seen: tuple[str, ...], lo: date, hi: date) -> None:
-        children = [c for c in by_entrustor.get(holder, []) if c.covers(owner) and c.entrustee_id not in seen]
+        covering = [c for c in by_entrustor.get(holder, []) if c.covers(owner)]
+        used.update(c.contract_id for c in covering)   # one handing the data back up the chain is no new link
+        children = [c for c in covering if c.entrustee_id not in seen]
         for c in children:
-            used.add(c.contract_id)
             approved = parent is None or (parent.contract is not None
                                           and c.entrustee_id in parent.contract.allowed_subcontractors)
             link = Link(
