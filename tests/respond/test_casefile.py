@@ -396,3 +396,20 @@ def test_cli_findings_option(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
     assert main(["incident", "update", "-w", str(wsd), iid, "--findings", str(bad)]) == 2
+
+
+def test_entrustor_lines_say_who_must_or_may_report() -> None:
+    from kansa.respond.deadlines import entrustor_lines
+
+    duties = [
+        {"name": "明石市", "sector": "public_body", "persons": 150, "reportable": True, "grounds": ["admin.over100"],
+         "unknown": []},
+        {"name": "さくら損害保険", "sector": None, "persons": None, "reportable": "unknown", "grounds": [],
+         "unknown": ["sector", "persons"]},
+        {"name": "西日本マーケティング株式会社", "sector": "business", "persons": 800, "reportable": False,
+         "grounds": [], "unknown": []},
+    ]
+    assert entrustor_lines(duties) == [
+        "[entrustor] 明石市 (public_body, 150 persons) will likely have to report itself (admin.over100): tell it now",
+        "[entrustor] さくら損害保険 (sector ?, ? persons) may have to report itself (open: sector, persons)",
+    ]
