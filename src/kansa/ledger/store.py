@@ -169,6 +169,7 @@ class Encodings:
 
 
 def encodings(con: duckdb.DuckDBPyConnection) -> Encodings:
+    """The markers as stored (read on every seal and verify: an edit takes effect at once)."""
     rows = dict(con.execute("SELECT encoding, min(from_leaf) FROM ledger_encodings GROUP BY encoding").fetchall())
     v2s = rows.get("frame-v2s")
     return Encodings(int(rows.get("frame-v2") or 0), None if v2s is None else int(v2s))
@@ -179,9 +180,9 @@ def v2_from(con: duckdb.DuckDBPyConnection) -> int:
     return encodings(con).v2
 
 
-def _fields(kind: str, subjects: bool, items: str) -> tuple[tuple[str, str, str], ...]:
-    # items: the list already framed by subjects_sql, so it enters the frame as plain text
-    return ((SUBJECTS_FIELD, "VARCHAR", items),) if subjects and kind == "access" else ()
+def _fields(kind: str, subjects: bool) -> tuple[tuple[str, str, str], ...]:
+    # sj.items (subjects_join) is the list already framed by subjects_sql: it enters as plain text
+    return ((SUBJECTS_FIELD, "VARCHAR", "sj.items"),) if subjects and kind == "access" else ()
 
 
 def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
@@ -192,19 +193,15 @@ def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
     return f" LEFT JOIN ({subjects_sql(where)}) sj ON sj.event_id = {on}"
 
 
-def event_hash_sql(
-    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", items: str = "sj.items"
-) -> str:
-    """Hex leaf hash of an event row ``alias`` (with ``subjects``: its ``items`` from subjects_join)."""
-    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias, _fields(kind, subjects, items))
+def event_hash_sql(con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e") -> str:
+    """Hex leaf hash of an event row ``alias`` (with ``subjects``: and of ``sj`` from subjects_join)."""
+    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias, _fields(kind, subjects))
 
 
-def event_frame_sql(
-    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", items: str = "sj.items"
-) -> str:
+def event_frame_sql(con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e") -> str:
     """frame-v2 bytes (BLOB) of an event row, as event_hash_sql hashes them."""
     columns = columns_of(con, EVENT_TABLES[kind])
-    return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects, items))})"
+    return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects))})"
 
 
 def event_leaves(
