@@ -94,3 +94,20 @@ def test_owner_without_contracts(ws: Workspace) -> None:
     assert town["links"] == [] and not town["has_contracts"]
     assert [(x["org"], x["events"]) for x in town["outside"]] == [("bpo", 2)]
     assert OWNER not in [o["owner_id"] for o in chains(ws, owner="town_b")["owners"]]
+
+
+def test_renewal_covers_access_after_the_old_end(ws: Workspace) -> None:
+    build(ws)
+    ws.con.execute("INSERT INTO contracts VALUES ('C4b', 'city_a', 'old_vendor', ['city_a'], ['basic'], "
+                   "['maintenance'], [], DATE '2024-04-11', NULL, [])")
+    owner = chains(ws)["owners"][0]
+    vendor_links = [n for n in owner["links"] if n["entrustee"] == "old_vendor"]
+    assert [n["contract_id"] for n in vendor_links] == ["C4b"]     # the ended one has nothing to answer for
+    assert _codes(vendor_links[0]) == set() and vendor_links[0]["access_in_force"]["events"] == 2
+
+
+def test_access_before_the_contract_starts(ws: Workspace) -> None:
+    build(ws)
+    ws.con.execute("UPDATE contracts SET valid_from = DATE '2024-04-20' WHERE contract_id = 'C2'")
+    sub_ok = _flat(chains(ws)["owners"][0]["links"])["sub_ok"]
+    assert _codes(sub_ok) == {"before_start"} and sub_ok["access_in_force"]["events"] == 0
