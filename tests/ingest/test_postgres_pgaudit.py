@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pg_harness import PgCluster, require_pg
+from test_pgaudit_columnar import _same_both_ways
 
 from kansa.ingest.pgaudit import read_pgaudit
 
@@ -194,3 +195,9 @@ def test_real_log_rows_gives_row_counts(pg_logs: dict[str, Path], kind: str) -> 
     assert [(e["action"], e["row_count"]) for e in data] == [
         ("export", 2), ("view", 1), ("export", 1), ("export", None)]  # a table COPY is not counted
     assert data[1]["subjects"] == [("pref_osaka", "R001")]
+
+
+@pytest.mark.postgres
+def test_columnar_path_reads_the_real_csvlog_as_the_line_reader_does(pg_logs: dict[str, Path],
+                                                                      tmp_path: Path) -> None:
+    assert _same_both_ways(tmp_path, pg_logs["csv"]) > 20

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +27,7 @@ from kansa.ingest import textfile
 from kansa.ingest.textfile import line_blocks
 
 AHEAD = 2
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,12 +68,12 @@ def _stage(con: duckdb.DuckDBPyConnection, stage_sql: str, block: Any) -> Staged
                 con.unregister("_kansa_bad")
     finally:
         con.unregister("_kansa_block")
-    subjects = _unnest_subjects(good)
+    subjects = unnest_subjects(good)
     good = good.drop_columns(["subjects"])
     return StagedBlock(good, subjects, bad, len(block.lines), block.first_line, block.end_line, block.end_offset)
 
 
-def _unnest_subjects(good: pa.Table) -> pa.Table:
+def unnest_subjects(good: pa.Table) -> pa.Table:
     lists = good.column("subjects").combine_chunks()
     rows = pc.list_parent_indices(lists)
     return pa.table({
@@ -98,6 +99,27 @@ def staged_blocks(
     Closing the iterator early stops the thread.
     """
     size = block_bytes or textfile.BLOCK_BYTES
+
+    def produce() -> Iterator[StagedBlock]:
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET TimeZone = '{timezone}'")  # a time without offset is local to the workspace
+            for block in line_blocks(
+                path, start_offset=start_offset, start_line=start_line, hasher=hasher, block_bytes=size
+            ):
+                yield _stage(con, stage_sql, block)
+        finally:
+            con.close()
+
+    return run_ahead(produce)
+
+
+def run_ahead(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """``produce()``'s items, made in a background thread at most ``AHEAD`` items ahead.
+
+    Errors in the thread (a truncated gzip, say) are raised here, in the caller's thread.
+    Closing the iterator early stops the thread.
+    """
     out: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
     stop = threading.Event()
 
@@ -111,19 +133,16 @@ def staged_blocks(
         return False
 
     def work() -> None:
-        con = duckdb.connect()
+        items = produce()
         try:
-            con.execute(f"SET TimeZone = '{timezone}'")  # a time without offset is local to the workspace
-            for block in line_blocks(
-                path, start_offset=start_offset, start_line=start_line, hasher=hasher, block_bytes=size
-            ):
-                if not put(_stage(con, stage_sql, block)):
+            for item in items:
+                if not put(item):
                     return
             put(_DONE)
         except BaseException as exc:  # handed to the consumer, who re-raises it
             put(exc)
         finally:
-            con.close()
+            items.close()  # type: ignore[attr-defined]  # a generator: its own cleanup runs now
 
     thread = threading.Thread(target=work, name="kansa-ingest-reader", daemon=True)
     thread.start()

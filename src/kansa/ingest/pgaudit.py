@@ -464,7 +464,8 @@ def _json_rows(text: IO[str]) -> Iterator[Row]:
         }, "", line[:500]
 
 
-def _is_json(path: Path) -> bool:
+def is_jsonlog(path: Path) -> bool:
+    """By name: PostgreSQL names its jsonlog files *.json."""
     name = path.name.lower().removesuffix(".gz")
     return name.endswith(".json") or name.endswith(".jsonl")
 
@@ -508,7 +509,7 @@ def read_pgaudit(path: Path, owners: OwnerMap | None = None, local: ZoneInfo | N
 def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iterator[Chunk]:
     mapper = _Mapper(owners, local)
     chunk = Chunk()
-    kind = "jsonlog" if _is_json(path) else "csvlog"
+    kind = "jsonlog" if is_jsonlog(path) else "csvlog"
     recognised = False  # a file none of whose first lines is a log record is not a log at all
     full_at: int | None = None  # line at which the chunk reached CHUNK_LINES; handed on SETTLE_LINES later
     open_end = _ends_mid_line(path)

@@ -11,7 +11,7 @@ resolved from the registry so that audit compares people, not account names.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kansa.ingest.blocks import staged_blocks
+from kansa.ingest.blocks import StagedBlock, staged_blocks
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
-from kansa.ingest.textfile import content_digest, is_gzip
+from kansa.ingest.textfile import BLOCK_BYTES, content_digest, is_gzip, open_binary
 from kansa.ledger import ensure_ledger, seal_pending, seal_range
 from kansa.model.workspace import Workspace
 
@@ -396,6 +396,45 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
     Ids, actors, subjects and quarantine are set-wise SQL over each block; Python only moves
     blocks of bytes, so the file's size, not its line count, sets the Python cost.
     """
+    def blocks(start_offset: int, start_line: int, hasher: Any) -> Iterator[StagedBlock]:
+        return staged_blocks(path, stage_sql, start_offset=start_offset, start_line=start_line, hasher=hasher,
+                             timezone=ws.timezone.key)
+
+    return ingest_staged_blocks(ws, path, source, blocks)
+
+
+def _line_end_offset(path: Path, lines: int) -> int:
+    """Content offset just after line ``lines`` (the line reader records a live log's size, which
+    may end inside a record it left for later; the columnar path resumes at a record's end)."""
+    if lines == 0:
+        return 0
+    seen = 0
+    offset = 0
+    with open_binary(path) as fh:
+        while block := fh.read(BLOCK_BYTES):
+            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            if seen + len(newlines) >= lines:
+                return offset + int(newlines[lines - seen - 1]) + 1
+            seen += len(newlines)
+            offset += len(block)
+    return offset
+
+
+def ingest_staged_blocks(
+    ws: Workspace,
+    path: Path,
+    source: str,
+    stage: Callable[[int, int, Any], Iterator[StagedBlock]],
+    *,
+    resume_at_line_end: bool = False,
+) -> FileResult:
+    """Ingest staged blocks (``stage(start_offset, start_line, hasher)``) atomically and idempotently.
+
+    Each block's rows carry the access_events columns a source can give, ``n`` (line), ``system``
+    and optionally ``source_system`` (else ``source``); ids, actors, subjects and quarantine are
+    set-wise SQL over each block. ``resume_at_line_end``: a grown file resumes after the last line
+    ingested, not at the recorded size (a record left unfinished is read again).
+    """
     name = str(path)
     result = FileResult(path=name, source=source)
     gz = is_gzip(path)
@@ -410,6 +449,8 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
             return result
     resumed = _resume(ws, name, path, None if gz else raw_size)
     start_offset, start_line, hasher = resumed if resumed else (0, 0, hashlib.sha256())
+    if resumed and resume_at_line_end and (at := _line_end_offset(path, start_line)) != start_offset:
+        start_offset, hasher = at, content_digest(path, at)[0]
     result.resumed_after_line = start_line
     default_system = DEFAULT_ACCOUNT_SYSTEM.get(source, source)
     con = ws.con
@@ -419,9 +460,7 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
     size = start_offset
     lines_done = start_line
     try:
-        blocks = staged_blocks(path, stage_sql, start_offset=start_offset, start_line=start_line, hasher=hasher,
-                               timezone=ws.timezone.key)
-        for block in blocks:
+        for block in stage(start_offset, start_line, hasher):
             lines_done, size = block.end_line, block.end_offset
             good = len(block.good)
             if len(block.bad):
@@ -443,14 +482,15 @@ def ingest_line_blocks(ws: Workspace, path: Path, source: str, stage_sql: str) -
                 )
                 con.register("_kansa_good", rows)
                 con.register("_kansa_subjects", subjects)
+                own_system = "s.source_system" if "source_system" in rows.column_names else "NULL"
                 try:
                     con.execute(
                         f"""
                         INSERT INTO access_events BY NAME
                         SELECT s.event_id, s.ts, s.account, s.action, s.resource, s.columns, s.owner_id,
                                s.purpose, s.ticket, s.terminal, s.source_ip, s.outcome, s.row_count, s.bytes,
-                               s.statement, ? AS source_system, ? AS batch_id, ? AS source_file,
-                               s.n AS source_line, {resolve}
+                               s.statement, coalesce({own_system}, ?) AS source_system, ? AS batch_id,
+                               ? AS source_file, s.n AS source_line, {resolve}
                         """,
                         [source, batch.batch_id, name],
                     )

@@ -57,6 +57,12 @@ def ingest_pgaudit_file(ws: Workspace, path: Path) -> dict[str, Any]:
             [str(path), "no pgaudit reader available in this kansa; file not ingested"],
         )
         return FileResult(path=str(path), source="pgaudit", quarantined=1, not_ingested=True).to_dict()
+    if not pgaudit.is_jsonlog(path):
+        stage = importlib.import_module("kansa.ingest.pgaudit_stage")
+        try:
+            return stage.ingest_pgaudit_columnar(ws, path).to_dict()  # type: ignore[no-any-return]
+        except stage.Irregular as why:  # rolled back; the line reader quarantines what it must
+            log.info("%s: read line by line (%s)", path, why)
     reader: Callable[[Path], Iterable[Chunk]] = pgaudit.pgaudit_reader(ws)
     return ingest_chunks(ws, path, "pgaudit", reader).to_dict()
 

@@ -1,0 +1,380 @@
+"""pgaudit csvlog records → access rows, set-wise in DuckDB, block by block.
+
+The same rules as the line reader (``pgaudit._Mapper``), written over a block of records at once:
+AUDIT bodies are split by a regular expression in SQL; the SQL parser (pglast, via
+``_Mapper._shape``) runs once per distinct statement text and its result is joined back; a
+statement logged once (``<previously logged>``) is found by an as-of join on its session and
+statement id; the second line pgaudit writes for one access (SESSION and OBJECT auditing both on)
+and the COPY line after the relations its query read are dropped by window and group queries; an
+ERROR in the same transaction after a statement's line marks it failed by an as-of join.
+
+Rules that look across records see the block's neighbours too: the last records of the previous
+block (``CONTEXT_ROWS``: statements logged once, lines already counted) and the first records of
+the next (``LOOKAHEAD_ROWS``: an ERROR just after the cut). Python work is per distinct statement
+text, not per record.
+
+A value the SQL does not read the way the line reader would (an AUDIT body with unbalanced quotes
+or fewer than eight fields, a timestamp it cannot parse) raises ``Irregular``; the caller then
+reads the whole file with the line reader, which quarantines such records with their line numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
+from kansa.ingest.csvlog_blocks import Irregular, RecordBlock, record_blocks
+from kansa.ingest.pgaudit import _ABBREV, OwnerMap, _Mapper, parse_log_time
+from kansa.ingest.pipeline import FileResult, ingest_staged_blocks
+from kansa.model.workspace import Workspace
+
+CONTEXT_ROWS = 5000
+LOOKAHEAD_ROWS = 2000
+MAX_SHAPES = 50_000
+_PREV = "'<previously logged>'"
+
+_WANTED_SQL = """
+    starts_with(message, 'AUDIT: ') OR starts_with(message, 'connection authorized: ')
+    OR starts_with(message, 'replication connection authorized: ') OR starts_with(message, 'disconnection: ')
+    OR starts_with(message, 'password authentication failed')
+    OR (error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> '')
+"""
+
+# part: 0 context (previous block), 1 this block, 2 look-ahead (next block; failures only)
+_FILTER = f"""
+CREATE OR REPLACE TEMP TABLE r AS
+SELECT *, coalesce(nullif(session_id, ''), nullif(process_id, ''), '') AS sess,
+       CASE
+           WHEN starts_with(message, 'AUDIT: ') THEN NULL
+           WHEN error_severity = 'LOG' AND regexp_matches(message, '^(?:replication )?connection authorized: user=')
+               THEN 1
+           WHEN error_severity = 'LOG' AND regexp_matches(message, '^disconnection: session time: \\S+ user=') THEN 2
+           WHEN error_severity = 'FATAL' AND regexp_matches(message, '^password authentication failed for user "(.*)"')
+               THEN 3
+       END AS session_kind
+FROM _rec WHERE {_WANTED_SQL}
+"""
+
+_AUDIT = """
+CREATE OR REPLACE TEMP TABLE a AS
+WITH a0 AS (
+    SELECT n, part, sess, log_time, user_name, database_name, connection_from,
+           virtual_transaction_id AS vxid, substr(message, 8) AS body,
+           regexp_extract_all(',' || substr(message, 8), ',("(?:[^"]|"")*"|[^,]*)', 1) AS raw_f
+    FROM r WHERE starts_with(message, 'AUDIT: ') AND part < 2
+), a1 AS (
+    SELECT *,
+           list_transform(raw_f, lambda x: CASE WHEN starts_with(x, '"') THEN replace(x[2:-2], '""', '"') ELSE x END)
+               AS f,
+           length(body) + 1 = list_sum(list_transform(raw_f, lambda x: length(x) + 1))
+               AND list_bool_and(list_transform(raw_f, lambda x: NOT contains(x, '"')
+                                                 OR regexp_full_match(x, '"(?:[^"]|"")*"'))) AS regular
+    FROM a0
+)
+SELECT n, part, sess, log_time, user_name, nullif(database_name, '') AS db, connection_from, vxid,
+       regular AND len(f) >= 8 AS regular, f[2] AS stmt_id, f[3] AS substmt, f[5] AS command,
+       f[7] AS object_name, f[8] AS statement_raw, f[9:] AS tail
+FROM a1
+"""
+
+# the statement text of a "<previously logged>" line: the last one logged for the same statement
+# and substatement of the session, else for the same statement
+_RECOVER = f"""
+CREATE OR REPLACE TEMP TABLE b AS
+WITH p AS (SELECT n, sess, stmt_id, substmt FROM a WHERE statement_raw = {_PREV}),
+q AS (SELECT n AS qn, sess, stmt_id, substmt, statement_raw AS stmt FROM a WHERE statement_raw <> {_PREV}),
+m1 AS (SELECT p.n, q.qn, q.stmt FROM p ASOF LEFT JOIN q
+       ON p.sess = q.sess AND p.stmt_id = q.stmt_id AND p.substmt = q.substmt AND p.n > q.qn),
+m2 AS (SELECT p.n, q.qn, q.stmt FROM p ASOF LEFT JOIN q ON p.sess = q.sess AND p.stmt_id = q.stmt_id AND p.n > q.qn),
+prev AS (SELECT m1.n, coalesce(m1.qn, m2.qn) AS prior_n, CASE WHEN m1.qn IS NOT NULL THEN m1.stmt ELSE m2.stmt END AS stmt
+         FROM m1 JOIN m2 USING (n))
+SELECT a.*, CASE WHEN a.statement_raw = {_PREV} THEN prev.stmt ELSE a.statement_raw END AS stmt, prev.prior_n
+FROM a LEFT JOIN prev USING (n)
+"""
+
+_NEW_SHAPES = """
+SELECT DISTINCT b.stmt, b.command, b.object_name, b.db FROM b
+ANTI JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
+    AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
+"""
+
+_SHAPE_TYPES = pa.schema([
+    ("stmt", pa.string()), ("command", pa.string()), ("object_name", pa.string()), ("db", pa.string()),
+    ("mapped", pa.bool_()), ("action", pa.string()), ("resource", pa.string()), ("owner", pa.string()),
+    ("columns", pa.list_(pa.string())), ("n_params", pa.int64()),
+    ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())]))), ("tables", pa.list_(pa.string())),
+])
+
+# params and row count (pgaudit.log_rows) from the fields after the statement: pgaudit.params_and_rows
+_PARAMS = f"""
+CREATE OR REPLACE TEMP TABLE c AS
+WITH j AS (
+    SELECT b.*, s.mapped, s.action, s.resource, s.owner, s.columns, s.n_params, s.keys, s.tables,
+           CASE
+               WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
+               WHEN b.tail[1] = {_PREV} THEN 'prev'
+               WHEN len(b.tail) = s.n_params + 1 AND regexp_full_match(b.tail[-1], '[0-9]+') THEN 'counted'
+               ELSE 'all'
+           END AS tail_kind
+    FROM b JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
+        AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
+), l AS (
+    SELECT *,
+           CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
+               WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0,
+           CASE
+               WHEN tail_kind IN ('none', 'prev') THEN
+                   CASE WHEN len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+') THEN try_cast(tail[2] AS BIGINT) END
+               WHEN tail_kind = 'counted' THEN try_cast(tail[-1] AS BIGINT)
+           END AS nrows
+    FROM j
+)
+SELECT l.*,
+       CASE
+           WHEN l.statement_raw = {_PREV} AND (l.params0 = [{_PREV}] OR len(l.params0) = 0)
+               THEN coalesce(pp.stored, []::VARCHAR[])
+           WHEN l.params0 = [{_PREV}] THEN []::VARCHAR[]
+           ELSE l.params0
+       END AS params
+FROM l LEFT JOIN (
+    SELECT n, CASE WHEN params0 = [{_PREV}] THEN []::VARCHAR[] ELSE params0 END AS stored
+    FROM l WHERE statement_raw <> {_PREV}
+) pp ON pp.n = l.prior_n
+"""
+
+# one event per access: the first line of (session, statement, substatement, relation), and no
+# COPY line after the relations its query read (logged as that COPY's own lines just before)
+_EMIT = """
+CREATE OR REPLACE TEMP TABLE e AS
+WITH cp AS (
+    SELECT c.n FROM c JOIN c AS x ON x.sess = c.sess AND x.stmt_id = c.stmt_id AND x.n < c.n
+    WHERE c.command = 'COPY' AND c.object_name = '' AND c.mapped AND len(c.tables) > 0
+    GROUP BY c.n, c.tables HAVING list_has_all(list(x.resource), c.tables)
+)
+SELECT * FROM c WHERE n NOT IN (SELECT n FROM cp)
+QUALIFY row_number() OVER (PARTITION BY sess, stmt_id, substmt, resource ORDER BY n) = 1
+"""
+
+
+def _time_sql() -> str:
+    """log_time (``%m %Z``) → TIMESTAMPTZ for numeric offsets and the zones pgaudit._ABBREV names;
+    NULL for anything else (then Python's parse_log_time decides)."""
+    named = " ".join(
+        f"WHEN '{abbr}' THEN timezone('{zone}', naive)" for abbr, zone in _ABBREV.items())
+    return f"""
+        CASE
+            WHEN regexp_full_match(zone, '[+-][0-9]{{2}}(:?[0-9]{{2}})?') THEN timezone('UTC', naive
+                - (CASE WHEN zone[1] = '-' THEN -1 ELSE 1 END)
+                  * (to_hours(zone[2:3]::INT) + to_minutes(coalesce(nullif(regexp_replace(zone[4:], ':', ''), ''), '0')::INT)))
+            ELSE CASE zone {named} END
+        END"""
+
+
+_OUT = f"""
+WITH failed AS (
+    SELECT DISTINCT q.n FROM (
+        SELECT n, sess, virtual_transaction_id AS vxid FROM r
+        WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
+          AND error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> ''
+    ) err ASOF JOIN (
+        SELECT n, sess, vxid FROM e WHERE vxid <> ''
+        UNION ALL
+        SELECT n, sess, virtual_transaction_id FROM r
+        WHERE part = 2 AND starts_with(message, 'AUDIT: ') AND virtual_transaction_id <> ''
+    ) q ON err.sess = q.sess AND err.vxid = q.vxid AND err.n > q.n
+), o AS (
+    SELECT n, log_time, nullif(user_name, '') AS account, action, resource, columns, owner AS owner_id,
+           connection_from, CASE WHEN n IN (SELECT n FROM failed) THEN 'failure' ELSE 'success' END AS outcome,
+           CASE WHEN command IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') THEN nrows END AS row_count,
+           stmt AS statement, 'pgaudit' AS source_system,
+           CASE WHEN len(keys) = 0 THEN []::VARCHAR[] ELSE list_sort(list_distinct(list_filter(
+               list_transform(keys, lambda k: CASE WHEN k.p = 0 THEN k.v
+                                                   WHEN k.p <= len(params) THEN params[k.p]
+                                                   ELSE '$' || k.p END),
+               lambda v: NOT starts_with(v, '$')))) END AS subjects
+    FROM e WHERE part = 1
+    UNION ALL
+    SELECT n, log_time,
+           coalesce(nullif(user_name, ''), nullif(CASE session_kind
+               WHEN 1 THEN regexp_extract(message, '^(?:replication )?connection authorized: user=(\\S*)', 1)
+               WHEN 2 THEN regexp_extract(message, '^disconnection: session time: \\S+ user=(\\S*)', 1)
+               ELSE regexp_extract(message, '^password authentication failed for user "(.*)"', 1) END, '')),
+           CASE session_kind WHEN 2 THEN 'logout' ELSE 'login' END,
+           CASE WHEN sess <> '' THEN 'session:' || sess END, NULL::VARCHAR[], NULL::VARCHAR, connection_from,
+           CASE session_kind WHEN 3 THEN 'failure' ELSE 'success' END, NULL::BIGINT, message, 'postgresql',
+           []::VARCHAR[]
+    FROM r WHERE session_kind IS NOT NULL AND part = 1
+), t AS (
+    SELECT *, regexp_extract(trim(log_time), '^(.*) ([^ ]*)$', ['stamp', 'zone']) AS sz FROM o
+), u AS (
+    SELECT *, try_cast(sz.stamp AS TIMESTAMP) AS naive, sz.zone AS zone FROM t
+)
+SELECT n, NULL::VARCHAR AS reason, {_time_sql()} AS ts, account, action, resource, columns, owner_id,
+       NULL::VARCHAR AS purpose, NULL::VARCHAR AS ticket, NULL::VARCHAR AS terminal,
+       CASE
+           WHEN connection_from = '' OR starts_with(connection_from, '[') THEN NULL
+           WHEN regexp_matches(connection_from, ':[0-9]+$')
+               THEN trim(regexp_extract(connection_from, '^(.*):[^:]*$', 1), '[]')
+           ELSE connection_from
+       END AS source_ip,
+       outcome, row_count, NULL::BIGINT AS bytes, statement, NULL::VARCHAR AS system, subjects, source_system,
+       log_time
+FROM u ORDER BY n
+"""
+
+
+class CsvlogStager:
+    """Stages csvlog record blocks in a private DuckDB; holds what carries from block to block."""
+
+    def __init__(self, owners: OwnerMap, local: ZoneInfo) -> None:
+        self.con = duckdb.connect()
+        self.mapper = _Mapper(owners, local)
+        self.local = local
+        self.context: pa.Table | None = None
+        self._new_shapes_table()
+
+    def _new_shapes_table(self) -> None:
+        self.con.register("_shapes0", _SHAPE_TYPES.empty_table())
+        self.con.execute("CREATE OR REPLACE TEMP TABLE shapes AS SELECT * FROM _shapes0")
+        self.con.unregister("_shapes0")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _add_shapes(self) -> None:
+        new = self.con.execute(_NEW_SHAPES).fetchall()
+        if not new:
+            return
+        if self.con.execute("SELECT count(*) FROM shapes").fetchall()[0][0] + len(new) > MAX_SHAPES:
+            self._new_shapes_table()  # endless distinct texts (literals in the SQL): start again
+            new = self.con.execute(_NEW_SHAPES).fetchall()
+        rows: list[dict[str, Any]] = []
+        for stmt, command, object_name, db in new:
+            mapped, action, resource, owner = self.mapper._shape(stmt, command, object_name, db)
+            keys = mapped.keys if (owner and mapped and mapped.keys) else []
+            rows.append({
+                "stmt": stmt, "command": command, "object_name": object_name, "db": db,
+                "mapped": mapped is not None, "action": action, "resource": resource, "owner": owner,
+                "columns": list(mapped.columns) if mapped and mapped.columns else None,
+                "n_params": mapped.n_params if mapped else 0,
+                "keys": [{"p": _param_number(v), "v": v} for _, v in keys],
+                "tables": list(mapped.tables) if mapped else [],
+            })
+        self.con.register("_new_shapes", pa.Table.from_pylist(rows, schema=_SHAPE_TYPES))
+        try:
+            self.con.execute("INSERT INTO shapes SELECT * FROM _new_shapes")
+        finally:
+            self.con.unregister("_new_shapes")
+
+    def stage(self, block: RecordBlock, ahead: RecordBlock | None) -> StagedBlock:
+        con = self.con
+        parts = [block.table.append_column("part", pa.array([1] * block.table.num_rows, pa.int8()))]
+        if self.context is not None:
+            parts.insert(0, self.context)
+        if ahead is not None:
+            head = ahead.table.slice(0, LOOKAHEAD_ROWS)
+            parts.append(head.append_column("part", pa.array([2] * head.num_rows, pa.int8())))
+        con.register("_rec", pa.concat_tables(parts))
+        try:
+            con.execute(_FILTER)
+        finally:
+            con.unregister("_rec")
+        for sql in (_AUDIT, _RECOVER):
+            con.execute(sql)
+        bad = con.execute("SELECT min(n) FROM a WHERE NOT regular").fetchall()[0][0]
+        if bad is not None:
+            raise Irregular(f"line {bad}: an AUDIT body the columnar path does not split")
+        self._add_shapes()
+        con.execute(_PARAMS)
+        con.execute(_EMIT)
+        out = con.sql(_OUT).to_arrow_table()
+        out = self._fill_times(out)
+        self.context = con.sql(
+            f"SELECT * EXCLUDE (sess, session_kind) FROM r WHERE part = 1 ORDER BY n DESC LIMIT {CONTEXT_ROWS}"
+        ).to_arrow_table()
+        self.context = self.context.set_column(
+            self.context.schema.get_field_index("part"), "part", pa.array([0] * self.context.num_rows, pa.int8()))
+        good = out.drop_columns(["reason", "log_time"])
+        subjects = unnest_subjects(good)
+        good = good.drop_columns(["subjects"])
+        empty_bad = pa.table({"n": pa.array([], pa.int64()), "reason": pa.array([], pa.string()),
+                              "raw": pa.array([], pa.string())})
+        return StagedBlock(good, subjects, empty_bad, block.end_line - block.first_line + 1,
+                           block.first_line, block.end_line, block.end_offset)
+
+    def _fill_times(self, out: pa.Table) -> pa.Table:
+        """Times the SQL left NULL (zone abbreviations it does not know): parse_log_time decides,
+        with the workspace's zone for abbreviations that zone uses; a time it rejects is Irregular."""
+        ts = out.column("ts")
+        if ts.null_count == 0:
+            return out
+        values = ts.to_pylist()
+        texts = out.column("log_time").to_pylist()
+        lines = out.column("n").to_pylist()
+        for i, v in enumerate(values):
+            if v is None:
+                try:
+                    values[i] = parse_log_time(str(texts[i]), self.local)
+                except ValueError as exc:
+                    raise Irregular(f"line {lines[i]}: {exc}") from exc
+        col = out.schema.get_field_index("ts")
+        return out.set_column(col, out.schema.field(col), pa.array(values, type=ts.type))
+
+
+def _param_number(value: str) -> int:
+    from kansa.ingest.sqlmap import _PARAM_MARK
+
+    return int(value[len(_PARAM_MARK):]) if value.startswith(_PARAM_MARK) else 0
+
+
+def staged_csvlog_blocks(
+    path: Path,
+    owners: OwnerMap,
+    local: ZoneInfo,
+    *,
+    start_offset: int = 0,
+    start_line: int = 0,
+    hasher: Any = None,
+    block_bytes: int | None = None,
+) -> Iterator[StagedBlock]:
+    """The csvlog's access rows after ``start_offset``, one staged block per record block, parsed
+    in a background thread one block ahead of the caller (see blocks.run_ahead)."""
+
+    def produce() -> Iterator[StagedBlock]:
+        stager = CsvlogStager(owners, local)
+        try:
+            kwargs: dict[str, Any] = {"start_offset": start_offset, "start_line": start_line, "hasher": hasher}
+            if block_bytes:
+                kwargs["block_bytes"] = block_bytes
+            pending: RecordBlock | None = None
+            for block in record_blocks(path, **kwargs):
+                if pending is not None:
+                    yield stager.stage(pending, block)
+                pending = block
+            if pending is not None:
+                yield stager.stage(pending, None)
+        finally:
+            stager.close()
+
+    return run_ahead(produce)
+
+
+def ingest_pgaudit_columnar(ws: Workspace, path: Path) -> FileResult:
+    """A PostgreSQL csvlog through the columnar pgaudit path (see pgaudit_stage).
+
+    Raises ``Irregular`` (everything rolled back) when the file holds something that path does not
+    read exactly as the line reader does; the caller then uses the line reader.
+    """
+    owners = OwnerMap.load(ws)
+
+    def blocks(start_offset: int, start_line: int, hasher: Any) -> Iterator[StagedBlock]:
+        return staged_csvlog_blocks(path, owners, ws.timezone, start_offset=start_offset, start_line=start_line,
+                                    hasher=hasher)
+
+    return ingest_staged_blocks(ws, path, "pgaudit", blocks, resume_at_line_end=True)
