@@ -79,6 +79,17 @@ def _entrustee(ws: Workspace) -> str | None:
     return str(row[0]) if row else None
 
 
+def _suspect_findings(ws: Workspace, traced: dict[str, Any]) -> list[dict[str, Any]]:
+    """The audit's findings on the trace's top suspect: the evidence an officer attaches to the
+    incident's cause (respond keeps them without the actor's id)."""
+    listing = _api("kansa.audit", "list_findings")
+    suspects = traced.get("suspects") or []
+    if listing is None or not suspects:
+        return []
+    got = listing(ws, actor=str(suspects[0]["actor"]))
+    return list(got)[:10] if isinstance(got, list) else []
+
+
 def _learned_at(ws: Workspace) -> date:
     """The day after the last logged event: the simulated leak surfaces when the world ends, so
     the demo's deadlines are the same on every run rather than moving with the calendar."""
@@ -134,10 +145,11 @@ def run_demo(
                 traced = got
     if traced:
         learned = _learned_at(ws)
+        evidence = _suspect_findings(ws, traced)
         incident = step(
             "respond incident", "kansa.respond", "open_from_trace",
             lambda f: f(ws, traced, learned, "demo", entrustee=_entrustee(ws), role="entrustee",
-                        cause="insider", jurisdictions=["appi"]),
+                        cause="insider", jurisdictions=["appi"], findings=evidence),
         )
         if isinstance(incident, dict):
             out = ws.reports_dir / "incident"
