@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # Typer's bundled click
 
 from kansa import __version__
 from kansa.cli import audit, demo, govern, incident, ingest, ledger, respond, simulate, trace
@@ -41,9 +42,9 @@ def init_cmd(
 
 
 @app.command("version")
-def version_cmd() -> None:
+def version_cmd(as_json: JsonOpt = False) -> None:
     """Print kansa's version."""
-    console.print(__version__)
+    emit({"version": __version__}, as_json, lambda d: console.print(d["version"]))
 
 
 for module in (simulate, ingest, ledger, audit, trace, respond, incident, demo, govern):
@@ -53,17 +54,35 @@ for module in (simulate, ingest, ledger, audit, trace, respond, incident, demo, 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and exit code 2 (usage errors too)."""
     try:
-        app(args=argv)
+        # Not standalone: Typer would draw a usage mistake as a multi-line panel and exit itself.
+        result = app(args=argv, prog_name="kansa", standalone_mode=False)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
+    except NoArgsIsHelpError as exc:   # the help has been printed already
+        return exc.exit_code
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _one_line(f"{exc.format_message()}{hint}")
+        return 2
+    except typer.Abort:
+        _one_line("aborted")
+        return 1
     except KansaError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        _one_line(str(exc))
         return 2
     except FileNotFoundError as exc:
-        err_console.print(f"[red]error:[/red] {exc.filename}: no such file", highlight=False)
+        _one_line(f"{exc.filename}: no such file")
         return 2
-    return 0
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        _one_line(f"{exc.filename}: {exc.strerror}")
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def _one_line(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {' '.join(message.split())}", highlight=False, soft_wrap=True)
 
 
 def run() -> None:
