@@ -18,8 +18,8 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from kansa.govern.basis import ACTING_ORGS_SQL, FAR_FUTURE, FAR_PAST, SHOWN_ORG_SQL, judged_day
-from kansa.govern.chains import select_owners
 from kansa.govern.links import LINKS_VIEW, build_links, load_contracts, register_links, unregister_links
+from kansa.govern.owners import select_owners
 from kansa.govern.touches import TOUCH_TABLE, judge_touches
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace

@@ -15,16 +15,9 @@ from datetime import date
 from typing import Any
 
 from kansa.govern.basis import FAR_FUTURE, FAR_PAST, judged_day
-from kansa.govern.links import (
-    Link,
-    build_links,
-    load_contracts,
-    owners_known,
-    register_links,
-    unregister_links,
-)
+from kansa.govern.links import Link, build_links, load_contracts, register_links, unregister_links
+from kansa.govern.owners import organisations, select_owners
 from kansa.govern.touches import TOUCH_TABLE, judge_touches
-from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
 SEVERITY = {"unapproved_reentrustment": "high", "not_in_chain": "high", "expired_with_access": "high",
@@ -44,21 +37,6 @@ def _stats(row: tuple[Any, ...] | None) -> dict[str, Any]:
     if row is None:
         return {"events": 0, "actors": 0, "days": 0, "first": None, "last": None}
     return {"events": int(row[0]), "actors": int(row[1]), "days": int(row[2]), "first": row[3], "last": row[4]}
-
-
-def select_owners(ws: Workspace, owner: str | None) -> list[str]:
-    """The owners a view covers; an owner the workspace never heard of is a user mistake."""
-    known = owners_known(ws.con)
-    if owner is None:
-        return known
-    if owner not in known:
-        raise KansaError(f"unknown owner {owner!r}; known: {', '.join(known) or '(none)'}")
-    return [owner]
-
-
-def organisations(ws: Workspace) -> dict[str, tuple[str | None, str | None]]:
-    """org id → (name, country)."""
-    return {r[0]: (r[1], r[2]) for r in ws.con.execute("SELECT org_id, name, country FROM organisations").fetchall()}
 
 
 def _link_problems(link: Link, country: str | None, by_class: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from kansa.govern.basis import DATA_ACTIONS_SQL, EXPORT_ACTIONS_SQL
-from kansa.govern.chains import organisations, select_owners
+from kansa.govern.owners import organisations, select_owners
 from kansa.model.workspace import Workspace
 
 UNLINKED_LIMIT: Final = 50   # copies tied to no owner, most frequent paths first: enough to act on

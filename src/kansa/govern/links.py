@@ -80,20 +80,6 @@ def load_contracts(con: duckdb.DuckDBPyConnection) -> list[Contract]:
                      _tuple(r[9])) for r in rows]
 
 
-def owners_known(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every organisation whose personal data the workspace speaks of: registry owners, the owners
-    contracts name, dataset owners and the owners events name."""
-    rows = con.execute("""
-        SELECT org_id FROM organisations WHERE kind = 'owner'
-        UNION SELECT unnest(owners) FROM contracts
-        UNION SELECT entrustor_id FROM contracts WHERE owners IS NULL OR len(owners) = 0
-        UNION SELECT owner_id FROM datasets
-        UNION SELECT DISTINCT owner_id FROM access_events WHERE owner_id IS NOT NULL
-        UNION SELECT owner_id FROM db_owners
-    """).fetchall()
-    return sorted(str(r[0]) for r in rows if r[0] is not None)
-
-
 def build_links(contracts: list[Contract], owner: str) -> list[Link]:
     """Every link of ``owner``'s chains, parents before children (cycles cut at the repeat)."""
     by_entrustor: dict[str, list[Contract]] = {}
