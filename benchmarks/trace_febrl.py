@@ -12,12 +12,18 @@ encoded directly; the social security id travels in kansa's ``phone`` slot (a nu
 exactly or by digit bigrams), the only identifier-number field kansa has.
 
     python -m benchmarks.trace_febrl [--repeat 3]
+
+Reported per side: median wall seconds and median CPU seconds of the process (user + system,
+all threads: DuckDB runs both sides in parallel threads), and the load average, because the
+machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import platform
 import statistics
 import tempfile
 import time
@@ -134,16 +140,21 @@ def main() -> None:
     args = ap.parse_args()
     a, b, truth = febrl()
     times: dict[str, list[float]] = {"kansa": [], "splink": []}
+    cpu: dict[str, list[float]] = {"kansa": [], "splink": []}
     result: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
             for name, fn in (("kansa", lambda: run_kansa(a, b, Path(tmp))), ("splink", lambda: run_splink(a, b))):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 found = fn()
                 times[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
                 result[name] = scores(found, truth)
+    print(f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}; "
+          f"load average {os.getloadavg()[0]:.1f}; {args.repeat} runs per side")
     for name in ("kansa", "splink"):
-        print(f"{name:7s} median {statistics.median(times[name]):6.2f} s  {result[name]}")
+        print(f"{name:7s} median wall {statistics.median(times[name]):6.2f} s  CPU {statistics.median(cpu[name]):6.2f} s"
+              f"  {result[name]}")
 
 
 if __name__ == "__main__":
