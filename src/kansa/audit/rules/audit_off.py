@@ -5,17 +5,20 @@ Switching the audit trail off has no innocent reason that should go unreviewed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import evidence, fetch
+from kansa.audit.rules.common import EPOCH, evidence, fetch
+from kansa.audit.rules.state import midnight
 
 
-def audit_off(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Changes to the database's own audit settings (``SET pgaudit.log`` and the like)."""
+def audit_off(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Changes to the database's own audit settings (``SET pgaudit.log`` and the like), from ``since``."""
     rows = fetch(
         con,
         """
@@ -23,12 +26,12 @@ def audit_off(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                list(event_id ORDER BY event_id) AS ids,
                list(coalesce(statement, resource) ORDER BY event_id) AS what
         FROM access_events
-        WHERE ts < ? AND action = 'admin'
+        WHERE ts < ? AND ts >= ? AND action = 'admin'
           AND (lower(coalesce(resource, '')) LIKE 'pgaudit%'
                OR lower(coalesce(statement, '')) LIKE '%pgaudit.%')
         GROUP BY ALL ORDER BY day, who
         """,
-        [cutoff],
+        [cutoff, midnight(since, cutoff) if since is not None else EPOCH],
     )
     out = []
     for who, actor, day, ids, what in rows:

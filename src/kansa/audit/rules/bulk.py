@@ -14,106 +14,187 @@ or ``unknown_table_rows`` when no dataset is registered; other statements count 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from kansa.audit.baseline import OUTLIER_Z, Baseline, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import ACTIONS_SQL, COVERED, EXPORT_SQL, evidence, fetch, task_cover
+from kansa.audit.rules.common import (
+    ACTIONS_SQL,
+    COVERED,
+    EPOCH,
+    EXPORT_SQL,
+    event_id_range,
+    evidence,
+    fetch,
+    task_cover,
+)
 from kansa.audit.rules.sqlshape import whole_table_export
+from kansa.audit.rules.state import last_day, midnight, refresh, refresh_start
 
 DEFAULT_EXPORT_ASSIGNMENTS = ("export", "backup", "migration", "extract")
 
 
-def _whole_table_statements(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> pd.DataFrame:
+BULK_TABLE = "audit_bulk_daily_v1"  # rows read per actor-day: the history both baselines are built from
+_BULK_DDL = (f"CREATE TABLE IF NOT EXISTS {BULK_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
+             "role VARCHAR NOT NULL, n_rows DOUBLE NOT NULL)")
+
+
+def _whole_table_statements(con: duckdb.DuckDBPyConnection, lo: datetime, cutoff: datetime) -> pd.DataFrame:
     stmts = fetch(
         con,
         f"""SELECT DISTINCT statement FROM access_events
-            WHERE ts < ? AND row_count IS NULL AND statement IS NOT NULL AND action IN ({ACTIONS_SQL})""",
-        [cutoff],
+            WHERE ts < ? AND ts >= ? AND row_count IS NULL AND statement IS NOT NULL AND action IN ({ACTIONS_SQL})""",
+        [cutoff, lo],
     )
     whole = [s for (s,) in stmts if whole_table_export(s)]
     return pd.DataFrame({"statement": pd.Series(whole, dtype="string")})
 
 
-def estimated_rows_sql(table: str = "e") -> str:
-    """SQL for an event's rows: logged count, else table size for whole-table reads, else subjects."""
-    return f"""coalesce({table}.row_count,
-        CASE WHEN {table}.statement IN (SELECT statement FROM _kansa_whole_stmts)
-             THEN coalesce((SELECT max(d.records) FROM datasets d WHERE d.owner_id = {table}.owner_id
-                              AND coalesce(d.valid_from, DATE '0001-01-01') <= CAST({table}.ts AS DATE)),
-                           ?) END,
-        nullif((SELECT count(*) FROM access_subjects x WHERE x.event_id = {table}.event_id), 0), 1)"""
+def _days_sql(export_ok: str) -> str:
+    """Per actor-day of [lo, cutoff): rows read (logged, else a whole table's size, else subjects
+    named), exports, every event id, and the whole-table exports nobody assigned."""
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _kansa_bulk_days AS
+        WITH sc AS (
+            SELECT event_id, count(*) AS n FROM access_subjects WHERE event_id BETWEEN ? AND ? GROUP BY event_id
+        ),
+        ev AS (
+            SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
+                   e.action, e.owner_id,
+                   coalesce(e.row_count,
+                            CASE WHEN w.statement IS NOT NULL
+                                 THEN coalesce((SELECT max(d.records) FROM datasets d WHERE d.owner_id = e.owner_id
+                                                  AND coalesce(d.valid_from, DATE '0001-01-01') <= CAST(e.ts AS DATE)),
+                                               ?) END,
+                            nullif(sc.n, 0), 1) AS n_rows,
+                   e.row_count IS NULL AND w.statement IS NOT NULL AS whole,
+                   coalesce(a.role, '') <> 'service' AND e.owner_id IS NOT NULL AND NOT {export_ok} AS unassigned
+            FROM access_events e LEFT JOIN actors a USING (actor_id) LEFT JOIN sc USING (event_id)
+                 LEFT JOIN _kansa_whole_stmts w ON w.statement = e.statement
+            WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
+              AND coalesce(e.outcome, 'success') <> 'failure'
+        )
+        SELECT actor_id, day, role, sum(n_rows) AS n_rows,
+               CAST(datediff('day', DATE '0001-01-01', day) + 1 AS BIGINT) AS day_ord,
+               count(*) FILTER (WHERE action IN ({EXPORT_SQL})) AS n_exports,
+               list(event_id) AS ids,
+               list(event_id) FILTER (WHERE whole AND unassigned) AS whole_ids,
+               list(DISTINCT owner_id) FILTER (WHERE whole AND unassigned) AS whole_owners,
+               coalesce(sum(n_rows) FILTER (WHERE whole AND unassigned), 0) AS whole_rows
+        FROM ev GROUP BY ALL
+    """
 
 
-def bulk_pull(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Daily rows far above own and peers' history, or a whole-table export nobody assigned."""
+class _History:
+    """Every stored actor-day's rows, by actor and by role, to slice "all days before D" from."""
+
+    def __init__(self, hist: pd.DataFrame) -> None:
+        self.own: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.role: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for key, by in (("actor_id", self.own), ("role", self.role)):
+            for name, g in hist.sort_values(["ord", "actor_id"]).groupby(key, sort=False):
+                by[str(name)] = (g["ord"].to_numpy(), g["n_rows"].to_numpy(dtype=float))
+
+    @staticmethod
+    def before(series: tuple[np.ndarray, np.ndarray] | None, day_ord: int) -> np.ndarray:
+        if series is None:
+            return np.empty(0)
+        ords, vals = series
+        return vals[: int(np.searchsorted(ords, day_ord, side="left"))]
+
+
+def _candidates(hist: pd.DataFrame, first: date, min_history: int) -> pd.DataFrame:
+    """The actor-days from ``first`` above every earlier day of each baseline they have.
+
+    A volume finding needs exactly that (see the end of ``bulk_pull``), so only these days need the
+    costlier median and MAD, and only their event ids are read: a full run's judging then costs
+    the record days, not every actor-day.
+    """
+    h = hist.sort_values(["actor_id", "ord"]).reset_index(drop=True)
+    g = h.groupby("actor_id", sort=False)["n_rows"]
+    h["own_n"] = g.cumcount()
+    h["own_max"] = g.cummax()
+    h["own_max"] = h.groupby("actor_id", sort=False)["own_max"].shift(1)
+    rd = h.groupby(["role", "ord"], as_index=False).agg(day_n=("n_rows", "size"), day_max=("n_rows", "max"))
+    rd = rd.sort_values(["role", "ord"]).reset_index(drop=True)
+    rg = rd.groupby("role", sort=False)
+    rd["peer_n"] = rg["day_n"].cumsum() - rd["day_n"]
+    rd["peer_max"] = rg["day_max"].cummax()
+    rd["peer_max"] = rd.groupby("role", sort=False)["peer_max"].shift(1)
+    h = h.merge(rd[["role", "ord", "peer_n", "peer_max"]], on=["role", "ord"], how="left")
+    has_own, has_peer = h["own_n"] >= min_history, h["peer_n"] >= min_history
+    ok = ((h["ord"] >= first.toordinal()) & (has_own | has_peer)
+          & (~has_own | (h["n_rows"] > h["own_max"])) & (~has_peer | (h["n_rows"] > h["peer_max"])))
+    return h.loc[ok, ["actor_id", "ord"]].reset_index(drop=True).astype({"actor_id": "string", "ord": "int64"})
+
+
+def bulk_pull(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Daily rows far above own and peers' history, or a whole-table export nobody assigned.
+
+    Reads only the events of the days not yet in its table (``state``); the baselines come from the
+    table. Findings are made for the days from ``since``.
+    """
     cfg = cfg or RuleConfig("bulk_pull")
     z_cut = cfg.get("z", OUTLIER_Z)
     min_history = cfg.get("min_history", 19)
     unknown_rows = cfg.get("unknown_table_rows", 1000)
     kinds = [str(k) for k in cfg.get("export_assignments", list(DEFAULT_EXPORT_ASSIGNMENTS))]
-    with task_cover(con, cutoff) as cur:
-        cur.register("_kansa_whole_stmts", _whole_table_statements(cur, cutoff))
+    con.execute(_BULK_DDL)
+    start = refresh_start(con, BULK_TABLE, since)
+    lo = midnight(start, cutoff) if start is not None else EPOCH
+    first_judged = since if since is not None else date.min
+    with task_cover(con, cutoff, lo) as cur:
+        cur.register("_kansa_whole_stmts", _whole_table_statements(cur, lo, cutoff))
         listed = ", ".join("'" + k.lower().replace("'", "''") + "'" for k in kinds) or "NULL"
         export_ok = COVERED.format(extra=f"AND (lower(coalesce(s.kind, '')) IN ({listed}) "
                                          f"OR lower(coalesce(s.purpose, '')) IN ({listed}))")
+        id_lo, id_hi = event_id_range(cur, lo, cutoff)
+        cur.execute(_days_sql(export_ok), [id_lo, id_hi, unknown_rows, cutoff, lo])
+        cur.unregister("_kansa_whole_stmts")
+        refresh(cur, BULK_TABLE, _BULK_DDL, since, cutoff,
+                [(f"INSERT INTO {BULK_TABLE} SELECT actor_id, day, role, n_rows FROM _kansa_bulk_days", [])])
+        hist = cur.execute(f"SELECT actor_id, day, role, n_rows FROM {BULK_TABLE} WHERE day <= ?",
+                           [last_day(cutoff)]).df()
+        hist["ord"] = pd.to_datetime(hist["day"]).map(lambda d: d.toordinal()).astype("int64")
+        cur.register("_kansa_bulk_candidates", _candidates(hist, first_judged, min_history))
         data = fetch(
             cur,
-            f"""
-            WITH ev AS (
-                SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
-                       e.action, e.owner_id, {estimated_rows_sql()} AS n_rows,
-                       e.row_count IS NULL AND e.statement IN (SELECT statement FROM _kansa_whole_stmts) AS whole,
-                       coalesce(a.role, '') <> 'service' AND e.owner_id IS NOT NULL AND NOT {export_ok} AS unassigned
-                FROM access_events e LEFT JOIN actors a USING (actor_id)
-                WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
-                  AND coalesce(e.outcome, 'success') <> 'failure'
-            )
-            SELECT actor_id, day, role, sum(n_rows) AS n_rows,
-                   count(*) FILTER (WHERE action IN ({EXPORT_SQL})) AS n_exports,
-                   list(event_id ORDER BY n_rows DESC) AS ids,
-                   list(event_id) FILTER (WHERE whole AND unassigned) AS whole_ids,
-                   list(DISTINCT owner_id) FILTER (WHERE whole AND unassigned) AS whole_owners,
-                   coalesce(sum(n_rows) FILTER (WHERE whole AND unassigned), 0) AS whole_rows
-            FROM ev GROUP BY ALL ORDER BY day, actor_id
-            """,
-            [unknown_rows, cutoff],
+            "SELECT actor_id, day, role, n_rows, n_exports, ids, whole_ids, whole_owners, whole_rows "
+            "FROM _kansa_bulk_days b WHERE day >= ? AND (len(whole_ids) > 0 OR EXISTS "
+            "(SELECT 1 FROM _kansa_bulk_candidates c WHERE c.actor_id = b.actor_id AND c.ord = b.day_ord)) "
+            "ORDER BY day, actor_id",
+            [first_judged],
         )
-        cur.unregister("_kansa_whole_stmts")
-    own: dict[str, list[float]] = defaultdict(list)
-    # Peers: every actor-day of the same role before D, pooled (the actor's own past included,
-    # which is at most its share). Cached per (role, day): the prefix only grows.
-    role_days: dict[str, list[tuple[date, float]]] = defaultdict(list)
-    for _actor, day, role, n, *_rest in data:
-        role_days[role].append((day, float(n)))
-    peer_cache: dict[tuple[str, date], Baseline | None] = {}
+        cur.unregister("_kansa_bulk_candidates")
+        cur.execute("DROP TABLE _kansa_bulk_days")
+    if not data:
+        return []
+    history = _History(hist)
 
-    def peer_baseline(role: str, day: date) -> Baseline | None:
-        key = (role, day)
-        if key not in peer_cache:
-            peer_cache[key] = baseline(
-                [v for d, v in role_days[role] if d < day], min_history=min_history, log=True
-            )
-        return peer_cache[key]
+    def judge(actor: str, day: date, role: str) -> tuple[Baseline | None, Baseline | None, int]:
+        own_prior = history.before(history.own.get(actor), day.toordinal())
+        peer_prior = history.before(history.role.get(role), day.toordinal())
+        return (baseline(own_prior, min_history=min_history, log=True),
+                baseline(peer_prior, min_history=min_history, log=True), int(own_prior.size))
 
     out: list[Finding] = []
     for actor, day, role, n, n_exp, evs, whole_ids, whole_owners, whole_rows in data:
         x = float(n)
-        mine = baseline(own[actor], min_history=min_history, log=True)
-        peers = peer_baseline(role, day)
-        own[actor].append(x)
+        mine, peers, own_n = judge(str(actor), day, str(role))
         med_own = f"{mine.typical:.0f}" if mine else "-"
         med_peer = f"{peers.typical:.0f}" if peers else "-"
         detail = {
             "rows": x,
             "exports": int(n_exp),
             "own_median": mine.typical if mine else None,
-            "own_days": mine.n if mine else len(own[actor]) - 1,
+            "own_days": mine.n if mine else own_n,
             "peer_median": peers.typical if peers else None,
             "peer_days": peers.n if peers else 0,
         }

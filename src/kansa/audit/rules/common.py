@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -25,6 +25,8 @@ ACTIONS_SQL = ", ".join(f"'{a}'" for a in DATA_ACTIONS)
 ANY_DATA_SQL = ", ".join(f"'{a}'" for a in (*DATA_ACTIONS, *WRITE_ACTIONS))
 EXPORT_SQL = ", ".join(f"'{a}'" for a in EXPORT_ACTIONS)
 SESSION_SQL = "('login', 'logout')"
+# The lower bound of a read that has none (a full run): before every timestamp a log can carry.
+EPOCH = datetime(1, 1, 2, tzinfo=UTC)
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -43,6 +45,17 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[t
 
 def evidence(values: Any) -> list[int]:
     return sorted(int(v) for v in (values or []))[:EVIDENCE_LIMIT]
+
+
+def event_id_range(con: duckdb.DuckDBPyConnection, lo: datetime, cutoff: datetime) -> tuple[int, int]:
+    """The smallest and largest event id in [lo, cutoff): ids grow with ingest, so bounding
+    ``access_subjects`` by them lets the engine skip the blocks of older events."""
+    rows = con.execute("SELECT min(event_id), max(event_id) FROM access_events WHERE ts < ? AND ts >= ?",
+                       [cutoff, lo]).fetchall()
+    row = rows[0] if rows else None
+    if not row or row[0] is None:
+        return 0, -1
+    return int(row[0]), int(row[1])
 
 
 def have_assignments(con: duckdb.DuckDBPyConnection) -> bool:
@@ -68,14 +81,17 @@ COVERED = (
 
 
 @contextmanager
-def task_cover(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> Iterator[duckdb.DuckDBPyConnection]:
+def task_cover(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, since: datetime | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor with temp table ``_kansa_cover``: each assignment once per day it is valid, clipped to
-    the days that have events before ``cutoff``. ``COVERED`` must run on this cursor."""
+    the days that have events in [``since``, ``cutoff``). ``COVERED`` must run on this cursor."""
     cur = cursor(con)
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _kansa_cover AS
-        WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events WHERE ts < ?)
+        WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events
+                   WHERE ts < ? AND ts >= ?)
         SELECT assignment_id, actor_id, team, owner_id, kind, purpose, CAST(day AS DATE) AS day
         FROM (SELECT s.assignment_id, s.actor_id, s.team, s.owner_id, s.kind, s.purpose,
                      unnest(generate_series(CAST(greatest(coalesce(s.valid_from, r.lo), r.lo) AS TIMESTAMP),
@@ -83,7 +99,7 @@ def task_cover(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> Iterator[duc
                                             INTERVAL 1 DAY)) AS day
               FROM assignments s, r WHERE r.lo IS NOT NULL)
         """,
-        [cutoff],
+        [cutoff, since if since is not None else EPOCH],
     )
     try:
         yield cur
@@ -95,14 +111,15 @@ def task_cover(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> Iterator[duc
 @contextmanager
 def statements_where(
     con: duckdb.DuckDBPyConnection, cutoff: datetime, name: str, test: Callable[[str], bool | None],
-    actions: str = EXPORT_SQL,
+    actions: str = EXPORT_SQL, since: datetime | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which view ``name(statement)`` lists the logged statements (of ``actions``
-    events before ``cutoff``) for which ``test`` is true; SQL text is judged once per distinct text."""
+    events in [``since``, ``cutoff``)) for which ``test`` is true; SQL text is judged once per distinct text."""
     cur = cursor(con)
     texts = cur.execute(
-        f"SELECT DISTINCT statement FROM access_events WHERE ts < ? AND statement IS NOT NULL AND action IN ({actions})",
-        [cutoff],
+        f"SELECT DISTINCT statement FROM access_events WHERE ts < ? AND ts >= ? AND statement IS NOT NULL "
+        f"AND action IN ({actions})",
+        [cutoff, since if since is not None else EPOCH],
     ).fetchall()
     chosen = [t for (t,) in texts if test(t)]
     cur.register(name, pd.DataFrame({"statement": pd.Series(chosen, dtype="string")}))

@@ -16,13 +16,15 @@ owner and reason; the detail counts the days and events up to the audited day.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import ANY_DATA_SQL, evidence, fetch
+from kansa.audit.rules.common import ANY_DATA_SQL, EPOCH, evidence, fetch
+from kansa.audit.rules.state import last_day, midnight, refresh
 
 # Organisations allowed for (owner, day): the owner, entrustees of the owner's own contracts
 # valid that day, and the subcontractors those contracts allow. {valid} narrows the contracts.
@@ -44,32 +46,55 @@ def _acting_orgs(alias: str = "a") -> str:
     return f"[o FOR o IN [{alias}.org_id, {alias}.placed_at] IF o IS NOT NULL]"
 
 
+# Which actor touched which owner's data on which day: the one thing both rules need from the
+# events. Kept in the workspace and refreshed only for new days (``state``), so that "the first
+# day" is found in a table of actor-owner-days, not in the whole event log.
+TOUCH_TABLE = "audit_contract_touch_v1"
+_TOUCH_DDL = (f"CREATE TABLE IF NOT EXISTS {TOUCH_TABLE} (actor_id VARCHAR NOT NULL, owner_id VARCHAR NOT NULL, "
+              "day DATE NOT NULL)")
+_TOUCH_INSERT = f"""
+    INSERT INTO {TOUCH_TABLE}
+    SELECT DISTINCT e.actor_id, e.owner_id, CAST(e.ts AS DATE)
+    FROM access_events e SEMI JOIN actors a ON a.actor_id = e.actor_id
+    WHERE e.ts < ? AND e.ts >= {{lo}} AND e.owner_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
+      AND coalesce(e.outcome, 'success') <> 'failure'
+"""
+
+
+def _touches(con: duckdb.DuckDBPyConnection, cutoff: datetime, since: date | None) -> None:
+    refresh(con, TOUCH_TABLE, _TOUCH_DDL, since, cutoff, [(_TOUCH_INSERT, [cutoff])])
+
+
 def _events_sql(cond: str, contracts_only: bool = True) -> str:
+    """First flagged day per actor and owner (on or after the first judged day), with that day's events."""
     judged = ("AND (a.org_id IS NOT NULL OR a.placed_at IS NOT NULL) "
-              "AND EXISTS (SELECT 1 FROM contracts k WHERE k.entrustor_id = e.owner_id)") if contracts_only else ""
+              "AND EXISTS (SELECT 1 FROM contracts k WHERE k.entrustor_id = t.owner_id)") if contracts_only else ""
     return f"""
-        WITH ev AS (
-            SELECT e.event_id, e.actor_id, e.owner_id, CAST(e.ts AS DATE) AS day,
-                   a.org_id, a.placed_at, a.valid_to AS employed_to,
-                   {_acting_orgs()} AS orgs
-            FROM access_events e JOIN actors a USING (actor_id)
-            WHERE e.ts < ? AND e.owner_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
-              AND coalesce(e.outcome, 'success') <> 'failure'
-              {judged}
+        WITH days AS (
+            SELECT t.actor_id, t.owner_id, t.day, {_acting_orgs()} AS orgs, a.org_id, a.placed_at
+            FROM {TOUCH_TABLE} t JOIN actors a USING (actor_id)
+            WHERE t.day < CAST(? AS DATE) {judged}
         ),
-        days AS (SELECT DISTINCT actor_id, owner_id, day, orgs, org_id, placed_at FROM ev),
         flagged AS (SELECT * FROM days d WHERE {cond}),
-        first AS (SELECT actor_id, owner_id, min(day) AS day FROM flagged GROUP BY ALL)
+        first AS (SELECT actor_id, owner_id, min(day) AS day FROM flagged GROUP BY ALL HAVING min(day) >= ?)
         SELECT f.actor_id, f.owner_id, f.day, any_value(d.org_id), any_value(d.placed_at), any_value(d.orgs),
-               (SELECT count(*) FROM flagged g WHERE g.actor_id = f.actor_id AND g.owner_id = f.owner_id) AS n_days,
+               count(ev.event_id) AS n_events,
                list(ev.event_id ORDER BY ev.event_id) AS ids,
                (SELECT list(DISTINCT o.country) FROM organisations o
                  WHERE list_contains(any_value(d.orgs), o.org_id)) AS countries
         FROM first f
         JOIN days d ON d.actor_id = f.actor_id AND d.owner_id = f.owner_id AND d.day = f.day
-        JOIN ev ON ev.actor_id = f.actor_id AND ev.owner_id = f.owner_id AND ev.day = f.day
+        JOIN access_events ev ON ev.actor_id = f.actor_id AND ev.owner_id = f.owner_id
+             AND CAST(ev.ts AS DATE) = f.day AND ev.ts >= ? AND ev.ts < ?
+             AND ev.action IN ({ANY_DATA_SQL}) AND coalesce(ev.outcome, 'success') <> 'failure'
         GROUP BY f.actor_id, f.owner_id, f.day ORDER BY f.day, f.actor_id, f.owner_id
     """
+
+
+def _params(cutoff: datetime, since: date | None) -> list[Any]:
+    first = since if since is not None else date.min
+    return [last_day(cutoff) + timedelta(days=1), first,
+            midnight(since, cutoff) if since is not None else EPOCH, cutoff]
 
 
 def _allowed(day: str, valid: bool) -> str:
@@ -77,15 +102,18 @@ def _allowed(day: str, valid: bool) -> str:
 
 
 def unregistered_subcontractor(
-    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
 ) -> list[Finding]:
-    """The first access by staff of an organisation no contract of the owner allows."""
+    """The first access by staff of an organisation no contract of the owner allows (first days from ``since``)."""
+    _touches(con, cutoff, since)
     # Not allowed that day, and not by a contract that merely ended (that is after_end's case).
     cond = (f"NOT EXISTS (SELECT 1 FROM ({_allowed('d.day', True)}) x(org) WHERE list_contains(d.orgs, x.org)) "
             f"AND NOT EXISTS (SELECT 1 FROM ({_ALLOWED.format(owner='d.owner_id', valid='AND valid_to < d.day')}) "
             "y(org) WHERE list_contains(d.orgs, y.org))")
     out = []
-    for actor, owner, day, org, placed, _orgs, n_days, evs, countries in fetch(con, _events_sql(cond), [cutoff]):
+    for actor, owner, day, org, placed, _orgs, n_events, evs, countries in fetch(
+        con, _events_sql(cond), _params(cutoff, since)
+    ):
         abroad = sorted(str(c) for c in countries or [] if c and str(c).upper() != "JP")
         who = org if not placed else f"{org} → {placed}"
         where_ja = f"(国外: {', '.join(abroad)}、APPI 第28条の越境移転にも該当しうる)" if abroad else ""
@@ -106,7 +134,7 @@ def unregistered_subcontractor(
                     f"{owner}'s contracts names as entrustee or allowed subcontractor{where_en}."
                 ),
                 detail={"owner": owner, "org": org, "placed_at": placed, "countries": sorted(
-                    str(c) for c in countries or [] if c), "abroad": bool(abroad), "days_so_far": int(n_days)},
+                    str(c) for c in countries or [] if c), "abroad": bool(abroad), "events": int(n_events)},
                 access_events=evidence(evs),
                 key=str(owner),
             )
@@ -114,9 +142,15 @@ def unregistered_subcontractor(
     return out
 
 
-def after_end(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Access after the actor's employment, or every contract allowing its organisation, ended."""
+def after_end(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Access after the actor's employment, or every contract allowing its organisation, ended.
+
+    Dated on the first such day; its figures are that day's (a later day must not change them).
+    """
     cfg = cfg or RuleConfig("after_end")
+    _touches(con, cutoff, since)
     grace = cfg.get("grace_days", 0)
     out: list[Finding] = []
     employment = f"d.day > (SELECT a.valid_to FROM actors a WHERE a.actor_id = d.actor_id) + {int(grace)}"
@@ -127,12 +161,12 @@ def after_end(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
     )
     for kind, cond in (("employment", employment), ("contract", contract)):
         sql = _events_sql(cond, contracts_only=kind == "contract")
-        for actor, owner, day, org, placed, orgs, n_days, evs, _countries in fetch(con, sql, [cutoff]):
+        for actor, owner, day, org, placed, orgs, n_events, evs, _countries in fetch(con, sql, _params(cutoff, since)):
             if kind == "employment":
                 end = con.execute("SELECT valid_to FROM actors WHERE actor_id = ?", [actor]).fetchone()
                 ended = end[0] if end else None
-                ja = f"雇用終了日 {ended} の後の {day} に {owner} のデータへアクセス(ここまで {n_days} 日)。"
-                en = f"Accessed {owner}'s data on {day}, after employment ended on {ended} ({n_days} day(s) so far)."
+                ja = f"雇用終了日 {ended} の後の {day} に {owner} のデータへアクセス(この日 {n_events} 件)。"
+                en = f"Accessed {owner}'s data on {day}, after employment ended on {ended} ({n_events} event(s) that day)."
             else:
                 end = con.execute(
                     "SELECT max(valid_to) FROM contracts WHERE entrustor_id = ? AND valid_to < ? "
@@ -143,9 +177,9 @@ def after_end(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                 ended = end[0] if end else None
                 who = org if not placed else f"{org} → {placed}"
                 ja = (f"{who} に {owner} のデータ処理を認める契約は {ended} に終了したが、{day} にアクセス"
-                      f"(ここまで {n_days} 日)。")
+                      f"(この日 {n_events} 件)。")
                 en = (f"Accessed {owner}'s data on {day}, but every contract allowing {who} to process it ended "
-                      f"(last on {ended}); {n_days} day(s) so far.")
+                      f"(last on {ended}); {n_events} event(s) that day.")
             out.append(
                 Finding(
                     rule="after_end",
@@ -156,7 +190,7 @@ def after_end(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                     reason_ja=ja,
                     reason_en=en,
                     detail={"owner": owner, "ended": kind, "end_date": ended, "org": org, "placed_at": placed,
-                            "days_so_far": int(n_days), "grace_days": grace},
+                            "events": int(n_events), "grace_days": grace},
                     access_events=evidence(evs),
                     key=f"{kind}:{owner}",
                 )

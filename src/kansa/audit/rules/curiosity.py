@@ -22,7 +22,7 @@ judged through the users' own log, so they are left out.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -32,7 +32,16 @@ from scipy.stats import poisson
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import COVERED, evidence, fetch, have_assignments, task_cover
+from kansa.audit.rules.common import (
+    COVERED,
+    EPOCH,
+    event_id_range,
+    evidence,
+    fetch,
+    have_assignments,
+    task_cover,
+)
+from kansa.audit.rules.state import last_day, midnight, refresh, refresh_start
 from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
@@ -58,7 +67,7 @@ def _lookups_sql(max_subjects: int) -> str:
     return f"""
         look AS (
             SELECT e.event_id FROM access_events e JOIN access_subjects x USING (event_id)
-            WHERE e.ts < ? AND e.action = 'view'
+            WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ? AND e.action = 'view'
             GROUP BY e.event_id HAVING count(*) <= {max_subjects}
         ),
         lk AS (
@@ -72,17 +81,24 @@ def _lookups_sql(max_subjects: int) -> str:
         )"""
 
 
-def curiosity(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Unexplained look-ups far more often than peers, and look-ups of watched people."""
+CURIOSITY_TABLE = "audit_curiosity_daily_v1"  # per actor-day: unexplained people and people looked up
+_CURIOSITY_DDL = (f"CREATE TABLE IF NOT EXISTS {CURIOSITY_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
+                  "role VARCHAR NOT NULL, n_off BIGINT NOT NULL, n_looked BIGINT NOT NULL)")
+
+
+def curiosity(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Unexplained look-ups far more often than peers, and look-ups of watched people (days from ``since``)."""
     cfg = cfg or RuleConfig("curiosity")
     if not have_assignments(con):
         return []
-    out = _rate(con, cutoff, cfg)
-    out.extend(_watched(con, cutoff, cfg))
+    out = _rate(con, cutoff, cfg, since)
+    out.extend(_watched(con, cutoff, cfg, since))
     return out
 
 
-def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> list[Finding]:
+def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, since: date | None) -> list[Finding]:
     """Unexplained people over the window against the peers' pooled rate per person looked up.
 
     Counts this small are Poisson, not normal: a median/MAD z on a handful of people calls an
@@ -91,14 +107,22 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> 
     so that a clean team does not make a single slip infinitely surprising) times the actor's own
     number of people looked up, and the rule fires when the Poisson tail P(X >= x) < alpha and x is
     above every peer's count.
+
+    The per actor-day counts are kept in a table (``state``): a run reads the events of the days
+    not yet counted and the window's counts from the table.
     """
     alpha = cfg.get("alpha", 1.0e-4)
     window = cfg.get("window_days", CURIOSITY_WINDOW_DAYS)
     min_peers = cfg.get("min_peers", 3)
-    with task_cover(con, cutoff) as cur:
-        daily = fetch(
-            cur,
+    con.execute(_CURIOSITY_DDL)
+    start = refresh_start(con, CURIOSITY_TABLE, since)
+    read_from = midnight(start, cutoff) if start is not None else EPOCH
+    first_judged = since if since is not None else date.min
+    with task_cover(con, cutoff, read_from) as cur:
+        id_lo, id_hi = event_id_range(cur, read_from, cutoff)
+        cur.execute(
             f"""
+            CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
             WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
             SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
                    count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope AND NOT listed
@@ -111,8 +135,18 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> 
             FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
             GROUP BY ALL
             """,
-            [cutoff, cutoff],
+            [cutoff, read_from, id_lo, id_hi, cutoff],
         )
+        refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
+                [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
+                  "FROM _kansa_curious_days", [])])
+        detail_rows = fetch(cur, "SELECT actor_id, day, n_off, ids, owners FROM _kansa_curious_days "
+                                 "WHERE day >= ? AND n_off > 0", [first_judged])
+        cur.execute("DROP TABLE _kansa_curious_days")
+        # the window before the first judged day, and the judged days
+        daily = fetch(cur, f"SELECT actor_id, day, role, n_off, n_looked, NULL, NULL FROM {CURIOSITY_TABLE} "
+                           "WHERE day <= ? AND day >= ?",
+                      [last_day(cutoff), first_judged - timedelta(days=window) if since is not None else date.min])
     if not any(r[3] for r in daily):
         return []
     days = sorted({r[1] for r in daily})
@@ -122,13 +156,12 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> 
     role_of: dict[str, str] = {}
     off_m = np.zeros((len(actors), len(days)), dtype=np.int64)
     look_m = np.zeros((len(actors), len(days)), dtype=np.int64)
-    detail_of: dict[tuple[str, date], tuple[int, list[int], list[str]]] = {}
-    for a, d, role, n_off, n_looked, ids, owners in daily:
+    for a, d, role, n_off, n_looked, _ids, _owners in daily:
         role_of[a] = role
         off_m[act_ix[a], day_ix[d]] = int(n_off)
         look_m[act_ix[a], day_ix[d]] = int(n_looked)
-        if n_off:
-            detail_of[(a, d)] = (int(n_off), list(ids or []), sorted(str(o) for o in owners or []))
+    detail_of = {(a, d): (int(n_off), list(ids or []), sorted(str(o) for o in owners or []))
+                 for a, d, n_off, ids, owners in detail_rows}
     ordinals = np.array([d.toordinal() for d in days])
     c_off = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), off_m.cumsum(axis=1)], axis=1)
     c_look = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), look_m.cumsum(axis=1)], axis=1)
@@ -185,7 +218,7 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> 
     return out
 
 
-def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) -> list[Finding]:
+def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, since: date | None) -> list[Finding]:
     name = str(cfg.get("watch_list", "watchlist.csv") or "")
     if not name or cfg.root is None:
         return []
@@ -197,7 +230,9 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) 
         [(w.owner_id, w.subject_id, w.actor_id, w.label) for w in rows],
         columns=["owner_id", "subject_id", "related_actor", "label"],
     )
-    with task_cover(con, cutoff) as cur:
+    lo = midnight(since, cutoff) if since is not None else EPOCH
+    with task_cover(con, cutoff, lo) as cur:
+        id_lo, id_hi = event_id_range(cur, lo, cutoff)
         cur.register("_kansa_watch", frame)
         hits = fetch(
             cur,
@@ -213,7 +248,7 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig) 
             WHERE NOT lk.listed
             GROUP BY ALL ORDER BY day, lk.actor_id, w.owner_id, w.subject_id
             """,
-            [cutoff, cutoff],
+            [cutoff, lo, id_lo, id_hi, cutoff],
         )
     out = []
     for actor, day, owner, subject, related, labels, ids in hits:

@@ -7,7 +7,7 @@ whose data when. Silent when the workspace has no assignments at all (it cannot 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
@@ -16,23 +16,29 @@ from kansa.audit.finding import Finding
 from kansa.audit.rules.common import (
     ACTIONS_SQL,
     COVERED,
+    EPOCH,
     EXPORT_SQL,
     evidence,
     fetch,
     have_assignments,
     task_cover,
 )
+from kansa.audit.rules.state import midnight
 
 
-def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
+def no_task(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
     """Access to an owner's data on a day the actor had no valid assignment for that owner.
 
     Service accounts (an application's own database role) act for users; their reads are judged
-    through the application's log of who asked, so they are not held to assignments here.
+    through the application's log of who asked, so they are not held to assignments here. A fact
+    about one day needs no history: only the days from ``since`` are read.
     """
     if not have_assignments(con):
         return []  # no registry of tasks: the rule cannot speak (docs/audit.md)
-    with task_cover(con, cutoff) as cur:
+    lo = midnight(since, cutoff) if since is not None else None
+    with task_cover(con, cutoff, lo) as cur:
         rows = fetch(
             cur,
             f"""
@@ -41,13 +47,13 @@ def no_task(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | 
                    count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp,
                    list(e.event_id) AS ids
             FROM access_events e LEFT JOIN actors a USING (actor_id)
-            WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
+            WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
               AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
               AND coalesce(a.role, '') <> 'service'
               AND NOT {COVERED.format(extra="")}
             GROUP BY ALL ORDER BY day, e.actor_id, e.owner_id
             """,
-            [cutoff],
+            [cutoff, lo or EPOCH],
         )
     out = []
     for actor, day, owner, n, n_rows, n_exp, ids in rows:

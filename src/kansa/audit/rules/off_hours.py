@@ -17,61 +17,176 @@ medium. ``report_alone: true`` lists every such day as low.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import date, datetime
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 
 import duckdb
+import numpy as np
+import pandas as pd
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import ANY_DATA_SQL, evidence, fetch, statements_where
+from kansa.audit.rules.common import ANY_DATA_SQL, EPOCH, evidence, fetch, statements_where
 from kansa.audit.rules.sqlshape import aggregate_only
+from kansa.audit.rules.state import last_day, midnight, refresh
+
+HOURS_TABLE = "audit_hours_daily_v1"  # events per actor, day and hour of day
+TERMS_TABLE = "audit_terminal_first_v1"  # the first day an actor used a terminal or address
+_HOURS_DDL = (f"CREATE TABLE IF NOT EXISTS {HOURS_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
+              "role VARCHAR NOT NULL, h INTEGER NOT NULL, n BIGINT NOT NULL)")
+_TERMS_DDL = (f"CREATE TABLE IF NOT EXISTS {TERMS_TABLE} (actor_id VARCHAR NOT NULL, term VARCHAR NOT NULL, "
+              "day DATE NOT NULL)")
+_DATA_EVENTS = f"""
+    FROM access_events e LEFT JOIN actors a USING (actor_id)
+    WHERE e.ts < ? AND e.ts >= {{lo}} AND e.actor_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
+      AND coalesce(a.role, '') <> 'service'
+"""
+_HOURS_INSERT = f"""
+    INSERT INTO {HOURS_TABLE}
+    SELECT e.actor_id, CAST(e.ts AS DATE), coalesce(a.role, 'unknown'), hour(e.ts), count(*) {_DATA_EVENTS}
+    GROUP BY ALL
+"""
+_TERMS_INSERT = f"""
+    INSERT INTO {TERMS_TABLE}
+    SELECT e.actor_id, coalesce(e.terminal, e.source_ip) AS term, min(CAST(e.ts AS DATE)) {_DATA_EVENTS}
+      AND coalesce(e.terminal, e.source_ip) IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM {TERMS_TABLE} t WHERE t.actor_id = e.actor_id
+                                                    AND t.term = coalesce(e.terminal, e.source_ip))
+    GROUP BY ALL
+"""
+
+
+def _windows(m: np.ndarray, q: float, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of hour histograms: the hours between the q and 1-q quantiles, widened by ``margin``
+    (the whole day for an empty histogram)."""
+    total = m.sum(axis=1)
+    limit = (q * total)[:, None]
+    lo = np.argmax(np.cumsum(m, axis=1) > limit, axis=1)
+    hi = 23 - np.argmax(np.cumsum(m[:, ::-1], axis=1) > limit, axis=1)
+    empty = total == 0
+    lo[empty], hi[empty] = 0, 23
+    return lo - margin, hi + margin
+
+
+def _matrix(df: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of (keys, h, n) as one 24-hour histogram per distinct key, in key order."""
+    index = df[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    pos = index.reset_index().merge(df, on=keys)
+    m = np.zeros((len(index), 24), dtype=np.int64)
+    np.add.at(m, (pos["index"].to_numpy(), pos["h"].to_numpy(dtype=np.int64)), pos["n"].to_numpy(dtype=np.int64))
+    return index, m
+
+
+def _base(df: pd.DataFrame, key: str, names: pd.Series) -> np.ndarray:
+    """Hour histograms from before the judged days for each of ``names`` (zeros when none)."""
+    m = np.zeros((len(names), 24), dtype=np.int64)
+    if df.empty:
+        return m
+    at = pd.DataFrame({key: names.to_numpy(), "row": np.arange(len(names))}).merge(df, on=key)
+    np.add.at(m, (at["row"].to_numpy(), at["h"].to_numpy(dtype=np.int64)), at["n"].to_numpy(dtype=np.int64))
+    return m
 
 
 def off_hours_terminal(
-    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
 ) -> list[Finding]:
-    """Odd hours or a new terminal, against own and role history, on a day with data leaving."""
+    """Odd hours or a new terminal, against own and role history, on a day with data leaving.
+
+    The hour histograms and first terminal uses are kept in tables (``state``): a run reads the
+    events of the days not yet counted, and judges the days from ``since`` against the sums of the
+    earlier days, each judged day joining the history only after it was judged.
+    """
     cfg = cfg or RuleConfig("off_hours_terminal")
     min_history = cfg.get("min_history", 19)
     q = cfg.get("hour_quantile", 0.005)
     margin = cfg.get("hour_margin", 1)
     alone = cfg.get("report_alone", False)
-    hours = fetch(
-        con,
-        f"""
-        SELECT e.actor_id, CAST(e.ts AS DATE) AS day, hour(e.ts) AS h, coalesce(a.role, 'unknown') AS role,
-               count(*) AS n, list(e.event_id ORDER BY e.event_id) AS ids
-        FROM access_events e LEFT JOIN actors a USING (actor_id)
-        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
-          AND coalesce(a.role, '') <> 'service'
-        GROUP BY ALL ORDER BY day, e.actor_id, h
-        """,
-        [cutoff],
-    )
-    terms = fetch(
-        con,
-        f"""
-        SELECT e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(e.terminal, e.source_ip) AS term,
-               list(e.event_id ORDER BY e.event_id) AS ids
-        FROM access_events e LEFT JOIN actors a USING (actor_id)
-        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
-          AND coalesce(e.terminal, e.source_ip) IS NOT NULL AND coalesce(a.role, '') <> 'service'
-        GROUP BY ALL
-        """,
-        [cutoff],
-    )
+    refresh(con, HOURS_TABLE, _HOURS_DDL, since, cutoff, [(_HOURS_INSERT, [cutoff])])
+    refresh(con, TERMS_TABLE, _TERMS_DDL, since, cutoff, [(_TERMS_INSERT, [cutoff])])
+    first = since if since is not None else date.min
+    until = last_day(cutoff)
+    hours = con.execute(f"SELECT actor_id, day, role, h, n FROM {HOURS_TABLE} WHERE day BETWEEN ? AND ?",
+                        [first, until]).df()
+    if hours.empty:
+        return []
+    hours["day"] = pd.to_datetime(hours["day"]).dt.date
+    own_before = con.execute(f"SELECT actor_id, h, sum(n) AS n FROM {HOURS_TABLE} WHERE day < ? GROUP BY ALL",
+                             [first]).df()
+    days_before = dict(con.execute(f"SELECT actor_id, count(DISTINCT day) FROM {HOURS_TABLE} WHERE day < ? "
+                                   "GROUP BY ALL", [first]).fetchall())
+    role_before = con.execute(f"SELECT role, h, sum(n) AS n FROM {HOURS_TABLE} WHERE day < ? GROUP BY ALL",
+                              [first]).df()
+    # each actor-day's own history: what came before the judged days plus the judged days before it
+    ad, today = _matrix(hours, ["actor_id", "day"])
+    roles = hours.drop_duplicates(["actor_id", "day"]).set_index(["actor_id", "day"])["role"]
+    ad["role"] = [roles[(a, d)] for a, d in zip(ad["actor_id"], ad["day"], strict=True)]
+    base = _base(own_before, "actor_id", ad["actor_id"])
+    group = ad.groupby("actor_id", sort=False)
+    own_prior = base + _cumsum_before(today, group.ngroup().to_numpy())
+    ad["history"] = group.cumcount() + ad["actor_id"].map(days_before).fillna(0).astype(int)
+    # the role's history likewise, per role and day
+    rdays = ad[["role", "day"]].drop_duplicates().sort_values(["role", "day"]).reset_index(drop=True)
+    rpos = ad.reset_index().merge(rdays.reset_index().rename(columns={"index": "rrow"}), on=["role", "day"])
+    rtoday = np.zeros((len(rdays), 24), dtype=np.int64)
+    np.add.at(rtoday, rpos["rrow"].to_numpy(), today[rpos["index"].to_numpy()])
+    rprior = _base(role_before, "role", rdays["role"]) + _cumsum_before(
+        rtoday, rdays.groupby("role", sort=False).ngroup().to_numpy())
+    role_prior = np.zeros_like(today)
+    role_prior[rpos["index"].to_numpy()] = rprior[rpos["rrow"].to_numpy()]
+    own_lo, own_hi = _windows(own_prior, q, margin)
+    role_lo, role_hi = _windows(role_prior, q, margin)
+    hrs = np.arange(24)
+    odd_m = (today > 0) & ~((own_lo[:, None] <= hrs) & (hrs <= own_hi[:, None])) \
+        & ~((role_lo[:, None] <= hrs) & (hrs <= role_hi[:, None]))
+    judged = ad["history"].to_numpy() >= min_history
     registered: dict[str, set[str]] = defaultdict(set)
     for actor, tid, addr in con.execute("SELECT actor_id, terminal_id, address FROM terminals WHERE actor_id IS NOT NULL"
                                         ).fetchall():
         registered[str(actor)].update(x for x in (tid, addr) if x)
-    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only) as cur:
-        leaving = fetch(
+    new_terms: dict[tuple[str, date], list[str]] = defaultdict(list)
+    for actor, term, day in con.execute(f"SELECT actor_id, term, day FROM {TERMS_TABLE} WHERE day BETWEEN ? AND ? "
+                                        "ORDER BY term", [first, until]).fetchall():
+        if term not in registered.get(str(actor), set()):
+            new_terms[(str(actor), day)].append(str(term))
+    leaving = _leaving(con, cutoff, first)
+    out: list[Finding] = []
+    for i in np.flatnonzero(judged & (odd_m.any(axis=1) | np.array(
+            [(a, d) in new_terms for a, d in zip(ad["actor_id"], ad["day"], strict=True)], dtype=bool))):
+        actor, day, role = str(ad.at[i, "actor_id"]), ad.at[i, "day"], str(ad.at[i, "role"])
+        gone = leaving.get((actor, day), {})
+        if not gone and not alone:
+            continue
+        odd_h = [int(h) for h in np.flatnonzero(odd_m[i])]
+        terms = new_terms.get((actor, day), [])
+        ids = _evidence_ids(con, actor, day, cutoff, odd_h, terms)
+        found = _finding(actor, day, role, [(h, int(today[i, h])) for h in odd_h], terms, ids, gone, alone,
+                         int(ad.at[i, "history"]))
+        if found is not None:
+            out.append(found)
+    out.sort(key=lambda f: (f.day, f.actor_id or ""))
+    return out
+
+
+def _cumsum_before(m: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per row, the sum of the earlier rows of its group (rows of a group are consecutive)."""
+    c = np.cumsum(m, axis=0)
+    out = c - m
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    sizes = np.diff(np.r_[starts, len(groups)])
+    offset = np.repeat(np.where(starts > 0, 1, 0)[:, None] * c[np.maximum(starts - 1, 0)], sizes, axis=0)
+    return out - offset
+
+
+def _leaving(con: duckdb.DuckDBPyConnection, cutoff: datetime, first: date) -> dict[tuple[str, date], dict[str, list[int]]]:
+    """Exports (not aggregate-only) and removable-media writes per actor and day, from ``first``."""
+    lo = midnight(first, cutoff) if first > date.min else EPOCH
+    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only, since=lo) as cur:
+        rows = fetch(
             cur,
             """
             SELECT actor_id, CAST(ts AS DATE) AS day, list(event_id) AS ids, 'export' AS kind
             FROM access_events e
-            WHERE ts < ? AND actor_id IS NOT NULL AND action = 'export'
+            WHERE ts < ? AND ts >= ? AND actor_id IS NOT NULL AND action = 'export'
               AND (statement IS NULL OR statement NOT IN (SELECT statement FROM _kansa_aggregates))
             GROUP BY ALL
             UNION ALL
@@ -79,91 +194,48 @@ def off_hours_terminal(
             FROM endpoint_events x
             LEFT JOIN accounts acc ON acc.system = 'endpoint' AND acc.account = x.account
             LEFT JOIN terminals t ON t.terminal_id = x.host
-            WHERE x.ts < ? AND coalesce(x.to_removable, FALSE)
+            WHERE x.ts < ? AND x.ts >= ? AND coalesce(x.to_removable, FALSE)
             GROUP BY ALL
             """,
-            [cutoff, cutoff],
+            [cutoff, lo, cutoff, lo],
         )
-    evidence_of: dict[tuple[str, date], dict[str, list[int]]] = defaultdict(dict)
-    for actor, day, ids, kind in leaving:
+    out: dict[tuple[str, date], dict[str, list[int]]] = defaultdict(dict)
+    for actor, day, ids, kind in rows:
         if actor is not None:
-            evidence_of[(str(actor), day)].setdefault(kind, []).extend(int(i) for i in ids)
-    terms_of: dict[tuple[str, date], list[tuple[str, list[int]]]] = defaultdict(list)
-    for actor, day, term, ids in terms:
-        terms_of[(str(actor), day)].append((str(term), [int(i) for i in ids]))
-
-    own_hours: dict[str, Counter[int]] = defaultdict(Counter)
-    role_hours: dict[str, Counter[int]] = defaultdict(Counter)
-    own_terms: dict[str, set[str]] = defaultdict(set)
-    own_days: Counter[str] = Counter()
-    out: list[Finding] = []
-    i = 0
-    while i < len(hours):
-        day = hours[i][1]
-        today: dict[str, list[tuple[int, str, int, list[int]]]] = defaultdict(list)
-        while i < len(hours) and hours[i][1] == day:
-            actor, _d, h, role, n, ids = hours[i]
-            today[str(actor)].append((int(h), str(role), int(n), [int(x) for x in ids]))
-            i += 1
-        for actor, items in today.items():
-            role = items[0][1]
-            if own_days[actor] >= min_history:
-                own_lo, own_hi = _window(own_hours[actor], q, margin)
-                role_lo, role_hi = _window(role_hours[role], q, margin)
-                odd = [(h, n, ids) for h, _r, n, ids in items
-                       if not own_lo <= h <= own_hi and not role_lo <= h <= role_hi]
-                new_terms = [(t, ids) for t, ids in terms_of.get((actor, day), [])
-                             if t not in own_terms[actor] and t not in registered.get(actor, set())]
-                found = _finding(actor, day, role, odd, new_terms, evidence_of.get((actor, day), {}), alone,
-                                 own_days[actor])
-                if found is not None:
-                    out.append(found)
-        for actor, items in today.items():  # today joins the history only after it was judged
-            own_days[actor] += 1
-            for h, role, n, _ids in items:
-                own_hours[actor][h] += n
-                role_hours[role][h] += n
-            own_terms[actor].update(t for t, _ids in terms_of.get((actor, day), []))
+            out[(str(actor), day)].setdefault(kind, []).extend(int(i) for i in ids)
     return out
 
 
-def _window(hist: Counter[int], q: float, margin: int) -> tuple[int, int]:
-    """The hours between the q and 1-q quantiles of a histogram of hours, widened by ``margin``."""
-    total = sum(hist.values())
-    if not total:
-        return 0, 23
-    cum, lo, hi = 0, 0, 23
-    for h in range(24):
-        cum += hist[h]
-        if cum > q * total:
-            lo = h
-            break
-    cum = 0
-    for h in range(23, -1, -1):
-        cum += hist[h]
-        if cum > q * total:
-            hi = h
-            break
-    return lo - margin, hi + margin
+def _evidence_ids(con: duckdb.DuckDBPyConnection, actor: str, day: date, cutoff: datetime, odd_hours: list[int],
+                  terms: list[str]) -> list[int]:
+    """The actor's events of that day at the odd hours or from the new terminals."""
+    lo = midnight(day, cutoff)
+    rows = con.execute(
+        f"""SELECT e.event_id FROM access_events e
+            WHERE e.actor_id = ? AND e.ts >= ? AND e.ts < ? AND e.action IN ({ANY_DATA_SQL})
+              AND (list_contains(?, hour(e.ts)) OR list_contains(?, coalesce(e.terminal, e.source_ip)))""",
+        [actor, lo, midnight(day + timedelta(days=1), cutoff), odd_hours, terms],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def _finding(
-    actor: str, day: date, role: str, odd: list[tuple[int, int, list[int]]], new_terms: list[tuple[str, list[int]]],
+    actor: str, day: date, role: str, odd: list[tuple[int, int]], new_terms: list[str], odd_ids: list[int],
     leaving: dict[str, list[int]], alone: bool, history: int,
 ) -> Finding | None:
     if not odd and not new_terms:
         return None
     if not leaving and not alone:
         return None
-    odd_h = sorted({h for h, _n, _ids in odd})
+    odd_h = sorted({h for h, _n in odd})
     parts_ja, parts_en = [], []
     if odd_h:
         hs = ", ".join(f"{h}時" for h in odd_h)
-        parts_ja.append(f"本人にも同じ役割({role})にも通常でない時間帯({hs})のアクセス {sum(n for _h, n, _i in odd)} 件")
-        parts_en.append(f"{sum(n for _h, n, _i in odd)} access(es) at hour(s) {', '.join(map(str, odd_h))}, "
+        parts_ja.append(f"本人にも同じ役割({role})にも通常でない時間帯({hs})のアクセス {sum(n for _h, n in odd)} 件")
+        parts_en.append(f"{sum(n for _h, n in odd)} access(es) at hour(s) {', '.join(map(str, odd_h))}, "
                         f"unusual for the actor and for the role ({role})")
     if new_terms:
-        ts = ", ".join(sorted(t for t, _ids in new_terms))
+        ts = ", ".join(sorted(new_terms))
         parts_ja.append(f"過去 {history} 日に使ったことのない端末・アドレス({ts})")
         parts_en.append(f"terminal/address never used in {history} earlier active days ({ts})")
     if leaving:
@@ -171,7 +243,7 @@ def _finding(
         parts_ja.append("同じ日に" + "・".join(kinds_ja[k] for k in sorted(leaving)) + "あり")
         parts_en.append("the same day: " + " and ".join(
             {"export": "export of data", "usb": "writes to removable media"}[k] for k in sorted(leaving)))
-    ids = [i for _h, _n, evs in odd for i in evs] + [i for _t, evs in new_terms for i in evs]
+    ids = list(odd_ids)
     if "export" in leaving:
         ids += leaving["export"]
     return Finding(
@@ -182,7 +254,7 @@ def _finding(
         severity="medium" if leaving else "low",
         reason_ja=f"{day}: " + "。".join(parts_ja) + "。",
         reason_en=f"{day}: " + "; ".join(parts_en) + ".",
-        detail={"odd_hours": odd_h, "new_terminals": sorted(t for t, _ids in new_terms), "history_days": history,
+        detail={"odd_hours": odd_h, "new_terminals": sorted(new_terms), "history_days": history,
                 "with": sorted(leaving), "role": role},
         access_events=evidence(sorted(set(ids))),
         endpoint_events=evidence(leaving.get("usb", [])),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from kansa.audit.config import AuditConfig, Exemption, RuleConfig, load_config
 from kansa.audit.finding import Finding
 from kansa.model.errors import KansaError
 
-RuleFn = Callable[[duckdb.DuckDBPyConnection, datetime, RuleConfig], list[Finding]]
+RuleFn = Callable[..., list[Finding]]  # (con, cutoff, cfg, since=None) -> findings
 
 
 @dataclass
@@ -101,13 +101,14 @@ def run_rules(
 def compat(name: str, rules: dict[str, RuleFn]) -> Callable[..., list[Finding]]:
     """``fn(con, cutoff)`` as run.py calls rules today: config and exemptions applied inside."""
 
-    def call(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: Any = None) -> list[Finding]:
+    def call(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: Any = None, since: date | None = None
+             ) -> list[Finding]:
         root = workspace_root(con)
         config = load_config(root, set(rules))
         rule_cfg = cfg if isinstance(cfg, RuleConfig) else config.rule(name)
         if not rule_cfg.enabled:
             return []
-        return filter_findings(con, rules[name](con, cutoff, rule_cfg), config).findings
+        return filter_findings(con, rules[name](con, cutoff, rule_cfg, since=since), config).findings
 
     call.__name__ = name
     call.__doc__ = rules[name].__doc__

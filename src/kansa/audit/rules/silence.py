@@ -15,13 +15,14 @@ files written during the session (medium). Service accounts (connection pools) a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import evidence, fetch
+from kansa.audit.rules.common import EPOCH, evidence, fetch
+from kansa.audit.rules.state import midnight
 
 SILENT_SESSIONS_SQL = """
     WITH s AS (
@@ -30,6 +31,7 @@ SILENT_SESSIONS_SQL = """
                t.terminal_id AS host
         FROM access_events l
         JOIN access_events o ON o.resource = l.resource AND o.action = 'logout' AND o.ts >= l.ts AND o.ts < ?
+                            AND o.ts >= ?
         LEFT JOIN terminals t ON t.address = l.source_ip
         WHERE l.action = 'login' AND l.resource LIKE 'session:%' AND l.ts < ?
           AND coalesce(l.outcome, 'success') <> 'failure'
@@ -47,12 +49,19 @@ SILENT_SESSIONS_SQL = """
 """
 
 
-def audit_silence(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Privileged sessions with no audit line between login and logout, with endpoint evidence."""
+def audit_silence(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Privileged sessions with no audit line between login and logout, with endpoint evidence.
+
+    A finding is dated by its last evidence, at most ``window`` after the logout, so findings from
+    ``since`` need only the sessions that ended after ``since`` less that window.
+    """
     cfg = cfg or RuleConfig("audit_silence")
     min_s = cfg.get("min_session_seconds", 30.0)
     window = timedelta(hours=cfg.get("window_hours", 24.0))
     alone = cfg.get("report_alone", False)
+    ended_from = (midnight(since, cutoff) if since is not None else EPOCH + window) - window
     found = fetch(
         con,
         f"""
@@ -72,7 +81,7 @@ def audit_silence(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleCon
         FROM silent s LEFT JOIN ev USING (login_id)
         GROUP BY ALL ORDER BY s.t0
         """,
-        [cutoff, cutoff, min_s, cutoff, window],
+        [cutoff, ended_from, cutoff, min_s, cutoff, window],
     )
     out = []
     for login, logout, t0, t1, account, ip, session, actor, host, usb_ids, first_usb, file_ids, paths in found:

@@ -22,61 +22,101 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from kansa.audit.baseline import OUTLIER_Z, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
-from kansa.audit.rules.common import ACTIONS_SQL, evidence, fetch
+from kansa.audit.rules.common import ACTIONS_SQL, EPOCH, EVIDENCE_LIMIT, event_id_range, evidence
+from kansa.audit.rules.state import last_day, midnight, refresh, refresh_start
 
 SLOW_REPEAT_DAYS = 30
 
-_DAILY_SQL = f"""
-    WITH ev AS (
-        SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, e.ticket, a.team
+SUBJ_TABLE = "audit_slow_subject_first_v1"  # first touch of each person per actor, judged on that day
+OWNER_TABLE = "audit_slow_owner_first_v1"  # first touch of each owner per actor
+DAILY_TABLE = "audit_slow_daily_v1"  # per active actor-day: new people, new owners, unjustified new people
+FIRED_TABLE = "audit_slow_fired_v1"  # peer-path alarms as computed (before scope/exemptions): the repeat rule
+
+_SUBJ_DDL = (f"CREATE TABLE IF NOT EXISTS {SUBJ_TABLE} (actor_id VARCHAR NOT NULL, owner_id VARCHAR, "
+             "subject_id VARCHAR NOT NULL, day DATE NOT NULL, event_id BIGINT NOT NULL, justified BOOLEAN NOT NULL)")
+_OWNER_DDL = (f"CREATE TABLE IF NOT EXISTS {OWNER_TABLE} (actor_id VARCHAR NOT NULL, owner_id VARCHAR NOT NULL, "
+              "day DATE NOT NULL)")
+_DAILY_DDL = (f"CREATE TABLE IF NOT EXISTS {DAILY_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
+              "role VARCHAR NOT NULL, new_subj BIGINT NOT NULL, new_own BIGINT NOT NULL, new_unjust BIGINT NOT NULL, "
+              "unjust_ids BIGINT[], few_peers BOOLEAN NOT NULL)")
+_FIRED_DDL = (f"CREATE TABLE IF NOT EXISTS {FIRED_TABLE} (actor_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, "
+              "day DATE NOT NULL)")
+
+_EV = f"""
+    ev AS (
+        SELECT e.event_id, e.ts, e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, e.ticket, a.team
         FROM access_events e LEFT JOIN actors a USING (actor_id)
-        WHERE e.ts < ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
-    ),
-    subj_first AS (
-        SELECT ev.actor_id, coalesce(x.owner_id, ev.owner_id) AS owner_id, x.subject_id,
-               min(ev.day) AS day, arg_min(ev.ticket, ev.day) AS ticket, any_value(ev.team) AS team,
-               arg_min(ev.event_id, ev.day) AS event_id
+        WHERE e.ts < ? AND e.ts >= {{lo}} AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
+    )"""
+# A person first touched (by this actor) is justified when an assignment valid that day lists them and
+# is the ticket the first look-up cited, the actor's own, or the actor's team's.
+_SUBJ_INSERT = f"""
+    INSERT INTO {SUBJ_TABLE}
+    WITH {_EV},
+    f AS (
+        SELECT ev.actor_id, coalesce(x.owner_id, ev.owner_id) AS owner_id, x.subject_id, min(ev.day) AS day,
+               arg_min(ev.ticket, (ev.ts, ev.event_id)) AS ticket, any_value(ev.team) AS team,
+               arg_min(ev.event_id, (ev.ts, ev.event_id)) AS event_id
         FROM ev JOIN access_subjects x USING (event_id)
+        WHERE x.event_id BETWEEN ? AND ?
         GROUP BY ALL
-    ),
-    judged AS (
-        SELECT f.*, EXISTS (
-            SELECT 1 FROM assignment_subjects q JOIN assignments s USING (assignment_id)
-            WHERE q.owner_id = f.owner_id AND q.subject_id = f.subject_id
-              AND (s.assignment_id = f.ticket OR s.actor_id = f.actor_id
-                   OR (s.actor_id IS NULL AND s.team IS NOT NULL AND s.team = f.team))
-              AND f.day BETWEEN coalesce(s.valid_from, DATE '0001-01-01') AND coalesce(s.valid_to, DATE '9999-12-31')
-        ) AS justified
-        FROM subj_first f
-    ),
-    owner_first AS (
-        SELECT actor_id, min(day) AS day FROM ev WHERE owner_id IS NOT NULL GROUP BY actor_id, owner_id
-    ),
-    days AS (SELECT actor_id, day, list(event_id) AS ids FROM ev GROUP BY ALL),
-    ns AS (SELECT actor_id, day, count(*) AS n, count(*) FILTER (WHERE NOT justified) AS n_unjust,
-                  list(event_id) FILTER (WHERE NOT justified) AS unjust_ids
-           FROM judged GROUP BY ALL),
-    no AS (SELECT actor_id, day, count(*) AS n FROM owner_first GROUP BY ALL),
-    daily AS (
-        SELECT d.actor_id, d.day, d.ids, coalesce(ns.n, 0) AS new_subj, coalesce(no.n, 0) AS new_own,
-               coalesce(ns.n_unjust, 0) AS new_unjust, ns.unjust_ids
-        FROM days d LEFT JOIN ns USING (actor_id, day) LEFT JOIN no USING (actor_id, day)
     )
-    SELECT d.actor_id, d.day, coalesce(a.role, 'unknown') AS role, d.ids,
-           sum(new_unjust) OVER w AS cum_subj, sum(new_own) OVER w AS cum_own,
-           count(*) OVER w AS active_days, d.new_unjust, d.unjust_ids
-    FROM daily d LEFT JOIN actors a USING (actor_id)
-    WINDOW w AS (PARTITION BY d.actor_id ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    ORDER BY d.day, d.actor_id
+    SELECT f.actor_id, f.owner_id, f.subject_id, f.day, f.event_id, EXISTS (
+        SELECT 1 FROM assignment_subjects q JOIN assignments s USING (assignment_id)
+        WHERE q.owner_id = f.owner_id AND q.subject_id = f.subject_id
+          AND (s.assignment_id = f.ticket OR s.actor_id = f.actor_id
+               OR (s.actor_id IS NULL AND s.team IS NOT NULL AND s.team = f.team))
+          AND f.day BETWEEN coalesce(s.valid_from, DATE '0001-01-01') AND coalesce(s.valid_to, DATE '9999-12-31')
+    )
+    FROM f
+    WHERE NOT EXISTS (SELECT 1 FROM {SUBJ_TABLE} t WHERE t.actor_id = f.actor_id AND t.subject_id = f.subject_id
+                                                   AND t.owner_id IS NOT DISTINCT FROM f.owner_id)
 """
+_OWNER_INSERT = f"""
+    INSERT INTO {OWNER_TABLE}
+    WITH {_EV},
+    f AS (SELECT actor_id, owner_id, min(day) AS day FROM ev WHERE owner_id IS NOT NULL GROUP BY ALL)
+    SELECT * FROM f
+    WHERE NOT EXISTS (SELECT 1 FROM {OWNER_TABLE} t WHERE t.actor_id = f.actor_id AND t.owner_id = f.owner_id)
+"""
+_DAILY_INSERT = f"""
+    INSERT INTO {DAILY_TABLE}
+    WITH {_EV},
+    days AS (SELECT DISTINCT actor_id, day FROM ev),
+    ns AS (SELECT actor_id, day, count(*) AS n, count(*) FILTER (WHERE NOT justified) AS n_unjust,
+                  list(event_id ORDER BY event_id) FILTER (WHERE NOT justified) AS ids
+           FROM {SUBJ_TABLE} WHERE day >= (SELECT min(day) FROM days) GROUP BY ALL),
+    no AS (SELECT actor_id, day, count(*) AS n FROM {OWNER_TABLE}
+           WHERE day >= (SELECT min(day) FROM days) GROUP BY ALL)
+    SELECT d.actor_id, d.day, coalesce(a.role, 'unknown'), coalesce(ns.n, 0), coalesce(no.n, 0),
+           coalesce(ns.n_unjust, 0), ns.ids[1:{EVIDENCE_LIMIT}], FALSE
+    FROM days d LEFT JOIN ns USING (actor_id, day) LEFT JOIN no USING (actor_id, day) LEFT JOIN actors a USING (actor_id)
+"""
+
+
+def _refresh_tables(con: duckdb.DuckDBPyConnection, cutoff: datetime, since: date | None) -> date | None:
+    """First touches, then the per-day counts built on them; returns the first day to judge again."""
+    con.execute(_FIRED_DDL)
+    start = refresh_start(con, DAILY_TABLE, since)
+    lo = midnight(start, cutoff) if start is not None else EPOCH
+    id_lo, id_hi = event_id_range(con, lo, cutoff)
+    refresh(con, SUBJ_TABLE, _SUBJ_DDL, since, cutoff, [(_SUBJ_INSERT, [cutoff, id_lo, id_hi])])
+    refresh(con, OWNER_TABLE, _OWNER_DDL, since, cutoff, [(_OWNER_INSERT, [cutoff])])
+    got = refresh(con, DAILY_TABLE, _DAILY_DDL, since, cutoff, [(_DAILY_INSERT, [cutoff])])
+    if got is None:
+        con.execute(f"DELETE FROM {FIRED_TABLE}")
+    else:
+        con.execute(f"DELETE FROM {FIRED_TABLE} WHERE day >= ?", [got])
+    return got
 
 
 def _cusum_alarms(
@@ -114,44 +154,76 @@ def _cusum_alarms(
     return alarms
 
 
-def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None) -> list[Finding]:
-    """Breadth of people and owners touched, far above the peers' or above the actor's own trend."""
+def slow_leak(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
+) -> list[Finding]:
+    """Breadth of people and owners touched, far above the peers' or above the actor's own trend.
+
+    First touches and per-day counts are kept in tables (``state``): a run reads the events of the
+    days not yet counted, starts from each actor's standing before them, and judges those days.
+    """
     cfg = cfg or RuleConfig("slow_leak")
     z_cut = cfg.get("z", OUTLIER_Z)
     min_active = cfg.get("min_active_days", 5)
     min_peers = cfg.get("min_peers", 4)
     repeat = cfg.get("repeat_days", SLOW_REPEAT_DAYS)
-    data = fetch(con, _DAILY_SQL, [cutoff])
-    # latest state per actor as of each day: rows are ordered by day
-    latest: dict[str, tuple[str, float, float, int]] = {}
-    last_fired: dict[tuple[str, str], date] = {}
-    series: dict[str, list[tuple[date, int, list[int]]]] = defaultdict(list)
-    few_peers: dict[str, set[date]] = defaultdict(set)
+    start = _refresh_tables(con, cutoff, since)
+    first = start if start is not None else date.min
+    # each actor's standing before the first judged day: (role, people per active day, owners, active days)
+    latest: dict[str, tuple[str, int, int, int]] = {
+        str(a): (str(role), int(subj), int(own), int(n))
+        for a, role, subj, own, n in con.execute(
+            f"SELECT actor_id, arg_max(role, day), sum(new_unjust), sum(new_own), count(*) FROM {DAILY_TABLE} "
+            "WHERE day < ? GROUP BY ALL", [first]).fetchall()
+    }
+    last_fired: dict[tuple[str, str], date] = {
+        (str(a), str(m)): d for a, m, d in con.execute(
+            f"SELECT actor_id, metric, max(day) FROM {FIRED_TABLE} WHERE day < ? GROUP BY ALL", [first]).fetchall()
+    }
+    data = con.execute(
+        f"SELECT actor_id, day, role, new_unjust, new_own FROM {DAILY_TABLE} WHERE day >= ? AND day <= ? "
+        "ORDER BY day, actor_id", [first, last_day(cutoff)]).fetchall()
+    few_now: list[tuple[str, date]] = []
+    fired: list[tuple[str, str, date]] = []
     out: list[Finding] = []
+    # the smallest peers' median a value can face once its own is left out, plus the least it must exceed it
+    # by (spread never below 1 for counts): days below it cannot fire, and skip the exact baseline
+    margin = z_cut / 0.6745
     i = 0
     while i < len(data):
         day = data[i][1]
         todays = []
         while i < len(data) and data[i][1] == day:
-            actor, _d, role, ids, cum_subj, cum_own, active, new_unjust, unjust_ids = data[i]
-            latest[actor] = (role, float(cum_subj) / active, float(cum_own), int(active))
-            series[actor].append((day, int(new_unjust), [int(x) for x in unjust_ids or []]))
-            todays.append((actor, ids))
+            actor, _d, role, new_unjust, new_own = data[i]
+            _r, subj, own, n = latest.get(actor, ("", 0, 0, 0))
+            latest[actor] = (role, subj + int(new_unjust), own + int(new_own), n + 1)
+            todays.append(actor)
             i += 1
-        for actor, ids in todays:
-            role, subj_rate, owners, active = latest[actor]
+        eligible: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+        for a, (role, subj, n_owners, active) in latest.items():
+            if active >= min_active:
+                eligible[role].append((a, float(subj) / active, float(n_owners)))
+        floors: dict[str, tuple[float, float]] = {}
+        for role, rows in eligible.items():
+            k = (len(rows) - 2) // 2
+            if k >= 0:
+                floors[role] = (float(np.partition([r[2] for r in rows], k)[k]),
+                                float(np.partition([r[1] for r in rows], k)[k]))
+        for actor in todays:
+            role, subj, own, active = latest[actor]
+            subj_rate, owners = float(subj) / active, float(own)
             if active < min_active:
                 continue
-            peers = [v for a, v in latest.items() if a != actor and v[0] == role and v[3] >= min_active]
-            if len(peers) < min_peers:
-                few_peers[actor].add(day)
+            if len(eligible[role]) - 1 < min_peers:
+                few_now.append((actor, day))
                 continue
-            for metric, x, values in (
-                ("owners", owners, [p[2] for p in peers]),
-                ("subjects_per_day", subj_rate, [p[1] for p in peers]),
-            ):
-                b = baseline(values, min_history=min_peers)
-                if b is None or x <= 0:
+            low_own, low_subj = floors[role]
+            for metric, x, low, col in (("owners", owners, low_own, 2), ("subjects_per_day", subj_rate, low_subj, 1)):
+                if x <= 0 or x <= low + margin:
+                    continue
+                # sorted: the same numbers in the same order, however the run reached them
+                b = baseline(sorted(float(r[col]) for r in eligible[role] if r[0] != actor), min_history=min_peers)
+                if b is None:
                     continue
                 z = b.z(x)
                 if z <= z_cut:
@@ -160,6 +232,7 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                 if prev is not None and (day - prev).days < repeat:
                     continue
                 last_fired[(actor, metric)] = day
+                fired.append((actor, metric, day))
                 what_ja = "データ所有者(委託元)数" if metric == "owners" else "1日あたりの業務で説明できない新たな対象者数"
                 out.append(
                     Finding(
@@ -181,18 +254,31 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                         ),
                         detail={"metric": metric, "value": x, "peer_median": b.median, "peers": b.n,
                                 "active_days": active, "z": z},
-                        access_events=evidence(ids),
+                        access_events=_day_events(con, actor, day, cutoff),
                         key=metric,
                     )
                 )
+    _remember(con, few_now, fired)
     k, h = cfg.get("cusum_k", 0.5), cfg.get("cusum_h", 5.0)
     history = cfg.get("cusum_history", 19)
+    # the own-trend path: every actor who ever lacked peers, over the whole stored series
+    series: dict[str, list[tuple[date, int, list[int]]]] = defaultdict(list)
+    few_peers: dict[str, set[date]] = defaultdict(set)
+    for actor, day, new_unjust, ids, few in con.execute(
+        f"""SELECT d.actor_id, d.day, d.new_unjust, d.unjust_ids, d.few_peers FROM {DAILY_TABLE} d
+            WHERE d.day <= ? AND d.actor_id IN (SELECT actor_id FROM {DAILY_TABLE} WHERE few_peers)
+            ORDER BY d.actor_id, d.day""", [last_day(cutoff)]).fetchall():
+        series[str(actor)].append((day, int(new_unjust), [int(x) for x in ids or []]))
+        if few:
+            few_peers[str(actor)].add(day)
     for actor, days in series.items():
         # Services reach whoever their users ask for: judged through the users, not on their own.
-        if not few_peers.get(actor) or latest.get(actor, ("",))[0] == "service":
+        if latest.get(actor, ("",))[0] == "service":
             continue
         for day, fig, ev_ids in _cusum_alarms(days, few_peers[actor], k, h, history, repeat):
-            since = date.fromordinal(int(fig["since"]))
+            if day < first:
+                continue
+            run_from = date.fromordinal(int(fig["since"]))
             out.append(
                 Finding(
                     rule="slow_leak",
@@ -201,19 +287,40 @@ def slow_leak(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig 
                     score=round(fig["cusum"], 2),
                     severity="medium",
                     reason_ja=(
-                        f"{since} から {day} までの {fig['days']:.0f} 稼働日、担当業務で説明できない新たな対象者が"
+                        f"{run_from} から {day} までの {fig['days']:.0f} 稼働日、担当業務で説明できない新たな対象者が"
                         f"本人の通常({fig['level']:.1f} 人/日)を上回り続け、累計超過 {fig['excess_people']:.0f} 人。"
                         f"CUSUM {fig['cusum']:.1f} > {h}(同じ役割の同僚が {min_peers} 人未満のため本人の履歴と比較)。"
                     ),
                     reason_en=(
-                        f"From {since} to {day} ({fig['days']:.0f} active days) the actor kept reaching people never "
+                        f"From {run_from} to {day} ({fig['days']:.0f} active days) the actor kept reaching people never "
                         f"touched before that no assignment or ticket covers, above the own usual "
                         f"{fig['level']:.1f}/day: {fig['excess_people']:.0f} people in excess; CUSUM "
                         f"{fig['cusum']:.1f} > {h} (fewer than {min_peers} peers, so judged against own history)."
                     ),
-                    detail={"metric": "unjustified_new_people", **fig, "since": since.isoformat(), "k": k, "h": h},
+                    detail={"metric": "unjustified_new_people", **fig, "since": run_from.isoformat(), "k": k, "h": h},
                     access_events=evidence(ev_ids),
                     key="own_trend",
                 )
             )
     return out
+
+
+def _day_events(con: duckdb.DuckDBPyConnection, actor: str, day: date, cutoff: datetime) -> list[int]:
+    """The actor's data events of that day (the evidence of a breadth finding)."""
+    rows = con.execute(
+        f"SELECT event_id FROM access_events WHERE actor_id = ? AND ts >= ? AND ts < ? AND action IN ({ACTIONS_SQL}) "
+        "ORDER BY event_id LIMIT ?",
+        [actor, midnight(day, cutoff), min(midnight(day + timedelta(days=1), cutoff), cutoff), EVIDENCE_LIMIT],
+    ).fetchall()
+    return evidence([r[0] for r in rows])
+
+
+def _remember(con: duckdb.DuckDBPyConnection, few: list[tuple[str, date]], fired: list[tuple[str, str, date]]) -> None:
+    """Store the judged days' verdicts that later days depend on: which lacked peers, which alarms fired."""
+    if few:
+        con.register("_kansa_few", pd.DataFrame(few, columns=["actor_id", "day"]))
+        con.execute(f"UPDATE {DAILY_TABLE} d SET few_peers = TRUE FROM _kansa_few f "
+                    "WHERE d.actor_id = f.actor_id AND d.day = CAST(f.day AS DATE)")
+        con.unregister("_kansa_few")
+    if fired:
+        con.executemany(f"INSERT INTO {FIRED_TABLE} VALUES (?, ?, ?)", fired)

@@ -14,14 +14,15 @@ copy keeps it), not by its content, which endpoint logs do not give.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
-from kansa.audit.rules.common import EXPORT_SQL, evidence, fetch, statements_where
+from kansa.audit.rules.common import EPOCH, EXPORT_SQL, evidence, fetch, statements_where
 from kansa.audit.rules.sqlshape import aggregate_only
+from kansa.audit.rules.state import midnight
 
 USB_WINDOW = timedelta(hours=24)
 
@@ -34,41 +35,51 @@ USB_SQL = """
     FROM endpoint_events x
     LEFT JOIN accounts acc ON acc.system = 'endpoint' AND acc.account = x.account
     LEFT JOIN terminals t ON t.terminal_id = x.host
-    WHERE x.ts < ? AND coalesce(x.to_removable, FALSE)
+    WHERE x.ts < ? AND x.ts >= ? AND coalesce(x.to_removable, FALSE)
 """
 
 
 def usb_after_download(
-    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
 ) -> list[Finding]:
-    """A write to removable media by an actor who exported personal data shortly before."""
+    """A write to removable media by an actor who exported personal data shortly before.
+
+    Only writes from ``since`` are judged, so only exports from ``window`` before it are read.
+    """
     cfg = cfg or RuleConfig("usb_after_download")
     window = timedelta(hours=cfg.get("window_hours", USB_WINDOW.total_seconds() / 3600))
-    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only) as cur:
+    lo = midnight(since, cutoff) if since is not None else EPOCH
+    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only, since=lo - window) as cur:
         found = fetch(
             cur,
             f"""
-            WITH usb AS ({USB_SQL})
-            SELECT u.actor_id, CAST(u.ts AS DATE) AS day,
-                   list(DISTINCT u.event_id) AS usb_ids, list(DISTINCT e.event_id) AS exp_ids,
-                   count(DISTINCT u.event_id) AS n_usb, count(DISTINCT e.event_id) AS n_exp,
-                   list(DISTINCT e.owner_id) FILTER (WHERE e.owner_id IS NOT NULL) AS owners
-            FROM usb u JOIN access_events e
-              ON e.actor_id = u.actor_id AND e.action IN ({EXPORT_SQL})
-             AND e.ts <= u.ts AND e.ts >= u.ts - ?
-             AND (e.statement IS NULL OR e.statement NOT IN (SELECT statement FROM _kansa_aggregates))
-            WHERE u.actor_id IS NOT NULL
-            GROUP BY ALL ORDER BY day, u.actor_id
+            WITH usb AS ({USB_SQL}),
+            pairs AS (
+                SELECT u.actor_id, CAST(u.ts AS DATE) AS day, u.event_id AS usb_id, e.event_id AS exp_id,
+                       e.owner_id, coalesce(e.row_count, 1) AS n_rows
+                FROM usb u JOIN access_events e
+                  ON e.actor_id = u.actor_id AND e.action IN ({EXPORT_SQL})
+                 AND e.ts <= u.ts AND e.ts >= u.ts - ?
+                 AND (e.statement IS NULL OR e.statement NOT IN (SELECT statement FROM _kansa_aggregates))
+                WHERE u.actor_id IS NOT NULL AND e.ts >= ? AND e.ts < ?
+            ),
+            exp_rows AS (
+                SELECT actor_id, day, sum(n_rows) AS n_rows
+                FROM (SELECT DISTINCT actor_id, day, exp_id, n_rows FROM pairs) GROUP BY ALL
+            )
+            SELECT p.actor_id, p.day,
+                   list(DISTINCT usb_id) AS usb_ids, list(DISTINCT exp_id) AS exp_ids,
+                   count(DISTINCT usb_id) AS n_usb, count(DISTINCT exp_id) AS n_exp,
+                   list(DISTINCT owner_id) FILTER (WHERE owner_id IS NOT NULL) AS owners,
+                   any_value(r.n_rows) AS n_rows
+            FROM pairs p JOIN exp_rows r USING (actor_id, day)
+            GROUP BY ALL ORDER BY p.day, p.actor_id
             """,
-            [cutoff, window],
+            [cutoff, lo, window, lo - window, cutoff],
         )
     out = []
-    for actor, day, usb_ids, exp_ids, n_usb, n_exp, owners in found:
-        exp_rows = con.execute(
-            "SELECT coalesce(sum(coalesce(row_count, 1)), 0) FROM access_events WHERE list_contains(?, event_id)",
-            [list(exp_ids)],
-        ).fetchone()
-        n_rows = int(exp_rows[0]) if exp_rows else 0
+    for actor, day, usb_ids, exp_ids, n_usb, n_exp, owners, exp_rows in found:
+        n_rows = int(exp_rows or 0)
         owners_s = ", ".join(sorted(str(o) for o in owners or [])) or "-"
         hours = window.total_seconds() / 3600
         score = 5.0 + math.log10(1 + n_rows)
@@ -97,12 +108,18 @@ def usb_after_download(
 
 
 def usb_unexplained(
-    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig | None = None, since: date | None = None
 ) -> list[Finding]:
-    """A removable write of a file born on the terminal during a data session that logged no export."""
+    """A removable write of a file born on the terminal during a data session that logged no export.
+
+    Only writes from ``since`` are judged: the files they copy were born at most ``window`` before,
+    so only sessions ending after that are read (a file's first sighting is still over all history).
+    """
     cfg = cfg or RuleConfig("usb_unexplained")
     window = timedelta(hours=cfg.get("window_hours", USB_WINDOW.total_seconds() / 3600))
-    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only) as cur:
+    lo = midnight(since, cutoff) if since is not None else EPOCH
+    sessions_from = lo - window - timedelta(minutes=5)
+    with statements_where(con, cutoff, "_kansa_aggregates", aggregate_only, since=sessions_from) as cur:
         found = fetch(
             cur,
             f"""
@@ -111,7 +128,7 @@ def usb_unexplained(
                 SELECT l.event_id AS login_id, l.ts AS t0, o.ts AS t1, l.source_ip, l.account,
                        coalesce(l.actor_id, o.actor_id) AS actor_id, o.event_id AS logout_id
                 FROM access_events l JOIN access_events o
-                  ON o.resource = l.resource AND o.action = 'logout' AND o.ts >= l.ts AND o.ts < ?
+                  ON o.resource = l.resource AND o.action = 'logout' AND o.ts >= l.ts AND o.ts < ? AND o.ts >= ?
                 WHERE l.action = 'login' AND l.resource LIKE 'session:%' AND l.ts < ?
                   AND coalesce(l.outcome, 'success') <> 'failure'
             ),
@@ -119,6 +136,8 @@ def usb_unexplained(
                 SELECT x.host, lower(regexp_extract(x.path, '[^\\\\/]+$')) AS base, min(x.ts) AS ts,
                        arg_min(x.event_id, x.ts) AS event_id
                 FROM endpoint_events x
+                SEMI JOIN (SELECT DISTINCT host, base FROM usb) k
+                  ON k.host = x.host AND k.base = lower(regexp_extract(x.path, '[^\\\\/]+$'))
                 WHERE x.ts < ? AND NOT coalesce(x.to_removable, FALSE) AND x.path IS NOT NULL
                   AND x.kind IN ('file_copy', 'file_open')
                 GROUP BY ALL
@@ -141,7 +160,7 @@ def usb_unexplained(
                    list(DISTINCT account) AS accounts, list(DISTINCT host) AS hosts
             FROM born GROUP BY ALL ORDER BY day, actor_id
             """,
-            [cutoff, cutoff, cutoff, cutoff, window],
+            [cutoff, lo, cutoff, sessions_from, cutoff, cutoff, window],
         )
     out = []
     for actor, day, usb_ids, file_ids, logins, logouts, paths, accounts, hosts in found:

@@ -1,0 +1,83 @@
+"""What a rule keeps between runs so that a daily run reads one day of events, not the whole history.
+
+A rule's baseline for day D is a function of per-day aggregates of earlier days (rows read per
+actor-day, unexplained look-ups per actor-day, an hour histogram, ...) and of first touches (the
+first day an actor touched a person, an owner, a terminal). Both are stored in workspace tables:
+
+* a **daily table** holds one rule's aggregates with a ``day`` column; a run deletes the days it
+  recomputes and inserts them again from the events of those days only;
+* a **first-touch table** holds (key..., day) for the first day a key was seen; a run deletes the
+  first touches on or after the days it recomputes and adds the keys first seen in them.
+
+Both are refreshed from the same day, ``start``: the run's ``since``, moved earlier when the table
+was not kept up to that day (a new table, an upgraded workspace, a rule run on its own), and the
+beginning of the data when nothing is known. Table ``audit_rule_days`` says up to which day each
+table is complete. Because each day's aggregate depends only on that day's events (first touches
+on earlier days), an incremental run stores exactly what a full recompute would, and the findings
+built on them are the same (``tests/audit/test_incremental_rules.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import duckdb
+
+_STATE_DDL = "CREATE TABLE IF NOT EXISTS audit_rule_days (name VARCHAR PRIMARY KEY, through DATE NOT NULL)"
+
+
+def midnight(day: date, cutoff: datetime) -> datetime:
+    """Local midnight starting ``day``, in the time zone of ``cutoff`` (the workspace's)."""
+    return datetime.combine(day, time(), tzinfo=cutoff.tzinfo)
+
+
+def last_day(cutoff: datetime) -> date:
+    """The last local day before ``cutoff`` (the audited day)."""
+    return (cutoff - timedelta(microseconds=1)).date()
+
+
+def refresh_start(con: duckdb.DuckDBPyConnection, table: str, since: date | None) -> date | None:
+    """The first day ``table`` must be recomputed from (None: from the beginning of the data)."""
+    con.execute(_STATE_DDL)
+    rows = con.execute("SELECT through FROM audit_rule_days WHERE name = ?", [table]).fetchall()
+    if not rows or since is None:
+        return None
+    through: date = rows[0][0]
+    return min(since, through + timedelta(days=1))
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, table: str, ddl: str, since: date | None, cutoff: datetime,
+    inserts: list[tuple[str, list[Any]]],
+) -> date | None:
+    """Recompute ``table`` (created by ``ddl`` if missing) from its refresh start up to ``cutoff``.
+
+    ``inserts`` are ``INSERT INTO table ...`` statements whose ``{lo}`` placeholder must bound the
+    events they read (``ts >= {lo}``, a TIMESTAMPTZ literal; the beginning of time on a full
+    rebuild) and whose parameters bound them by ``cutoff``. A first-touch insert must itself leave
+    out keys already in the table (those were first touched before the start). Returns the start
+    (None: rebuilt from the beginning), which the rule also uses to bound its own reads.
+    """
+    con.execute(ddl)
+    start = refresh_start(con, table, since)
+    lo = "TIMESTAMPTZ '-infinity'" if start is None else f"TIMESTAMPTZ '{midnight(start, cutoff).isoformat()}'"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if start is None:
+            con.execute(f"DELETE FROM {table}")
+        else:
+            con.execute(f"DELETE FROM {table} WHERE day >= ?", [start])
+        for sql, params in inserts:
+            con.execute(sql.format(lo=lo), params)
+        con.execute("INSERT OR REPLACE INTO audit_rule_days VALUES (?, ?)", [table, last_day(cutoff)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return start
+
+
+def lower_bound(start: date | None, cutoff: datetime) -> datetime | None:
+    """The first instant a rule must read events from (None: everything)."""
+    return None if start is None else midnight(start, cutoff)
