@@ -66,3 +66,10 @@ def test_user_mistakes(ws: Workspace) -> None:
         access(ws, actor="nobody")
     with pytest.raises(KansaError, match="after --on"):
         access(ws, since=d(5, 1), on=d(4, 1))
+
+
+def test_default_window_starts_with_the_logs(ws: Workspace) -> None:
+    build(ws)
+    r = access(ws)
+    assert r["since"] == d(4, 1)                     # the first logged day, not 90 days back
+    assert access(ws, since=d(2, 1))["since"] == d(2, 1)

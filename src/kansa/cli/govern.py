@@ -17,6 +17,7 @@ govern_app = typer.Typer(help="Governance: entrustment chains, who may read whos
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only this owner (org id).")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="Judge this day (YYYY-MM-DD; default the last day of the logs).")]
 _SEV = {"high": "red", "medium": "yellow", "low": "cyan"}
+MATRIX_ROWS = 40   # more person × owner cells than fit a screen: the summary and the gaps only
 
 
 def _problems(node: dict[str, Any]) -> str:
@@ -64,6 +65,14 @@ def _render_access(r: dict[str, Any]) -> None:
         table.add_row(s["owner"], str(s["may_read"]), str(s["did_read"]), str(s["used"]), str(s["unused"]),
                       str(s["without_entitlement_actors"]), reasons)
     console.print(table)
+    if len(r["cells"]) <= MATRIX_ROWS:
+        m = Table("owner", "actor", "org", "may read", "events", "days", "status", title="person × owner")
+        for c in r["cells"]:
+            m.add_row(c["owner"], c["actor"] or "?", c["org"] or "?", "yes" if c["may_read"] else "no",
+                      f"{c['events']:,}", str(c["days"]), c["status"])
+        console.print(m)
+    else:
+        console.print(f"{len(r['cells']):,} person × owner cells (--actor or --owner to list them, --json for all)")
     gaps = [c for c in r["cells"] if c["status"] in ("without_entitlement", "partly_without_entitlement")]
     if gaps:
         t = Table("owner", "actor", "org", "role", "events", "days", "first", "last", "why",

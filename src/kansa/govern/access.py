@@ -87,12 +87,21 @@ def _check_actor(ws: Workspace, actor: str | None) -> None:
         raise KansaError(f"unknown actor {actor!r} (neither in the registry nor in the logs)")
 
 
+def _default_start(ws: Workspace, day: date) -> date:
+    """The window's first day: ``DEFAULT_WINDOW_DAYS`` back, but not before the logs begin — days
+    with no logs would make every entitlement of those days look unused."""
+    row = ws.con.execute("SELECT CAST(min(ts) AS DATE) FROM access_events").fetchone()
+    first: date | None = row[0] if row else None
+    back = day - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    return max(back, first) if first is not None and first <= day else back
+
+
 def access(ws: Workspace, owner: str | None = None, actor: str | None = None, on: date | None = None,
            since: date | None = None) -> dict[str, Any]:
     """Entitlement against use per person and owner, over ``since``..``on`` (default: the last
-    ``DEFAULT_WINDOW_DAYS`` days up to the last day of the logs)."""
+    ``DEFAULT_WINDOW_DAYS`` days up to the last day of the logs, from the first day of the logs)."""
     day = judged_day(ws, on)
-    start = since if since is not None else day - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    start = since if since is not None else _default_start(ws, day)
     if start > day:
         raise KansaError(f"--since {start} is after --on {day}")
     owners = select_owners(ws, owner)
