@@ -41,6 +41,7 @@ def test_matrix_and_gaps(ws: Workspace) -> None:
     assert cells["b3"]["entitled_to"] == d(4, 10)    # employment ended
     assert not cells["b1"]["entitled_on_day"] and cells["svc"]["entitled_on_day"]
     assert r["revoke"] == [{"actor": "b4", "owner": OWNER, "org": "bpo", "accounts": ["app:b4"]}]
+    assert r["broadest"][0]["may_read_owners"] == 1  # one owner in this world: nobody is broad
     (summary,) = r["owners"]
     assert summary["without_entitlement_events"] == {
         "after_end": 2, "no_assignment": 4, "no_contract": 3, "not_employed": 5, "unapproved": 6, "unknown_actor": 2}

@@ -28,7 +28,7 @@ def test_json(ws_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out["on"] == "2024-05-02" and out["owners"][0]["links"][0]["entrustee"] == "bpo"
     assert main(["govern", "access", "-w", str(ws_dir), "--since", "2024-04-01", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"on", "since", "owners", "cells", "revoke"}
+    assert set(out) == {"on", "since", "owners", "cells", "revoke", "broadest"}
     assert main(["govern", "map", "-w", str(ws_dir), "--owner", "city_a", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["owners"][0]["exports"][0]["events"] == 1

@@ -82,6 +82,12 @@ def _render_access(r: dict[str, Any]) -> None:
             t.add_row(c["owner"], c["actor"] or "?", c["org"] or "?", c["role"] or "?", f"{c['events']:,}",
                       str(c["days"]), str(c["first"]), str(c["last"]), why)
         console.print(t)
+    wide = [b for b in r["broadest"] if b["may_read_owners"] > 1]
+    if wide:
+        t = Table("actor", "org", "role", "may read (owners)", "did read (owners)", title="broadest entitlements")
+        for b in wide:
+            t.add_row(b["actor"], b["org"] or "?", b["role"] or "?", str(b["may_read_owners"]), str(b["read_owners"]))
+        console.print(t)
     if r["revoke"]:
         t = Table("owner", "actor", "org", "accounts", title="entitled but never used (access to revoke)")
         for v in r["revoke"]:

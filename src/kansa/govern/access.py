@@ -25,6 +25,7 @@ from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
 DEFAULT_WINDOW_DAYS: Final = 90   # a quarter: long enough for monthly and quarterly work to show use
+BROADEST: Final = 10      # people listed by breadth of entitlement: a screen's worth
 REASONS: Final = ("unknown_actor", "no_contract", "unapproved", "after_end", "before_start", "not_employed",
                   "no_assignment")
 
@@ -166,4 +167,23 @@ def access(ws: Workspace, owner: str | None = None, actor: str | None = None, on
         })
     revoke = [{"actor": c["actor"], "owner": c["owner"], "org": c["org"], "accounts": accounts.get(c["actor"], [])}
               for c in rows if c["status"] == "unused"]
-    return {"on": day, "since": start, "owners": summary, "cells": rows, "revoke": revoke}
+    return {"on": day, "since": start, "owners": summary, "cells": rows, "revoke": revoke,
+            "broadest": _broadest(rows)}
+
+
+def _broadest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The people entitled to the most owners' data, with how many of those they read.
+
+    Breadth is the contractor-admin case: one person whose duty names no owner may read every
+    client's data, and the need for that is worth asking even when each read looks routine.
+    """
+    per: dict[str, dict[str, Any]] = {}
+    for c in rows:
+        if c["actor"] is None or not c["may_read"]:
+            continue
+        p = per.setdefault(c["actor"], {"actor": c["actor"], "org": c["org"], "role": c["role"],
+                                        "may_read_owners": 0, "read_owners": 0})
+        p["may_read_owners"] += 1
+        p["read_owners"] += c["events"] > 0
+    ranked = sorted(per.values(), key=lambda p: (-p["may_read_owners"], p["read_owners"], p["actor"]))
+    return ranked[:BROADEST]
