@@ -55,3 +55,10 @@ def test_user_errors(ws_dir: Path, argv: list[str], capsys: pytest.CaptureFixtur
     assert main([*argv, "-w", str(ws_dir)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+
+
+def test_empty_workspace_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    init_workspace(tmp_path / "empty").close()
+    for command in ("chains", "access", "map"):
+        assert main(["govern", command, "-w", str(tmp_path / "empty")]) == 0
+        assert "ingest" in capsys.readouterr().out

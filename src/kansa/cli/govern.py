@@ -17,6 +17,7 @@ govern_app = typer.Typer(help="Governance: entrustment chains, who may read whos
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only this owner (org id).")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="Judge this day (YYYY-MM-DD; default the last day of the logs).")]
 _SEV = {"high": "red", "medium": "yellow", "low": "cyan"}
+NO_OWNERS = "no owner's data is known yet: ingest the registry and the logs first (kansa ingest)"
 MATRIX_ROWS = 40   # more person × owner cells than fit a screen: the summary and the gaps only
 
 
@@ -37,6 +38,9 @@ def _link_label(n: dict[str, Any]) -> str:
 
 
 def _render_chains(r: dict[str, Any]) -> None:
+    if not r["owners"]:
+        console.print(NO_OWNERS)
+        return
     for o in r["owners"]:
         tree = Tree(f"[bold]{o['owner_id']}[/bold] {escape(o['name'] or '')} — chains on {r['on']}")
 
@@ -58,6 +62,9 @@ def _render_chains(r: dict[str, Any]) -> None:
 
 
 def _render_access(r: dict[str, Any]) -> None:
+    if not r["owners"]:
+        console.print(NO_OWNERS)
+        return
     table = Table("owner", "may read", "did read", "used", "unused", "read w/o entitlement", "events w/o entitlement",
                   title=f"entitlement against use, {r['since']} – {r['on']}")
     for s in r["owners"]:
@@ -96,6 +103,9 @@ def _render_access(r: dict[str, Any]) -> None:
 
 
 def _render_map(r: dict[str, Any]) -> None:
+    if not r["owners"]:
+        console.print(NO_OWNERS)
+        return
     for o in r["owners"]:
         tree = Tree(f"[bold]{o['owner_id']}[/bold] {escape(o['name'] or '')}")
         ds = tree.add("registered datasets")
