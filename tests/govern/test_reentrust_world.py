@@ -19,7 +19,7 @@ def _flat(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [x for n in nodes for x in (n, *_flat(n["children"]))]
 
 
-@pytest.mark.parametrize("seed", [5])
+@pytest.mark.parametrize("seed", [5, 11])
 def test_unapproved_subcontractor(tmp_path: Path, seed: int) -> None:
     world = tmp_path / "world"
     simulate("reentrust", seed, world, days=21, scale=0.1)
