@@ -265,3 +265,14 @@ def test_truth_has_the_agreed_shape(scenario: str, tmp_path: Path) -> None:
     for leak in truth["leaks"]:
         assert {"file", "owners", "n"} <= leak.keys() and (out / leak["file"]).exists()
     assert "truth.json" not in {f["path"] for f in manifest["files"]}
+
+
+@pytest.mark.parametrize("scenario", ["ntt-west", "suginami", "reentrust"])
+def test_days_are_reported_in_order_up_to_the_last(scenario: str, tmp_path: Path) -> None:
+    """The CLI's progress bar is drawn from these calls: days written so far, in order, ending complete
+    (a scenario may skip closed days, which it writes nothing for)."""
+    calls: list[tuple[int, int]] = []
+    simulate(scenario, 3, tmp_path / "w", days=9, scale=0.1, on_day=lambda done, total: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert done == sorted(set(done)) and done[-1] == 9 and {t for _, t in calls} == {9}
+    assert 4 in done   # 2024-01-04, the first working day after 年末年始, is reported when written

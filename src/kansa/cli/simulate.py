@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kansa.cli.common import JsonOpt, console, emit
+from kansa.cli.common import JsonOpt, console, emit, progress
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,13 @@ def register(app: typer.Typer) -> None:
         if scenario_arg and scenario_opt and scenario_arg != scenario_opt:
             raise KansaError(f"two scenarios given: {scenario_arg!r} and --scenario {scenario_opt!r}")
         scenario = scenario_opt or scenario_arg or "ntt-west"
-        summary = simulate(scenario, seed, out, days=days, scale=scale)
+        with progress(enabled=not as_json) as bar:
+            task = bar.add_task(f"simulating {scenario}", total=None)
+
+            def on_day(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = simulate(scenario, seed, out, days=days, scale=scale, on_day=on_day)
 
         def render(data: dict) -> None:
             table = Table(title=f"World {data['scenario']} (seed {data['seed']}) → {data['out']}")

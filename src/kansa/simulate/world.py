@@ -7,6 +7,9 @@ contract that ingest reads, in a byte-stable way (sorted, gzip mtime 0).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +36,21 @@ REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 DATASET_HEADER = ("氏名", "フリガナ", "生年月日", "性別", "郵便番号", "住所", "電話番号")
+
+# Told (days done, days in all) after each simulated day. A context variable rather than a
+# parameter so that scenarios, which only describe behaviour, need not pass it along.
+_DAY_DONE: ContextVar[Callable[[int, int], None] | None] = ContextVar("kansa_simulate_day_done", default=None)
+
+
+@contextmanager
+def reporting_days(callback: Callable[[int, int], None] | None) -> Iterator[None]:
+    """Call ``callback(done, total)`` as each day of the world is written (a 50 M-event world
+    takes most of an hour; the CLI draws a progress bar from it)."""
+    token = _DAY_DONE.set(callback)
+    try:
+        yield
+    finally:
+        _DAY_DONE.reset(token)
 
 
 @dataclass
@@ -130,6 +148,9 @@ class World:
     def flush(self, before: datetime) -> None:
         """Everything before ``before`` is final: write it out (see stream.py)."""
         self.events.flush(before)
+        report = _DAY_DONE.get()
+        if report is not None:
+            report((before.date() - self.start).days, (self.end - self.start).days + 1)
 
 
 def _cell(v: Any) -> str:
