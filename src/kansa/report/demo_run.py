@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -132,6 +132,7 @@ def run_demo(
     step("audit report", "kansa.audit", "write_report", lambda f: {"page": str(f(ws))})
     if (world_dir / "truth.json").exists():
         step("audit vs truth", "kansa.audit", "evaluate", lambda f: f(ws, world_dir / "truth.json"))
+    step("govern chains", "kansa.govern", "chains", lambda f: f(ws))
     step("trace index", "kansa.trace", "index_world_datasets", lambda f: f(ws, world_dir))
     traced: dict[str, Any] = {}
     for leak in sorted((world_dir / "leaks").glob("leak-*.csv")):
@@ -158,6 +159,18 @@ def run_demo(
     return steps
 
 
+def _problems(tree: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every (link, problem) of a govern chains tree, depth first."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from _problems(item)
+    elif isinstance(tree, dict):
+        for problem in tree.get("problems", []) if isinstance(tree.get("problems"), list) else []:
+            yield tree, problem
+        for key in ("links", "children"):
+            yield from _problems(tree.get(key, []))
+
+
 def story(steps: list[DemoStep], world_dir: Path) -> list[str]:
     """What the run showed, in a few lines (Japanese, then English): the insider and when he was
     caught, whose data the leak was and whom it points to, and what is due by when. Identifiers and
@@ -179,6 +192,17 @@ def story(steps: list[DemoStep], world_dir: Path) -> list[str]:
             f"誤検知 {ev.result.get('false_findings')} 件 / {ev.result.get('actor_days')} 人日 — "
             f"false findings per 1,000 actor-days: {ev.result.get('false_findings_per_1000_actor_days')}"
         )
+    gov = by.get("govern chains")
+    if gov is not None and isinstance(gov.result, dict):
+        seen: set[tuple[str, str]] = set()
+        for link, problem in _problems(gov.result.get("owners", [])):
+            key = (str(link.get("contract_id")), str(problem.get("code")))
+            if problem.get("severity") == "high" and key not in seen:
+                seen.add(key)
+                out.append(
+                    f"管理: {link.get('entrustor')} → {link.get('entrustee')} ({link.get('entrustee_name', '')}) "
+                    f"{problem.get('code')} / govern: {problem.get('reason')}"
+                )
     for s in steps:
         if s.status != "ok" or not s.name.startswith("trace leak") or not isinstance(s.result, dict):
             continue
