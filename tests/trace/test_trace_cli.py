@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,18 @@ def test_index_then_trace_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["trace", str(leak), "-w", str(root), "--json", "--html"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["owners"][0]["owner"] == "ins-x" and out["attributed"] == 25
+    # the JSON contract, as the command prints it
+    assert {"records", "attributed", "unattributed", "owners", "suspects", "per_record"} <= set(out)
+    assert (out["records"], out["unattributed"]) == (25, 0)
+    assert {"owner", "dataset", "records", "window"} <= set(out["owners"][0])
+    assert out["owners"][0]["dataset"] == "policy" and out["owners"][0]["records"] == 25
+    # per_record: UTF-8 CSV with a header, leaked data row (1-based) → owner, dataset, record id
+    with open(out["per_record"], encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["row"]) for r in rows] == list(range(1, 26))
+    assert [r["record_id"] for r in rows] == [p.pid for p in people[:25]]
+    assert {(r["owner"], r["dataset"]) for r in rows} == {("ins-x", "policy")}
+    assert all(0.5 <= float(r["probability"]) <= 1.0 for r in rows)
     # the report and the page name rows by number only; no leaked values in them
     assert people[0].name not in json.dumps(out, ensure_ascii=False)
     assert people[0].name not in Path(out["html"]).read_text(encoding="utf-8")
