@@ -1,40 +1,50 @@
 """Trace speed: a damaged leaked list against indexed holdings, kansa beside plain Splink.
 
 Holdings are synthetic people (names and readings from japanese-personal-name-dataset, recombined
-family × given; birth dates, phones, addresses, postcodes drawn at random), written straight into
-kansa's index as keyed hashes and Bloom filters (``store_index``): indexing is a one-off per
-dataset version and is timed apart. The leak is a sample of them with broker damage (a changed
-character in the name, a digit typo in the phone, a changed house number, the reading column
-dropped) plus 10 % people nobody holds.
+family × given; birth dates, phones, addresses, postcodes drawn at random). The leak is a sample
+of them with broker damage (a changed character in the name, a digit typo in the phone, a changed
+house number, the reading column dropped) plus 10 % people nobody holds, written as a CSV.
 
-Timed per run:
+Each measured step runs in its own child process, so that its CPU seconds (user + system, all
+threads) and its peak RSS are its own (``os.wait4``):
 
-* kansa — encode the leak (HMAC + Bloom), Splink linkage with kansa's model (pre-blocking
-  on the index, registered term frequencies, cached u), best record per leaked row;
-* peer — plain Splink on the same people in clear text: library comparisons (exact + Jaro-Winkler
-  names and readings, exact dates/phones/postcodes, Jaro-Winkler addresses), the same pairs of
+* index — normalise and encode the holdings (HMAC + Bloom, in chunks of ``--chunk`` records, each
+  stored as one dataset version), then estimate u (once per index state). One-off per dataset
+  version, reported apart;
+* kansa — ``trace_file`` on the leak CSV: read, normalise, encode, Splink linkage with kansa's
+  model (pre-blocking on the index, registered term frequencies, stored u, EM on m), decide,
+  per-record CSV, suspects (no access data here);
+* splink — plain Splink on the same people in clear text: library comparisons (exact +
+  Jaro-Winkler names, exact dates/phones/postcodes, Jaro-Winkler addresses), the same pairs of
   fields as blocking rules, u by random sampling (1e6 pairs), predict, best per leaked row.
 
-    python -m benchmarks.trace_speed --holdings 200000 --leak 20000 [--repeat 3]
+    python -m benchmarks.trace_speed --holdings 1000000 --leak 100000 [--repeat 3] [--no-splink]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import logging
 import os
+import platform
 import random
-import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 _PREFS = ["大阪府大阪市北区", "京都府京都市中京区", "兵庫県神戸市中央区", "奈良県奈良市", "滋賀県大津市",
           "和歌山県和歌山市", "岡山県岡山市北区", "広島県広島市中区", "徳島県徳島市", "香川県高松市"]
+LEAK_COLUMNS = ["name", "dob", "phone", "address", "postcode"]
+LEAK_HEADER = ["氏名", "生年月日", "電話番号", "住所", "郵便番号"]
 
 
 def people(n: int, seed: int) -> pd.DataFrame:
@@ -81,48 +91,72 @@ def damaged_leak(holdings: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFram
             address = address[:-1] + str(rng.randint(0, 9))
         rows.append({"name": name, "dob": r.dob, "phone": phone, "address": address, "postcode": r.postcode})
     truth = {i: str(x) for i, x in enumerate(leak["id"]) if x}
-    return pd.DataFrame(rows), truth
+    return pd.DataFrame(rows, columns=LEAK_COLUMNS), truth
 
 
-def _as_records(df: pd.DataFrame) -> list[dict[str, str]]:
-    return [{str(k): str(v) for k, v in r.items()} for r in df.to_dict("records")]
+def prepare(work: Path, holdings_n: int, leak_n: int) -> None:
+    """Holdings and leak in clear (synthetic people) for the children: Parquet and the leak CSV."""
+    holdings = people(holdings_n, 1)
+    leak, truth = damaged_leak(holdings, leak_n, 2)
+    holdings.to_parquet(work / "holdings.parquet")
+    leak.to_parquet(work / "leak.parquet")
+    with (work / "leak.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LEAK_HEADER)
+        w.writerows(leak.itertuples(index=False))
+    (work / "truth.json").write_text(json.dumps({str(k): v for k, v in truth.items()}), encoding="utf-8")
 
 
-def kansa_index(tmp: Path, holdings: pd.DataFrame) -> tuple[object, float, float]:
+# --- children: one measured step each -------------------------------------------------------
+
+def child_index(work: Path, chunk: int) -> dict[str, Any]:
     from kansa.model.workspace import init_workspace
-    from kansa.trace.index import encode_records, store_index
+    from kansa.trace.index import encode_table_rows, store_index
     from kansa.trace.linkage import u_probabilities
 
-    ws = init_workspace(tmp / "ws")
+    holdings = pd.read_parquet(work / "holdings.parquet")
+    ws = init_workspace(work / "ws")
     t = time.perf_counter()
-    enc = encode_records(ws, _as_records(holdings.drop(columns=["id"])))
-    rows = [("bench/people/1", i + 1, pid, *e) for i, (pid, e) in enumerate(zip(holdings["id"], enc, strict=True)) if e]
-    store_index(ws, "bench/people/1", "bench", "people", "1", rows, ["address", "dob", "kana", "name", "phone", "postcode"])
+    fields = ["address", "dob", "kana", "name", "phone", "postcode"]
+    for k, start in enumerate(range(0, len(holdings), chunk)):
+        part = holdings.iloc[start:start + chunk]
+        records: list[dict[str, object]] = part.drop(columns=["id"]).to_dict("records")  # type: ignore[assignment]
+        enc = encode_table_rows(ws, records)
+        ds = f"bench/people-{k}/1"
+        rows = [(ds, i + 1, pid, *e) for i, (pid, e) in enumerate(zip(part["id"], enc, strict=True)) if e]
+        store_index(ws, ds, "bench", f"people-{k}", "1", rows, fields)
+        del enc, rows
     t_index = time.perf_counter() - t
     t = time.perf_counter()
     u_probabilities(ws)
-    return ws, t_index, time.perf_counter() - t
+    t_u = time.perf_counter() - t
+    ws.close()
+    return {"index_wall": t_index, "u_wall": t_u}
 
 
-def kansa_trace(ws: object, leak: pd.DataFrame) -> dict[int, str]:
-    from kansa.model.workspace import Workspace
-    from kansa.trace.attribution import MIN_PROBABILITY
-    from kansa.trace.index import RECORD_COLUMNS, encode_records
-    from kansa.trace.linkage import link
+def child_kansa(work: Path) -> dict[str, Any]:
+    from kansa.model.workspace import open_workspace
+    from kansa.trace import trace_file
 
-    assert isinstance(ws, Workspace)
-    enc = encode_records(ws, _as_records(leak))
-    frame = pd.DataFrame([(i, *e) for i, e in enumerate(enc) if e], columns=["row", *RECORD_COLUMNS])
-    pairs = link(ws, frame, ["address", "dob", "name", "phone", "postcode"])
-    best = pairs.sort_values("match_probability", ascending=False).drop_duplicates("row")
-    best = best[best["match_probability"] >= MIN_PROBABILITY]
-    return dict(zip(best["row"].astype(int), best["subject_id"].astype(str), strict=True))
+    ws = open_workspace(work / "ws")
+    try:
+        report = trace_file(ws, work / "leak.csv")
+    finally:
+        ws.close()
+    found: dict[int, str] = {}
+    with open(report["per_record"], encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["record_id"]:
+                found[int(r["row"]) - 1] = r["record_id"]
+    return {"found": found}
 
 
-def splink_plain(holdings: pd.DataFrame, leak: pd.DataFrame) -> dict[int, str]:
+def child_splink(work: Path) -> dict[str, Any]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+    holdings = pd.read_parquet(work / "holdings.parquet")
+    leak = pd.read_parquet(work / "leak.parquet")
     logging.getLogger("splink").setLevel(logging.ERROR)
     left = leak.assign(unique_id=[f"L{i}" for i in range(len(leak))], kana=None)
     right = holdings.rename(columns={"id": "unique_id"})
@@ -149,7 +183,26 @@ def splink_plain(holdings: pd.DataFrame, leak: pd.DataFrame) -> dict[int, str]:
     pred["leak"] = [lid if str(lid).startswith("L") else rid for lid, rid in zip(pred.unique_id_l, pred.unique_id_r, strict=True)]
     pred["hold"] = [rid if str(lid).startswith("L") else lid for lid, rid in zip(pred.unique_id_l, pred.unique_id_r, strict=True)]
     best = pred.sort_values("match_probability", ascending=False).drop_duplicates("leak")
-    return {int(str(lk)[1:]): str(h) for lk, h in zip(best["leak"], best["hold"], strict=True)}
+    return {"found": {int(str(lk)[1:]): str(h) for lk, h in zip(best["leak"], best["hold"], strict=True)}}
+
+
+CHILDREN = {"index": child_index, "kansa": child_kansa, "splink": child_splink}
+
+
+def run_child(step: str, work: Path, chunk: int) -> dict[str, Any]:
+    """Run one step in a child process; its wall and CPU seconds and peak RSS come with the result."""
+    out = work / f"{step}.json"
+    cmd = [sys.executable, "-m", "benchmarks.trace_speed", "--child", step, "--work", str(work),
+           "--chunk", str(chunk)]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{step} failed ({status})")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result.update(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mib=usage.ru_maxrss / 1024)
+    return result
 
 
 def f1(found: dict[int, str], truth: dict[int, str]) -> float:
@@ -158,32 +211,49 @@ def f1(found: dict[int, str], truth: dict[int, str]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--holdings", type=int, default=200_000)
     ap.add_argument("--leak", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chunk", type=int, default=500_000, help="holdings encoded and stored per dataset version")
+    ap.add_argument("--no-splink", action="store_true", help="kansa only (when plain Splink cannot finish)")
+    ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    t = time.perf_counter()
-    holdings = people(args.holdings, 1)
-    leak, truth = damaged_leak(holdings, args.leak, 2)
-    print(f"generated {len(holdings)} holdings, {len(leak)} leaked rows in {time.perf_counter() - t:.1f} s")
+    if args.child:
+        fn: Any = CHILDREN[args.child]
+        got = fn(args.work, args.chunk) if args.child == "index" else fn(args.work)
+        if "found" in got:
+            got["found"] = {str(k): v for k, v in got["found"].items()}
+        (args.work / f"{args.child}.json").write_text(json.dumps(got), encoding="utf-8")
+        return
+    print(f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}; "
+          f"holdings {args.holdings}, leak {args.leak}")
     with tempfile.TemporaryDirectory() as tmp:
-        ws, t_index, t_u = kansa_index(Path(tmp), holdings)
-        print(f"kansa index (encode + store): {t_index:.1f} s; u estimate (once per index state): {t_u:.1f} s")
-        times: dict[str, list[float]] = {"kansa": [], "splink": []}
-        scores: dict[str, float] = {}
+        work = Path(tmp)
+        t = time.perf_counter()
+        prepare(work, args.holdings, args.leak)
+        truth = {int(k): v for k, v in json.loads((work / "truth.json").read_text(encoding="utf-8")).items()}
+        print(f"generated in {time.perf_counter() - t:.0f} s", flush=True)
+        idx = run_child("index", work, args.chunk)
+        print(f"index (normalise + encode + store): wall {idx['index_wall']:.0f} s; u estimate wall {idx['u_wall']:.0f} s;"
+              f" child CPU {idx['cpu']:.0f} s, peak RSS {idx['rss_mib']:.0f} MiB; load {os.getloadavg()[0]:.1f}",
+              flush=True)
+        sides = ["kansa"] if args.no_splink else ["kansa", "splink"]
+        runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
         for _ in range(args.repeat):
-            t = time.perf_counter()
-            scores["kansa"] = f1(kansa_trace(ws, leak), truth)
-            times["kansa"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            scores["splink"] = f1(splink_plain(holdings, leak), truth)
-            times["splink"].append(time.perf_counter() - t)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for name in ("kansa", "splink"):
-        print(f"{name:7s} median {statistics.median(times[name]):7.2f} s  runs {[round(x, 1) for x in times[name]]}"
-              f"  F1 {scores[name]}")
-    print(f"peak RSS of the process {rss:.0f} MiB; load average {os.getloadavg()[0]:.1f}")
+            for side in sides:
+                r = run_child(side, work, args.chunk)
+                r["f1"] = f1({int(k): v for k, v in r.pop("found").items()}, truth)
+                r["load"] = os.getloadavg()[0]
+                runs[side].append(r)
+                print(f"  {side:7s} wall {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s  RSS {r['rss_mib']:6.0f} MiB"
+                      f"  F1 {r['f1']}  load {r['load']:.1f}", flush=True)
+    for side in sides:
+        rs = runs[side]
+        print(f"{side:7s} median wall {statistics.median(r['wall'] for r in rs):7.1f} s"
+              f"  CPU {statistics.median(r['cpu'] for r in rs):7.1f} s  peak RSS {max(r['rss_mib'] for r in rs):6.0f} MiB"
+              f"  F1 {rs[-1]['f1']}")
 
 
 if __name__ == "__main__":
