@@ -142,6 +142,13 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - t, out
 
 
+def _cpu_timed(fn: Any) -> tuple[float, float, Any]:
+    """Wall and CPU seconds (CPU of every thread of this process: DuckDB's workers included)."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
+
+
 def main() -> None:
     from kansa.audit import run_audit
 
@@ -160,32 +167,43 @@ def main() -> None:
     t_gen = time.perf_counter() - t0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
-    print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)")
-    full, peer_full, found = [], [], None
+    print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)",
+          flush=True)
+    full, full_cpu, peer_full, peer_full_cpu, found = [], [], [], [], None
     for _ in range(args.repeat):
         _reset_audit(ws)
-        secs, found = _timed(lambda: run_audit(ws))
+        secs, cpu, found = _cpu_timed(lambda: run_audit(ws))
         full.append(secs)
-        peer_full.append(_timed(lambda: _peer(ws.con))[0])
+        full_cpu.append(cpu)
+        p_secs, p_cpu, _ = _cpu_timed(lambda: _peer(ws.con))
+        peer_full.append(p_secs)
+        peer_full_cpu.append(p_cpu)
+        print(f"  full run: {secs:.2f} s wall, {cpu:.2f} s CPU; load {os.getloadavg()[0]:.2f}", flush=True)
     if found:
         print(f"  per detector (last run): {found['seconds']}")
-    print(f"full audit: median {statistics.median(full):.2f} s {sorted(round(x, 2) for x in full)}; "
-          f"peer GROUP BY: median {statistics.median(peer_full):.2f} s; findings {found['findings'] if found else 0}")
-    daily, peer_daily = [], []
+    print(f"full audit: median {statistics.median(full):.2f} s wall {sorted(round(x, 2) for x in full)}, "
+          f"CPU {statistics.median(full_cpu):.2f} s; peer GROUP BY: median {statistics.median(peer_full):.2f} s "
+          f"wall, {statistics.median(peer_full_cpu):.2f} s CPU; findings {found['findings'] if found else 0}",
+          flush=True)
+    daily, daily_cpu, peer_daily, peer_daily_cpu = [], [], [], []
     day_ix = args.days
     for i in range(args.repeat):
         while (START + timedelta(days=day_ix)).isoweekday() > 5:
             day_ix += 1
         added = _events(ws.con, args.actors, day_ix, 1, args.per_day)
-        secs, out = _timed(lambda: run_audit(ws))
+        secs, cpu, out = _cpu_timed(lambda: run_audit(ws))
         daily.append(secs)
-        peer_daily.append(_timed(lambda d=START + timedelta(days=day_ix): _peer(ws.con, d))[0])
-        print(f"  daily run {i + 1}: {added} new events, computed {out['computed'].get('behaviour')}, {secs:.2f} s; "
-              f"per detector {out['seconds']}")
+        daily_cpu.append(cpu)
+        p_secs, p_cpu, _ = _cpu_timed(lambda d=START + timedelta(days=day_ix): _peer(ws.con, d))
+        peer_daily.append(p_secs)
+        peer_daily_cpu.append(p_cpu)
+        print(f"  daily run {i + 1}: {added} new events, computed {out['computed'].get('behaviour')}, {secs:.2f} s "
+              f"wall, {cpu:.2f} s CPU, load {os.getloadavg()[0]:.2f}; per detector {out['seconds']}", flush=True)
         day_ix += 1
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"daily audit: median {statistics.median(daily):.2f} s; peer GROUP BY one day: median "
-          f"{statistics.median(peer_daily):.3f} s; peak RSS {rss:.0f} MiB")
+    print(f"daily audit: median {statistics.median(daily):.2f} s wall, {statistics.median(daily_cpu):.2f} s CPU; "
+          f"peer GROUP BY one day: median {statistics.median(peer_daily):.3f} s wall, "
+          f"{statistics.median(peer_daily_cpu):.3f} s CPU; peak RSS {rss:.0f} MiB; load {os.getloadavg()[0]:.2f}")
     ws.close()
 
 

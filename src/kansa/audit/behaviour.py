@@ -31,7 +31,7 @@ activity (USB) is the rules' business; this detector reads the access log only.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from sklearn.ensemble import IsolationForest
 from kansa.audit.baseline import OUTLIER_Z
 from kansa.audit.features import COUNT_FEATURES, FEATURES, SHARE_FEATURES, feature_sql
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.rules.state import refresh
 from kansa.model.workspace import Workspace
 
 RECORD_HISTORY = 19  # earlier active days before an own baseline counts (see rules: ≤ 5 % record chance)
@@ -70,10 +71,28 @@ _LABEL_JA = {
 }
 
 
+RESOURCE_TABLE = "audit_resource_first_v1"  # the first day each actor touched each resource
+_RESOURCE_DDL = (f"CREATE TABLE IF NOT EXISTS {RESOURCE_TABLE} (actor_id VARCHAR NOT NULL, resource VARCHAR NOT NULL, "
+                 "day DATE NOT NULL)")
+_RESOURCE_INSERT = f"""
+    INSERT INTO {RESOURCE_TABLE}
+    SELECT e.actor_id, e.resource, min(CAST(e.ts AS DATE)) AS day FROM access_events e
+    WHERE e.ts < ? AND e.ts >= {{lo}} AND e.actor_id IS NOT NULL AND e.resource IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM {RESOURCE_TABLE} t WHERE t.actor_id = e.actor_id AND t.resource = e.resource)
+    GROUP BY ALL
+"""
+
+
 def update_features(ws: Workspace, since: date, until: date) -> int:
-    """Recompute and store day and week features for periods from ``since`` to ``until``."""
+    """Recompute and store day and week features for periods from ``since`` to ``until``.
+
+    First touches of resources are kept in a table (``rules.state``), so only the events of the
+    recomputed periods are read, not the whole history.
+    """
     con = ws.con
     week_since = since - timedelta(days=since.weekday())
+    cutoff = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
+    refresh(con, RESOURCE_TABLE, _RESOURCE_DDL, week_since, cutoff, [(_RESOURCE_INSERT, [cutoff])])
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM behaviour_features WHERE grain = 'day' AND period >= ?", [since])
@@ -82,7 +101,8 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
         for grain, start in (("day", since), ("week", week_since)):
             con.execute(
                 f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
-                f"SELECT '{grain}', actor_id, period, {cols} FROM ({feature_sql(start, until, grain)})"
+                f"SELECT '{grain}', actor_id, period, {cols} FROM "
+                f"({feature_sql(start, until, grain, first_touch_table=RESOURCE_TABLE)})"
             )
         con.execute("COMMIT")
     except Exception:

@@ -52,7 +52,7 @@ WITH ev AS (
     SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, hour(e.ts) AS hr, e.action, e.owner_id,
            e.resource, e.ticket, coalesce(e.row_count, 1) AS n_rows
     FROM access_events e
-    WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'
+    WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'{lower}
 ),
 pev AS (
     SELECT ev.*, {period} AS period FROM ev WHERE {period} >= DATE '{since}'
@@ -73,11 +73,7 @@ covered AS (
 recent AS (
     SELECT DISTINCT actor_id, resource FROM pev WHERE resource IS NOT NULL
 ),
-first_touch AS (
-    SELECT ev.actor_id, ev.resource, min(ev.day) AS first_day
-    FROM ev JOIN recent r ON r.actor_id = ev.actor_id AND r.resource = ev.resource
-    GROUP BY ev.actor_id, ev.resource
-),
+first_touch AS ({first_touch}),
 new_res AS (
     SELECT actor_id, {first_period} AS period, count(*) AS new_resources
     FROM first_touch WHERE {first_period} >= DATE '{since}'
@@ -125,16 +121,35 @@ _PERIODS = {
 }
 
 
-def feature_sql(since: date, until: date, period: str = "day", dialect: str = "duckdb") -> str:
+_FIRST_TOUCH = """
+    SELECT ev.actor_id, ev.resource, min(ev.day) AS first_day
+    FROM ev JOIN recent r ON r.actor_id = ev.actor_id AND r.resource = ev.resource
+    GROUP BY ev.actor_id, ev.resource
+"""
+
+
+def feature_sql(
+    since: date, until: date, period: str = "day", dialect: str = "duckdb", first_touch_table: str | None = None
+) -> str:
     """The feature query for periods starting in [since, until], in ``dialect`` (duckdb, spark, ...).
 
     Events up to ``until`` are read (history is needed to know which resources are new); rows are
-    produced only for periods from ``since``. A week period is labelled by its Monday.
+    produced only for periods from ``since``. A week period is labelled by its Monday. With
+    ``first_touch_table`` (columns actor_id, resource, day: the first day each actor touched each
+    resource, kept up to date by the caller) history is not read: only events from ``since`` are.
     """
     if period not in _PERIODS:
         raise ValueError(f"period must be one of {', '.join(_PERIODS)}")
     bucket, first_bucket = _PERIODS[period]
+    if first_touch_table is None:
+        lower, first_touch = "", _FIRST_TOUCH
+    else:
+        lower = f" AND CAST(e.ts AS DATE) >= DATE '{since.isoformat()}'"
+        first_touch = (f"SELECT actor_id, resource, day AS first_day FROM {first_touch_table} "
+                       f"WHERE day >= DATE '{since.isoformat()}' AND day <= DATE '{until.isoformat()}'")
     sql = _TEMPLATE.format(
+        lower=lower,
+        first_touch=first_touch,
         period=bucket,
         first_period=first_bucket,
         since=since.isoformat(),

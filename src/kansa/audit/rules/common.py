@@ -25,8 +25,9 @@ ACTIONS_SQL = ", ".join(f"'{a}'" for a in DATA_ACTIONS)
 ANY_DATA_SQL = ", ".join(f"'{a}'" for a in (*DATA_ACTIONS, *WRITE_ACTIONS))
 EXPORT_SQL = ", ".join(f"'{a}'" for a in EXPORT_ACTIONS)
 SESSION_SQL = "('login', 'logout')"
-# The lower bound of a read that has none (a full run): before every timestamp a log can carry.
-EPOCH = datetime(1, 1, 2, tzinfo=UTC)
+# The lower bound of a read that has none (a full run): before any access log, and far enough
+# from the calendar's start that look-back windows can be subtracted from it.
+EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

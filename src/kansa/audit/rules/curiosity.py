@@ -55,14 +55,6 @@ _OPEN_SCOPE = COVERED.format(
     extra="AND NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = s.assignment_id)"
 )
 _ANY_SCOPE = COVERED.format(extra="")
-# A business action on the person by the same actor the same day, after the look-up.
-_ACTED = """EXISTS (SELECT 1 FROM access_events w JOIN access_subjects y USING (event_id)
-                    WHERE w.actor_id = e.actor_id AND y.subject_id = x.subject_id
-                      AND coalesce(y.owner_id, w.owner_id) = coalesce(x.owner_id, e.owner_id)
-                      AND w.action IN ('update', 'insert', 'delete', 'print', 'export')
-                      AND w.ts >= e.ts AND w.ts < ? AND CAST(w.ts AS DATE) = CAST(e.ts AS DATE))"""
-
-
 def _lookups_sql(max_subjects: int) -> str:
     return f"""
         look AS (
@@ -70,13 +62,23 @@ def _lookups_sql(max_subjects: int) -> str:
             WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ? AND e.action = 'view'
             GROUP BY e.event_id HAVING count(*) <= {max_subjects}
         ),
-        lk AS (
+        acts AS (   -- business actions per actor, person and day, with the last one's time
+            SELECT w.actor_id, y.subject_id, coalesce(y.owner_id, w.owner_id) AS subj_owner,
+                   CAST(w.ts AS DATE) AS day, max(w.ts) AS last_ts
+            FROM access_events w JOIN access_subjects y USING (event_id)
+            WHERE w.ts < ? AND w.ts >= ? AND y.event_id BETWEEN ? AND ?
+              AND w.action IN ('update', 'insert', 'delete', 'print', 'export')
+            GROUP BY ALL
+        ),
+        lk AS (     -- acted: a ticket cited, or a business action on the person later that day
             SELECT e.event_id, e.ts, e.actor_id, e.owner_id, e.ticket, x.subject_id,
                    coalesce(x.owner_id, e.owner_id) AS subj_owner,
                    {_ANY_SCOPE} AS any_scope, {_OPEN_SCOPE} AS open_scope, {_IN_LIST} AS listed,
-                   e.ticket IS NOT NULL OR {_ACTED} AS acted
+                   e.ticket IS NOT NULL OR coalesce(t.last_ts >= e.ts, FALSE) AS acted
             FROM look JOIN access_events e USING (event_id) JOIN access_subjects x USING (event_id)
                  LEFT JOIN actors a ON a.actor_id = e.actor_id
+                 LEFT JOIN acts t ON t.actor_id = e.actor_id AND t.subject_id = x.subject_id
+                                 AND t.subj_owner = coalesce(x.owner_id, e.owner_id) AND t.day = CAST(e.ts AS DATE)
             WHERE e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
         )"""
 
@@ -135,7 +137,7 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
             FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
             GROUP BY ALL
             """,
-            [cutoff, read_from, id_lo, id_hi, cutoff],
+            [cutoff, read_from, id_lo, id_hi] * 2,
         )
         refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
                 [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
@@ -248,7 +250,7 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, 
             WHERE NOT lk.listed
             GROUP BY ALL ORDER BY day, lk.actor_id, w.owner_id, w.subject_id
             """,
-            [cutoff, lo, id_lo, id_hi, cutoff],
+            [cutoff, lo, id_lo, id_hi] * 2,
         )
     out = []
     for actor, day, owner, subject, related, labels, ids in hits:

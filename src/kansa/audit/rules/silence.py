@@ -61,7 +61,7 @@ def audit_silence(
     min_s = cfg.get("min_session_seconds", 30.0)
     window = timedelta(hours=cfg.get("window_hours", 24.0))
     alone = cfg.get("report_alone", False)
-    ended_from = (midnight(since, cutoff) if since is not None else EPOCH + window) - window
+    ended_from = (midnight(since, cutoff) if since is not None else EPOCH) - window
     found = fetch(
         con,
         f"""
