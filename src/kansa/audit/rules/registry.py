@@ -1,8 +1,9 @@
 """The rule registry: names → functions, and the one place where configuration is applied.
 
 Contract with the audit runner (run.py): every rule is a function
-``rule(con, cutoff, cfg) -> list[Finding]`` where ``cutoff`` is the first instant after the last
-audited day and ``cfg`` the rule's ``RuleConfig``. ``run_rules`` loads the workspace's
+``rule(con, cutoff, cfg, since=None) -> list[Finding]`` where ``cutoff`` is the first instant after
+the last audited day, ``cfg`` the rule's ``RuleConfig`` and ``since`` the first day to judge (None:
+every day); what a rule keeps between runs to judge from ``since`` is in ``state``. ``run_rules`` loads the workspace's
 configuration, runs the enabled rules, and drops findings outside a rule's scope or covered by an
 unexpired exemption (returning those separately, so a run can say how many it suppressed and why).
 """
