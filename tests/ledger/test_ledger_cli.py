@@ -75,3 +75,25 @@ def test_prove_by_event_id_after_a_journal_entry(tmp_path: Path, capsys: pytest.
     assert code == 0 and proof["leaf_index"] == 1 and proof["kind"] == "access" and proof["ref_id"] == 0
     assert main(["ledger", "prove", "5", "--event", "access", "-w", str(root)]) == 2
     assert "not sealed" in capsys.readouterr().err
+
+
+def test_deleted_subject_row_fails_verify_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "w"
+    with init_workspace(root) as ws:
+        for i in range(3):
+            ws.con.execute(
+                "INSERT INTO access_events (event_id, ts, action, owner_id, source_system, batch_id)"
+                " VALUES (?, ?, 'read', 'city', 'app', 1)",
+                [i, datetime(2024, 1, 1, 9, i, tzinfo=UTC)],
+            )
+            ws.con.execute("INSERT INTO access_subjects VALUES (?, 'city', ?), (?, 'city', 'R-0')", [i, f"R-{i + 1}", i])
+    w = ["-w", str(root), "--json"]
+    assert _run(["ledger", "seal", *w], capsys)[0] == 0
+    code, proof = _run(["ledger", "prove", "1", *w], capsys)
+    assert code == 0 and proof["ok"] and proof["encoding"] == "frame-v2s"
+    with init_workspace(root, exist_ok=True) as ws:
+        ws.con.execute("DELETE FROM access_subjects WHERE event_id = 1 AND subject_id = 'R-2'")
+    code, bad = _run(["ledger", "verify", *w], capsys)
+    assert code == 1 and bad["first_bad"] == 1 and bad["bad_leaves"][0]["problem"] == "row changed"
+    assert main(["ledger", "verify", "-w", str(root), "--lang", "en"]) == 1
+    assert "access_subjects" in capsys.readouterr().out.replace("│", "").replace("\n", "")
