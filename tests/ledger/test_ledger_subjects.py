@@ -83,7 +83,7 @@ def _bad(ws: Workspace) -> list[tuple[int, str]]:
 
 def test_clean_ledger_with_subjects_verifies_and_proves(sealed: Workspace) -> None:
     r = verify(sealed)
-    assert r["ok"] and r["tree_size"] == 9 and r["orphan_subjects"] == 0
+    assert r["ok"] and r["tree_size"] == 9 and r["orphan_subjects"] == 0 and r["subjects_sealed_from"] == 0
     for i in range(9):
         p = prove(sealed, i)
         assert p["ok"] and verify_inclusion(
@@ -261,7 +261,8 @@ def old_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_old_leaves_keep_verifying_and_new_ones_cover_subjects(old_workspace: Path) -> None:
     with open_workspace(old_workspace) as w:
-        assert verify(w)["ok"]  # opening migrates: frame-v2s starts after the 6 old leaves
+        r = verify(w)  # opening migrates: frame-v2s starts after the 6 old leaves
+        assert r["ok"] and r["subjects_sealed_from"] == 6
         assert w.con.execute("SELECT encoding, from_leaf FROM ledger_encodings ORDER BY 1").fetchall() == [
             ("frame-v2", 0), ("frame-v2s", 6)]
         assert prove(w, 4)["encoding"] == "frame-v2"

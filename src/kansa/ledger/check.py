@@ -56,7 +56,7 @@ def verify(
     """Recompute every leaf and root; check every head's signature and consistency.
 
     Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "heads_checked", "pending",
-    "pending_backdated", "sealed_late", "orphan_subjects"}; ``first_bad`` is
+    "pending_backdated", "sealed_late", "orphan_subjects", "subjects_sealed_from"}; ``first_bad`` is
     the lowest leaf index whose row was changed or removed (or, when the stored hashes were
     rewritten too, the first leaf after the last head that still holds).
     """
@@ -148,6 +148,9 @@ def verify(
         # subject rows of no access event: no leaf covers them and no query joins them to an
         # event, so they hide nothing, but nothing legitimate writes them either
         "orphan_subjects": int(orphans[0]) if orphans else 0,
+        # from which leaf on access leaves cover their subjects (None: none does), so a reader
+        # knows what a passing verify vouched for
+        "subjects_sealed_from": store.encodings(con).v2s,
     }
 
 
