@@ -141,8 +141,8 @@ def verify(
         "bad_heads": [explain(h) for h in bad_heads],
         "heads_checked": len(all_heads),
         "pending": pending,
-        # unsealed events numbered below the last sealed one: ingest hands out ids in order, so
-        # these were written some other way (worth a look, though not proof of tampering)
+        # unsealed events numbered below the last sealed one: ingest hands out ids in order and
+        # seals them as it writes them, so these were slipped in ('row inserted' in bad_leaves)
         "pending_backdated": backdated,
         "sealed_late": int(late[0]) if late else 0,
         # subject rows of no access event: no leaf covers them and no query joins them to an
