@@ -1,4 +1,4 @@
-"""Benchmark: PostgreSQL csvlog with pgaudit lines → access events, against DuckDB's bare read_csv.
+"""Benchmark: PostgreSQL csvlog with pgaudit lines → sealed access events, against DuckDB's bare read_csv.
 
 The log is synthetic but shaped like a call centre's database traffic: sessions of an
 application role that look residents up by id with parameters (pgaudit.log_parameter), list
@@ -6,26 +6,32 @@ searches, campaign COPY exports and admin statements, each session wrapped in th
 log_connections / log_disconnections lines. Statement texts repeat with new parameters, as they
 do in real applications.
 
-    python -m benchmarks.ingest_pgaudit [--events 300000] [--repeat 3]
+    python -m benchmarks.ingest_pgaudit [--events 300000] [--repeat 3] [--cases peer,columnar,line]
+    python -m benchmarks.ingest_pgaudit --size-mb 2000 --cases columnar --repeat 1   # memory on a big file
 
-Cases (median of --repeat runs, same file, same process):
-  reader   read_pgaudit alone (parse + SQL mapping), records counted
-  ingest   ingest_pgaudit_file into a fresh workspace (events, subjects, actors, quarantine)
-  seal     ingest + kansa.ledger.seal_pending (a no-op when the pipeline already sealed)
-  peer     DuckDB read_csv of the same file into a table, all 26 columns as VARCHAR
+Each run is a fresh subprocess (its peak RSS is its own); wall, CPU (user + system, all threads,
+from getrusage) and peak RSS are the medians of --repeat runs, cases alternated so that each sees
+the same load on average. Cases:
+  columnar  ingest_pgaudit_file: the columnar csvlog path, events + subjects + actors + the ledger seal,
+            one transaction, into a fresh workspace file
+  line      the same through the line reader (ingest_chunks + pgaudit_reader): the path before the
+            columnar one, kept as the fallback
+  peer      DuckDB CREATE TABLE AS SELECT * FROM read_csv(FILE), all 26 columns VARCHAR, into a fresh
+            DuckDB file
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
-import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -84,66 +90,108 @@ def write_log(path: Path, events: int, seed: int = 7) -> int:
     return written
 
 
-def _median(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
-    """Median wall and CPU seconds of ``repeat`` runs (CPU time of this process: on a shared
-    machine it moves less with the neighbours' load than the wall clock does)."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls), statistics.median(cpus), out
+_CHILD_PRELUDE = """
+import sys, time, resource, json
+from pathlib import Path
+log, out = Path(sys.argv[1]), sys.argv[2]
+"""
+_CHILD_END = """
+wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+                  "rss_mb": r1.ru_maxrss / 1024, "events": events}))
+"""
+CHILDREN = {
+    "columnar": """
+from kansa.model.workspace import init_workspace
+from kansa.ingest import ingest_pgaudit_file
+import kansa.ingest.pgaudit_stage  # imported before the clock starts, as the line case's reader is
+ws = init_workspace(out)
+r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
+events = ingest_pgaudit_file(ws, log)["events"]
+ws.close()
+""",
+    "line": """
+from kansa.model.workspace import init_workspace
+from kansa.ingest.pipeline import ingest_chunks
+from kansa.ingest.pgaudit import pgaudit_reader
+ws = init_workspace(out)
+r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
+events = ingest_chunks(ws, log, "pgaudit", pgaudit_reader(ws)).events
+ws.close()
+""",
+    "peer": """
+import duckdb
+from kansa.model.formats import CSVLOG_COLUMNS
+con = duckdb.connect(out + ".duckdb")
+r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
+con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, columns = ?, header = false)",
+            [str(log), {c: "VARCHAR" for c in CSVLOG_COLUMNS}])
+events = con.execute("SELECT count(*) FROM t").fetchone()[0]
+con.close()
+""",
+}
+
+
+def _run(case: str, log: Path, out: Path) -> dict[str, float]:
+    child = _CHILD_PRELUDE + CHILDREN[case] + _CHILD_END
+    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], check=True, capture_output=True,
+                          text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--size-mb", type=int, default=0, help="instead of --events: a log of about this many MB")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--cases", default="peer,reader,ingest,seal")
+    ap.add_argument("--cases", default="peer,columnar,line")
+    ap.add_argument("--tmp", default=None, help="where to write the log and the workspaces (default: $TMPDIR)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="kansa-bench-pg-"))
-    try:
+    cases = args.cases.split(",")
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="kansa-bench-pg-", dir=args.tmp) as d:
+        tmp = Path(d)
         log = tmp / "postgresql.csv"
-        n = write_log(log, args.events)
-        print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()};"
-              f" {n} events, {log.stat().st_size / 1e6:.1f} MB csvlog")
+        events = args.events if not args.size_mb else int(args.size_mb * 1e6 / 284)  # ~284 bytes a line
+        n = write_log(log, events)
+        size_mb = log.stat().st_size / 1e6
+        load = os.getloadavg()
+        runs: dict[str, list[dict[str, float]]] = {c: [] for c in cases}
+        for i in range(args.repeat):
+            for case in cases:
+                runs[case].append(_run(case, log, tmp / f"{case}{i}"))
+                for leftover in tmp.glob(f"{case}{i}*"):
+                    _remove(leftover)
+        load_after = os.getloadavg()
+    med = {c: {m: statistics.median(r[m] for r in rs) for m in ("wall", "cpu", "rss_mb")} for c, rs in runs.items()}
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()},"
+          f" Python {platform.python_version()}; load average (1, 5, 15 min) at start {load[0]:.1f} {load[1]:.1f}"
+          f" {load[2]:.1f}, at end {load_after[0]:.1f} {load_after[1]:.1f} {load_after[2]:.1f}")
+    print(f"command: python -m benchmarks.ingest_pgaudit {' '.join(sys.argv[1:])}")
+    print(f"log: {n:,} lines, {size_mb:,.1f} MB csvlog; events ingested: "
+          + ", ".join(f"{c} {int(runs[c][0]['events']):,}" for c in cases))
+    print("| case | wall s | CPU s | lines/s (wall) | lines per CPU-s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
+    for c in cases:
+        m = med[c]
+        print(f"| {c} | {m['wall']:.2f} | {m['cpu']:.2f} | {n / m['wall']:,.0f} | {n / m['cpu']:,.0f}"
+              f" | {m['rss_mb']:.0f} |")
+    if "peer" in med:
+        for c in cases:
+            if c != "peer":
+                print(f"ratio {c}/peer: wall {med[c]['wall'] / med['peer']['wall']:.2f}x,"
+                      f" CPU {med[c]['cpu'] / med['peer']['cpu']:.2f}x")
+    print("raw runs:", json.dumps(runs))
+    print(f"benchmark took {time.time() - started:.0f} s")
 
-        def peer() -> object:
-            import duckdb
 
-            con = duckdb.connect()
-            cols = {c: "VARCHAR" for c in CSVLOG_COLUMNS}
-            con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, columns = ?, header = false)", [str(log), cols])
-            return con.execute("SELECT count(*) FROM t").fetchone()
+def _remove(path: Path) -> None:
+    import shutil
 
-        def reader() -> object:
-            from kansa.ingest.pgaudit import read_pgaudit
-
-            return sum(len(c.access) for c in read_pgaudit(log))
-
-        def ingest(seal: bool = False) -> object:
-            from kansa.ingest import ingest_pgaudit_file
-            from kansa.model.workspace import init_workspace
-
-            root = tmp / "ws"
-            shutil.rmtree(root, ignore_errors=True)
-            with init_workspace(root) as ws:
-                r = ingest_pgaudit_file(ws, log)
-                if seal:
-                    from kansa.ledger import seal_pending
-
-                    seal_pending(ws)
-                return r["events"]
-
-        cases: dict[str, Callable[[], object]] = {
-            "peer": peer, "reader": reader, "ingest": ingest, "seal": lambda: ingest(seal=True)}
-        for name in args.cases.split(","):
-            secs, cpu, out = _median(cases[name], args.repeat)
-            print(f"{name:8s} median {secs:7.2f} s wall {cpu:7.2f} s cpu  {n / secs:10,.0f} events/s"
-                  f" (result {out})")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -157,10 +157,12 @@ def test_statement_shapes_of_the_reader_tests(tmp_path: Path) -> None:
                     '"a,b",c', session="65b.2")
         + _csv_line("AUDIT: SESSION,13,1,READ,SELECT,TABLE,s.t,<previously logged>,<previously logged>",
                     session="65b.3")  # a statement never logged in full: nothing to recover
+        + _csv_line('AUDIT: SESSION,14,1,READ,SELECT,TABLE,"public.""MyT""","SELECT * FROM ""MyT"" WHERE id = $1",'
+                    '"x""y",<none>', session="65b.3")  # quoted identifiers, a quote in a parameter
     )
     log = tmp_path / "pg.csv"
     log.write_text(text, encoding="utf-8")
-    assert _same_both_ways(tmp_path, log) == 26
+    assert _same_both_ways(tmp_path, log) == 27
 
 
 def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
@@ -225,3 +227,23 @@ def test_grown_log_resumes_after_the_last_record_either_way(tmp_path: Path) -> N
         got = ws.con.execute("SELECT subject_id FROM access_subjects ORDER BY event_id").fetchall()
         assert [g[0] for g in got] == ["T1", "T2", "T3", "T4"]
         assert ingest_pgaudit_file(ws, log)["events"] == 0  # nothing new: nothing added
+
+
+@pytest.mark.parametrize("body", [
+    "SESSION,1,1,READ,SELECT,TABLE,s.t",                      # fewer than eight fields
+    'SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT 1" x,<none>',  # text after a closing quote
+    'SESSION,"1",1,READ,SELECT,TABLE,s.t,SELECT 1,<none>',    # a quote where none is expected
+])
+def test_audit_body_the_sql_does_not_split_goes_to_the_line_reader(tmp_path: Path, body: str) -> None:
+    good = _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    log = tmp_path / "pg.csv"
+    log.write_text(good + _csv_line("AUDIT: " + body), encoding="utf-8")
+    with init_workspace(tmp_path / "probe") as ws, pytest.raises(Irregular):
+        ingest_pgaudit_columnar(ws, log)
+    line = _rows(tmp_path / "line", log, None, False)
+    with init_workspace(tmp_path / "ws") as ws:
+        result = ingest_pgaudit_file(ws, log)
+        events = ws.con.execute("SELECT * FROM access_events ORDER BY event_id").fetchall()
+        quarantined = ws.con.execute("SELECT line, reason FROM quarantine").fetchall()
+    assert events == line[0] and (result["events"], result["quarantined"]) == (line[3]["events"], line[3]["quarantined"])
+    assert len(quarantined) == line[3]["quarantined"]

@@ -59,9 +59,9 @@ _READ = pacsv.ReadOptions(column_names=list(CSVLOG_COLUMNS), use_threads=False, 
 def record_ends(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positions of all newlines, indexes into them of the newlines that end a record)."""
     newlines = np.flatnonzero(buf == 10)
-    quotes = (buf == 34).view(np.uint8)
-    parity = np.bitwise_xor.accumulate(quotes) if len(quotes) else quotes
-    ends = np.flatnonzero(parity[newlines] == 0)
+    quotes = np.flatnonzero(buf == 34)
+    before = np.searchsorted(quotes, newlines)  # quotes before each newline (few per line: cheap)
+    ends = np.flatnonzero((before & 1) == 0)
     return newlines, ends
 
 

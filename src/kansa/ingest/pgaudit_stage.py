@@ -61,41 +61,76 @@ SELECT *, coalesce(nullif(session_id, ''), nullif(process_id, ''), '') AS sess,
 FROM _rec WHERE {_WANTED_SQL}
 """
 
-_AUDIT = """
-CREATE OR REPLACE TEMP TABLE a AS
+_UNQUOTE = "CASE WHEN starts_with({0}, '\"') THEN replace({0}[2:-2], '\"\"', '\"') ELSE {0} END"
+_QUOTED = '"(?:[^"]|"")*"'
+
+
+def _field(text: str) -> str:
+    """The raw CSV field at the start of ``text``: quoted (up to its closing quote) or up to a comma."""
+    return (f"CASE WHEN starts_with({text}, '\"') THEN regexp_extract({text}, '^{_QUOTED}', 0)"
+            f" ELSE split_part({text}, ',', 1) END")
+
+
+def _field_ok(raw: str, text: str) -> str:
+    """The field is well formed (a quote only around a quoted field) and a comma or the end follows."""
+    return (f"(starts_with({text}, '\"') AND {raw} <> '' OR NOT contains({raw}, '\"'))"
+            f" AND substr({text}, length({raw}) + 1, 1) IN (',', '')")
+
+
+# The AUDIT lines split. The first six fields of the body (type, ids, class, command, object type)
+# hold no comma or quote; object name and statement may be quoted; the parameters follow (quoted
+# ones split by a regular expression, the rest by commas). A "<previously logged>" statement is the
+# last one logged in full for the same statement and substatement of the session, else for the
+# same statement.
+_AUDIT = f"""
+CREATE OR REPLACE TEMP TABLE b AS
 WITH a0 AS (
-    SELECT n, part, sess, log_time, user_name, database_name, connection_from,
-           virtual_transaction_id AS vxid, substr(message, 8) AS body,
-           regexp_extract_all(',' || substr(message, 8), ',("(?:[^"]|"")*"|[^,]*)', 1) AS raw_f
+    SELECT n, part, sess, nullif(database_name, '') AS db, virtual_transaction_id AS vxid,
+           substr(message, 8) AS body, regexp_extract(substr(message, 8), '^(?:[^,"]*,){{6}}', 0) AS prefix
     FROM r WHERE starts_with(message, 'AUDIT: ') AND part < 2
 ), a1 AS (
-    SELECT *,
-           list_transform(raw_f, lambda x: CASE WHEN starts_with(x, '"') THEN replace(x[2:-2], '""', '"') ELSE x END)
-               AS f,
-           length(body) + 1 = list_sum(list_transform(raw_f, lambda x: length(x) + 1))
-               AND list_bool_and(list_transform(raw_f, lambda x: NOT contains(x, '"')
-                                                 OR regexp_full_match(x, '"(?:[^"]|"")*"'))) AS regular
-    FROM a0
+    SELECT *, string_split(prefix, ',') AS f, substr(body, length(prefix) + 1) AS rest7 FROM a0
+), a2 AS (
+    SELECT *, {_field("rest7")} AS object_raw FROM a1
+), a3 AS (
+    SELECT *, substr(rest7, length(object_raw) + 2) AS rest8 FROM a2
+), a4 AS (
+    SELECT *, {_field("rest8")} AS statement_q FROM a3
+), a5 AS (
+    SELECT n, part, sess, db, vxid, f[2] AS stmt_id, f[3] AS substmt, f[5] AS command,
+           {_UNQUOTE.format("object_raw")} AS object_name, {_UNQUOTE.format("statement_q")} AS statement_raw,
+           substr(rest8, length(statement_q) + 1) AS rest,
+           prefix <> '' AND {_field_ok("object_raw", "rest7")} AND substr(rest7, length(object_raw) + 1, 1) = ','
+               AND {_field_ok("statement_q", "rest8")} AS matched
+    FROM a4
+), a6 AS (
+    SELECT *, CASE WHEN rest = '' OR NOT contains(rest, '"') THEN NULL
+                   ELSE regexp_extract_all(rest, ',({_QUOTED}|[^,"]*)', 1) END AS raw_tail
+    FROM a5
+), a AS (
+    SELECT n, part, sess, db, vxid, stmt_id, substmt, command, object_name, statement_raw,
+           CASE WHEN rest = '' THEN []::VARCHAR[]
+                WHEN raw_tail IS NULL THEN string_split(rest[2:], ',')
+                ELSE list_transform(raw_tail, lambda x: {_UNQUOTE.format("x")}) END AS tail,
+           matched AND (raw_tail IS NULL
+                        OR length(rest) = list_sum(list_transform(raw_tail, lambda x: length(x) + 1))) AS regular
+    FROM a6
 )
-SELECT n, part, sess, log_time, user_name, nullif(database_name, '') AS db, connection_from, vxid,
-       regular AND len(f) >= 8 AS regular, f[2] AS stmt_id, f[3] AS substmt, f[5] AS command,
-       f[7] AS object_name, f[8] AS statement_raw, f[9:] AS tail
-FROM a1
+SELECT *, CASE WHEN statement_raw <> {_PREV} THEN statement_raw END AS stmt, NULL::BIGINT AS prior_n FROM a
 """
 
-# the statement text of a "<previously logged>" line: the last one logged for the same statement
-# and substatement of the session, else for the same statement
+# Only when the block has "<previously logged>" lines (pgaudit.log_statement_once): their statement.
 _RECOVER = f"""
-CREATE OR REPLACE TEMP TABLE b AS
-WITH p AS (SELECT n, sess, stmt_id, substmt FROM a WHERE statement_raw = {_PREV}),
-q AS (SELECT n AS qn, sess, stmt_id, substmt, statement_raw AS stmt FROM a WHERE statement_raw <> {_PREV}),
+WITH p AS (SELECT n, sess, stmt_id, substmt FROM b WHERE statement_raw = {_PREV}),
+q AS (SELECT n AS qn, sess, stmt_id, substmt, statement_raw AS stmt FROM b
+      WHERE statement_raw <> {_PREV} AND (sess, stmt_id) IN (SELECT (sess, stmt_id) FROM p)),
 m1 AS (SELECT p.n, q.qn, q.stmt FROM p ASOF LEFT JOIN q
        ON p.sess = q.sess AND p.stmt_id = q.stmt_id AND p.substmt = q.substmt AND p.n > q.qn),
-m2 AS (SELECT p.n, q.qn, q.stmt FROM p ASOF LEFT JOIN q ON p.sess = q.sess AND p.stmt_id = q.stmt_id AND p.n > q.qn),
-prev AS (SELECT m1.n, coalesce(m1.qn, m2.qn) AS prior_n, CASE WHEN m1.qn IS NOT NULL THEN m1.stmt ELSE m2.stmt END AS stmt
-         FROM m1 JOIN m2 USING (n))
-SELECT a.*, CASE WHEN a.statement_raw = {_PREV} THEN prev.stmt ELSE a.statement_raw END AS stmt, prev.prior_n
-FROM a LEFT JOIN prev USING (n)
+m2 AS (SELECT p.n, q.qn, q.stmt FROM p ASOF LEFT JOIN q ON p.sess = q.sess AND p.stmt_id = q.stmt_id AND p.n > q.qn)
+UPDATE b SET stmt = prev.stmt, prior_n = prev.prior_n FROM (
+    SELECT m1.n, coalesce(m1.qn, m2.qn) AS prior_n, CASE WHEN m1.qn IS NOT NULL THEN m1.stmt ELSE m2.stmt END AS stmt
+    FROM m1 JOIN m2 USING (n)
+) prev WHERE b.n = prev.n
 """
 
 _NEW_SHAPES = """
@@ -111,57 +146,6 @@ _SHAPE_TYPES = pa.schema([
     ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())]))), ("tables", pa.list_(pa.string())),
 ])
 
-# params and row count (pgaudit.log_rows) from the fields after the statement: pgaudit.params_and_rows
-_PARAMS = f"""
-CREATE OR REPLACE TEMP TABLE c AS
-WITH j AS (
-    SELECT b.*, s.mapped, s.action, s.resource, s.owner, s.columns, s.n_params, s.keys, s.tables,
-           CASE
-               WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
-               WHEN b.tail[1] = {_PREV} THEN 'prev'
-               WHEN len(b.tail) = s.n_params + 1 AND regexp_full_match(b.tail[-1], '[0-9]+') THEN 'counted'
-               ELSE 'all'
-           END AS tail_kind
-    FROM b JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
-        AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
-), l AS (
-    SELECT *,
-           CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
-               WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0,
-           CASE
-               WHEN tail_kind IN ('none', 'prev') THEN
-                   CASE WHEN len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+') THEN try_cast(tail[2] AS BIGINT) END
-               WHEN tail_kind = 'counted' THEN try_cast(tail[-1] AS BIGINT)
-           END AS nrows
-    FROM j
-)
-SELECT l.*,
-       CASE
-           WHEN l.statement_raw = {_PREV} AND (l.params0 = [{_PREV}] OR len(l.params0) = 0)
-               THEN coalesce(pp.stored, []::VARCHAR[])
-           WHEN l.params0 = [{_PREV}] THEN []::VARCHAR[]
-           ELSE l.params0
-       END AS params
-FROM l LEFT JOIN (
-    SELECT n, CASE WHEN params0 = [{_PREV}] THEN []::VARCHAR[] ELSE params0 END AS stored
-    FROM l WHERE statement_raw <> {_PREV}
-) pp ON pp.n = l.prior_n
-"""
-
-# one event per access: the first line of (session, statement, substatement, relation), and no
-# COPY line after the relations its query read (logged as that COPY's own lines just before)
-_EMIT = """
-CREATE OR REPLACE TEMP TABLE e AS
-WITH cp AS (
-    SELECT c.n FROM c JOIN c AS x ON x.sess = c.sess AND x.stmt_id = c.stmt_id AND x.n < c.n
-    WHERE c.command = 'COPY' AND c.object_name = '' AND c.mapped AND len(c.tables) > 0
-    GROUP BY c.n, c.tables HAVING list_has_all(list(x.resource), c.tables)
-)
-SELECT * FROM c WHERE n NOT IN (SELECT n FROM cp)
-QUALIFY row_number() OVER (PARTITION BY sess, stmt_id, substmt, resource ORDER BY n) = 1
-"""
-
-
 def _time_sql() -> str:
     """log_time (``%m %Z``) → TIMESTAMPTZ for numeric offsets and the zones pgaudit._ABBREV names;
     NULL for anything else (then Python's parse_log_time decides)."""
@@ -176,29 +160,78 @@ def _time_sql() -> str:
         END"""
 
 
+# b (the AUDIT lines) and the statement shapes → the block's access rows, in line order:
+#   params and row count from the fields after the statement (pgaudit.params_and_rows);
+#   one event per access: the first line of (session, statement, substatement, relation), and no
+#   COPY line after the relations its query read (they are that COPY's own lines just before);
+#   an ERROR of the same session and transaction after a statement's line: that statement failed.
 _OUT = f"""
-WITH failed AS (
-    SELECT DISTINCT q.n FROM (
-        SELECT n, sess, virtual_transaction_id AS vxid FROM r
-        WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
-          AND error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> ''
-    ) err ASOF JOIN (
-        SELECT n, sess, vxid FROM e WHERE vxid <> ''
+WITH j AS (
+    SELECT b.n, b.part, b.sess, b.vxid, b.stmt_id, b.substmt, b.command, b.object_name, b.statement_raw,
+           b.stmt, b.prior_n, b.tail,
+           s.mapped, s.action, s.resource, s.owner, s.columns, s.keys, s.tables,
+           CASE
+               WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
+               WHEN b.tail[1] = {_PREV} THEN 'prev'
+               WHEN len(b.tail) = s.n_params + 1 AND regexp_full_match(b.tail[-1], '[0-9]+') THEN 'counted'
+               ELSE 'all'
+           END AS tail_kind
+    FROM b JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
+        AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
+), l AS (
+    SELECT * EXCLUDE (tail),
+           CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
+               WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0,
+           CASE
+               WHEN tail_kind IN ('none', 'prev') THEN
+                   CASE WHEN len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+') THEN try_cast(tail[2] AS BIGINT) END
+               WHEN tail_kind = 'counted' THEN try_cast(tail[-1] AS BIGINT)
+           END AS nrows
+    FROM j
+), c AS (
+    SELECT l.* EXCLUDE (params0),
+           CASE
+               WHEN l.statement_raw = {_PREV} AND (l.params0 = [{_PREV}] OR len(l.params0) = 0)
+                   THEN coalesce(pp.stored, []::VARCHAR[])
+               WHEN l.params0 = [{_PREV}] THEN []::VARCHAR[]
+               ELSE l.params0
+           END AS params
+    FROM l LEFT JOIN (
+        SELECT n, CASE WHEN params0 = [{_PREV}] THEN []::VARCHAR[] ELSE params0 END AS stored
+        FROM l WHERE statement_raw <> {_PREV} AND n IN (SELECT prior_n FROM l)
+    ) pp ON pp.n = l.prior_n
+), cp AS (
+    SELECT k.n FROM (
+        SELECT n, sess, stmt_id, tables FROM c
+        WHERE command = 'COPY' AND object_name = '' AND mapped AND len(tables) > 0
+    ) k JOIN c AS x ON x.sess = k.sess AND x.stmt_id = k.stmt_id AND x.n < k.n
+    GROUP BY k.n, k.tables HAVING list_has_all(list(x.resource), k.tables)
+), e AS (
+    SELECT * FROM c WHERE n IN (
+        SELECT min(n) FROM c WHERE n NOT IN (SELECT n FROM cp) GROUP BY sess, stmt_id, substmt, resource)
+), err AS (
+    SELECT n, sess, virtual_transaction_id AS vxid FROM r
+    WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
+      AND error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> ''
+), failed AS (
+    SELECT DISTINCT q.n FROM err ASOF JOIN (
+        SELECT n, sess, vxid FROM e WHERE vxid <> '' AND (sess, vxid) IN (SELECT (sess, vxid) FROM err)
         UNION ALL
         SELECT n, sess, virtual_transaction_id FROM r
         WHERE part = 2 AND starts_with(message, 'AUDIT: ') AND virtual_transaction_id <> ''
     ) q ON err.sess = q.sess AND err.vxid = q.vxid AND err.n > q.n
 ), o AS (
-    SELECT n, log_time, nullif(user_name, '') AS account, action, resource, columns, owner AS owner_id,
-           connection_from, CASE WHEN n IN (SELECT n FROM failed) THEN 'failure' ELSE 'success' END AS outcome,
-           CASE WHEN command IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') THEN nrows END AS row_count,
-           stmt AS statement, 'pgaudit' AS source_system,
-           CASE WHEN len(keys) = 0 THEN []::VARCHAR[] ELSE list_sort(list_distinct(list_filter(
-               list_transform(keys, lambda k: CASE WHEN k.p = 0 THEN k.v
-                                                   WHEN k.p <= len(params) THEN params[k.p]
-                                                   ELSE '$' || k.p END),
+    SELECT e.n, r.log_time, nullif(r.user_name, '') AS account, e.action, e.resource, e.columns,
+           e.owner AS owner_id, r.connection_from,
+           CASE WHEN e.n IN (SELECT n FROM failed) THEN 'failure' ELSE 'success' END AS outcome,
+           CASE WHEN e.command IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') THEN e.nrows END AS row_count,
+           e.stmt AS statement, 'pgaudit' AS source_system,
+           CASE WHEN len(e.keys) = 0 THEN []::VARCHAR[] ELSE list_sort(list_distinct(list_filter(
+               list_transform(e.keys, lambda k: CASE WHEN k.p = 0 THEN k.v
+                                                     WHEN k.p <= len(e.params) THEN e.params[k.p]
+                                                     ELSE '$' || k.p END),
                lambda v: NOT starts_with(v, '$')))) END AS subjects
-    FROM e WHERE part = 1
+    FROM e JOIN r USING (n) WHERE e.part = 1
     UNION ALL
     SELECT n, log_time,
            coalesce(nullif(user_name, ''), nullif(CASE session_kind
@@ -210,19 +243,22 @@ WITH failed AS (
            CASE session_kind WHEN 3 THEN 'failure' ELSE 'success' END, NULL::BIGINT, message, 'postgresql',
            []::VARCHAR[]
     FROM r WHERE session_kind IS NOT NULL AND part = 1
-), t AS (
-    SELECT *, regexp_extract(trim(log_time), '^(.*) ([^ ]*)$', ['stamp', 'zone']) AS sz FROM o
+), ip AS (
+    SELECT connection_from,
+           CASE
+               WHEN connection_from = '' OR starts_with(connection_from, '[') THEN NULL
+               WHEN regexp_matches(connection_from, ':[0-9]+$')
+                   THEN trim(regexp_extract(connection_from, '^(.*):[^:]*$', 1), '[]')
+               ELSE connection_from
+           END AS source_ip
+    FROM (SELECT DISTINCT connection_from FROM o)
 ), u AS (
-    SELECT *, try_cast(sz.stamp AS TIMESTAMP) AS naive, sz.zone AS zone FROM t
+    SELECT o.*, ip.source_ip, string_split(o.log_time, ' ')[-1] AS zone,
+           try_cast(left(o.log_time, length(o.log_time) - length(zone) - 1) AS TIMESTAMP) AS naive
+    FROM o JOIN ip USING (connection_from)
 )
 SELECT n, NULL::VARCHAR AS reason, {_time_sql()} AS ts, account, action, resource, columns, owner_id,
-       NULL::VARCHAR AS purpose, NULL::VARCHAR AS ticket, NULL::VARCHAR AS terminal,
-       CASE
-           WHEN connection_from = '' OR starts_with(connection_from, '[') THEN NULL
-           WHEN regexp_matches(connection_from, ':[0-9]+$')
-               THEN trim(regexp_extract(connection_from, '^(.*):[^:]*$', 1), '[]')
-           ELSE connection_from
-       END AS source_ip,
+       NULL::VARCHAR AS purpose, NULL::VARCHAR AS ticket, NULL::VARCHAR AS terminal, source_ip,
        outcome, row_count, NULL::BIGINT AS bytes, statement, NULL::VARCHAR AS system, subjects, source_system,
        log_time
 FROM u ORDER BY n
@@ -234,6 +270,8 @@ class CsvlogStager:
 
     def __init__(self, owners: OwnerMap, local: ZoneInfo) -> None:
         self.con = duckdb.connect()
+        # one core: the other is the writer's (insert, resolve, seal), which takes longer per block
+        self.con.execute("SET threads = 1")
         self.mapper = _Mapper(owners, local)
         self.local = local
         self.context: pa.Table | None = None
@@ -285,14 +323,13 @@ class CsvlogStager:
             con.execute(_FILTER)
         finally:
             con.unregister("_rec")
-        for sql in (_AUDIT, _RECOVER):
-            con.execute(sql)
-        bad = con.execute("SELECT min(n) FROM a WHERE NOT regular").fetchall()[0][0]
+        con.execute(_AUDIT)
+        if con.execute(f"SELECT count(*) FROM b WHERE statement_raw = {_PREV}").fetchall()[0][0]:
+            con.execute(_RECOVER)
+        bad = con.execute("SELECT min(n) FROM b WHERE NOT regular").fetchall()[0][0]
         if bad is not None:
             raise Irregular(f"line {bad}: an AUDIT body the columnar path does not split")
         self._add_shapes()
-        con.execute(_PARAMS)
-        con.execute(_EMIT)
         out = con.sql(_OUT).to_arrow_table()
         out = self._fill_times(out)
         self.context = con.sql(
