@@ -5,7 +5,10 @@ separate process under ``/usr/bin/time -v`` (peak RSS is per process). The peer 
 plain job: a process that only serialises and gzips the same number of JSON lines and CSV lines
 (no decisions, no people, no sorting), so the ratio says what the simulation itself costs.
 
-    python -m benchmarks.simulate_scale --scale 25 --repeat 3
+    python -m benchmarks.simulate_scale --scale 10 100 --repeat 3
+
+CPU seconds (user + system, from the same ``time -v``) are reported beside wall seconds: the
+machine is shared, and wall time says more about the neighbours than about kansa.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 _PEER = r"""
 import csv, gzip, io, json, sys
@@ -47,54 +51,82 @@ with gzip.GzipFile(out + ".csv.gz", "wb", mtime=0) as gz:
 """
 
 
-def _timed(cmd: list[str]) -> tuple[float, int, str]:
-    """(elapsed seconds, peak RSS KiB, stdout) of one process under /usr/bin/time -v."""
+class Run(NamedTuple):
+    wall: float      # seconds
+    cpu: float       # user + system seconds
+    rss_kib: int     # peak resident set size
+    stdout: str
+
+
+def _timed(cmd: list[str]) -> Run:
+    """Wall and CPU seconds, peak RSS and stdout of one process under /usr/bin/time -v."""
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, check=True)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    assert wall and rss, proc.stderr
+    user = re.search(r"User time \(seconds\): (\S+)", proc.stderr)
+    system = re.search(r"System time \(seconds\): (\S+)", proc.stderr)
+    assert wall and rss and user and system, proc.stderr
     parts = [float(x) for x in wall.group(1).split(":")]
     seconds = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
-    return seconds, int(rss.group(1)), proc.stdout
+    return Run(seconds, float(user.group(1)) + float(system.group(1)), int(rss.group(1)), proc.stdout)
+
+
+def _measure(args: argparse.Namespace, scale: float, tmp: Path) -> list[str]:
+    """Table rows for one scale: kansa simulate and the peer, medians of ``--repeat`` runs."""
+    kansa = str(Path(sys.executable).with_name("kansa"))
+    runs: list[tuple[Run, Run, dict[str, int], int]] = []
+    for _ in range(args.repeat):
+        out = tmp / "world"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [kansa, "simulate", args.scenario, "--seed", "7", "--out", str(out), "--scale", str(scale),
+               "--days", str(args.days), "--json"]
+        sim = _timed(cmd)
+        summary = json.loads(sim.stdout)
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        shutil.rmtree(out, ignore_errors=True)   # a 50 M-event world is gigabytes
+        peer = _timed([sys.executable, "-c", _PEER, str(summary["app_events"]), str(summary["db_lines"]),
+                       str(tmp / "peer")])
+        for f in tmp.glob("peer.*"):
+            f.unlink()
+        runs.append((sim, peer, summary, size))
+    summary = runs[0][2]
+    access = summary["app_events"] + summary["db_lines"]
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    sim_wall, sim_cpu = med([r[0].wall for r in runs]), med([r[0].cpu for r in runs])
+    peer_wall, peer_cpu = med([r[1].wall for r in runs]), med([r[1].cpu for r in runs])
+    return [
+        f"| kansa simulate --scale {scale:g} --days {args.days} | {access:,} | {sim_cpu:.0f} | {sim_wall:.0f} | "
+        f"{access / sim_cpu:,.0f} | {med([r[0].rss_kib for r in runs]) / 1024:.0f} | "
+        f"{runs[0][3] / 2**20:,.0f} |",
+        f"| peer: json/csv + gzip of as many lines | {access:,} | {peer_cpu:.0f} | {peer_wall:.0f} | "
+        f"{access / peer_cpu:,.0f} | {med([r[1].rss_kib for r in runs]) / 1024:.0f} | |",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scenario", default="ntt-west")
-    ap.add_argument("--scale", type=float, default=25.0)
+    ap.add_argument("--scale", type=float, nargs="+", default=[10.0])
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    kansa = str(Path(sys.executable).with_name("kansa"))
-    rows = []
+    rows: list[str] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.repeat):
-            out = Path(tmp) / "world"
-            shutil.rmtree(out, ignore_errors=True)
-            cmd = [kansa, "simulate", args.scenario, "--seed", "7", "--out", str(out), "--scale", str(args.scale),
-                   "--days", str(args.days), "--json"]
-            secs, rss, stdout = _timed(cmd)
-            summary = json.loads(stdout)
-            size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-            peer_s, peer_rss, _ = _timed([sys.executable, "-c", _PEER, str(summary["app_events"]),
-                                          str(summary["db_lines"]), str(Path(tmp) / "peer")])
-            rows.append((secs, rss, summary, size, peer_s, peer_rss))
-    secs = statistics.median(r[0] for r in rows)
-    peak = statistics.median(r[1] for r in rows)
-    summary = rows[0][2]
-    access = summary["app_events"] + summary["db_lines"]
-    peer_s = statistics.median(r[4] for r in rows)
+        for scale in args.scale:
+            rows += _measure(args, scale, Path(tmp))
+            print(rows[-2], flush=True, file=sys.stderr)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load {os.getloadavg()[0]:.1f}")
-    print(f"command: kansa simulate {args.scenario} --seed 7 --scale {args.scale} --days {args.days}  "
-          f"(median of {args.repeat})")
-    print("| case | median s | access events | events/s | peak RSS MiB | output MiB |")
-    print("|---|---|---|---|---|---|")
-    print(f"| kansa simulate | {secs:.1f} | {access:,} | {access / secs:,.0f} | {peak / 1024:.0f} | "
-          f"{rows[0][3] / 2**20:.0f} |")
-    print(f"| peer: json/csv + gzip of as many lines | {peer_s:.1f} | {access:,} | {access / peer_s:,.0f} | "
-          f"{statistics.median(r[5] for r in rows) / 1024:.0f} | |")
-    print(f"runs (s): {[round(r[0], 1) for r in rows]}; peer runs (s): {[round(r[4], 1) for r in rows]}")
+          f"load {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"command: python -m benchmarks.simulate_scale --scenario {args.scenario} "
+          f"--scale {' '.join(f'{s:g}' for s in args.scale)} --days {args.days} --repeat {args.repeat} "
+          f"(medians of {args.repeat}; seed 7)")
+    print("| case | access events | CPU s | wall s | events per CPU s | peak RSS MiB | output MiB |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
