@@ -164,25 +164,45 @@ def _own_stats(df: pd.DataFrame, since: date) -> None:
         df["own_max_" + f] = mx
 
 
-def _peer_stats(df: pd.DataFrame, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
-    """Median and IQR-based spread of each feature over peers' actor-days in the peer window.
+class _Peers:
+    """The peer windows of ``df``, with the columns they filter on as arrays (compared once per
+    distinct role, team and day, not once per candidate row)."""
 
-    Peers are the same role in the same team when that team has enough days in the window (teams
-    of one role differ in workload: a campaign team and a back-office team), else the same role.
-    """
-    window = (df["day"] < day) & (df["day"] >= day - timedelta(days=PEER_WINDOW_DAYS)) & (df["role"] == role)
-    part = df[window & (df["team"] == team)] if team else df.iloc[0:0]
-    if len(part) < MIN_PEER_DAYS:
-        part = df[window]
-    if len(part) < MIN_PEER_DAYS:
-        return None
-    stats: dict[str, tuple[float, float, int]] = {}
-    for f in FEATURES:
-        vals = part["t_" + f].to_numpy(dtype=float)
-        med = float(np.median(vals))
-        q1, q3 = np.quantile(vals, [0.25, 0.75])
-        stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), len(part))
-    return stats
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.ords = np.array([d.toordinal() for d in df["day"]], dtype=np.int64)
+        self.role = df["role"].to_numpy(dtype=object)
+        self.team = df["team"].to_numpy(dtype=object)
+        self.values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
+        self.cache: dict[tuple[str, str, date], dict[str, tuple[float, float, int]] | None] = {}
+
+    def stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
+        """Median and IQR-based spread of each feature over peers' actor-days in the peer window.
+
+        Peers are the same role in the same team when that team has enough days in the window (teams
+        of one role differ in workload: a campaign team and a back-office team), else the same role.
+        """
+        key = (role, team, day)
+        if key not in self.cache:
+            self.cache[key] = self._stats(role, team, day)
+        return self.cache[key]
+
+    def _stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
+        d = day.toordinal()
+        window = (self.ords < d) & (self.ords >= d - PEER_WINDOW_DAYS) & (self.role == role)
+        part = window & (self.team == team) if team else np.zeros_like(window)
+        if int(part.sum()) < MIN_PEER_DAYS:
+            part = window
+        n = int(part.sum())
+        if n < MIN_PEER_DAYS:
+            return None
+        stats: dict[str, tuple[float, float, int]] = {}
+        for f in FEATURES:
+            vals = self.values[f][part]
+            med = float(np.median(vals))
+            q1, q3 = np.quantile(vals, [0.25, 0.75])
+            stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), n)
+        return stats
 
 
 def _forest_ranks(df: pd.DataFrame, rows: list[int]) -> dict[int, tuple[bool, float]]:
@@ -266,9 +286,10 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
     df = df.reset_index(drop=True)
     _own_stats(df, since)
     judged: list[tuple[int, list[dict[str, Any]]]] = []
+    peers = _Peers(df)
     for i in _candidates(df, since, until):
         row = df.iloc[i]
-        fired = _fired(row, _peer_stats(df, str(row["role"]), str(row["team"]), row["day"]))
+        fired = _fired(row, peers.stats(str(row["role"]), str(row["team"]), row["day"]))
         if not fired:
             continue
         if all(e["feature"] in VOLUME_FEATURES for e in fired) and float(fired[0]["z"]) < VOLUME_ALONE_Z:
