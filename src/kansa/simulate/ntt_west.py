@@ -276,9 +276,11 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
             if not mine:
                 continue  # training or inbound calls without personal-data look-ups
             n = int(rng.randint(10, 22) * rush)
+            # Calls are spread over the whole shift, so the late shift really works into the evening.
+            gap = int((t1 - t0).total_seconds() / (n + 1))
             t = t0
             for _ in range(n):
-                t += timedelta(seconds=rng.randint(60, 1300))
+                t += timedelta(seconds=rng.randint(60, max(61, 2 * gap - 60)))
                 if t >= t1:
                     break
                 c = rng.choice(mine)
