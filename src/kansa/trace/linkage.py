@@ -146,9 +146,13 @@ def _link(
                 WHERE h_{f} IN (SELECT h_{f} FROM leak_raw WHERE h_{f} IS NOT NULL) GROUP BY h_{f}) c_{f}"""
         for f in RARE_FIELDS
     }
-    rare = ", ".join(f"CASE WHEN coalesce(c_{f}.n, 0) <= {MAX_BLOCK} THEN l.h_{f} END AS h_{f}_rare"
+    # rows that share a pair-of-fields key (or a phone, an address) with some indexed record get
+    # no single-field block: their candidates come from the pair blocks, and a birthday carried
+    # by a hundred indexed people would only add a hundred pairs to score for nothing
+    con.execute(f"CREATE TABLE paired AS SELECT row FROM leak_raw l WHERE {_pair_keys_in(records)}").fetchall()
+    rare = ", ".join(f"CASE WHEN coalesce(c_{f}.n, 0) <= {MAX_BLOCK} AND p.row IS NULL THEN l.h_{f} END AS h_{f}_rare"
                      for f in RARE_FIELDS)
-    joins = " ".join(f"LEFT JOIN {counts[f]} USING (h_{f})" for f in RARE_FIELDS)
+    joins = " ".join(f"LEFT JOIN {counts[f]} USING (h_{f})" for f in RARE_FIELDS) + " LEFT JOIN paired p USING (row)"
 
     lbf = ", ".join(f"{_bits('l.bf_' + f)} AS bf_{f}" for f in BLOOM_FIELDS)
     lhs = ", ".join(f"l.h_{f}" for f in HASH_FIELDS)
@@ -206,6 +210,23 @@ def _link(
         """
     ).df()
     return out
+
+
+def _pair_keys_in(records: str) -> str:
+    """SQL condition on leak row ``l``: some indexed record agrees with it on every field of one
+    blocking rule that is not a single rare field."""
+    conds = []
+    for rule in BLOCKING_RULES:
+        if "_rare" in rule:
+            continue
+        cols = [p.split("=")[0].strip().removeprefix("l.") for p in rule.split(" AND ")]
+        notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+        if len(cols) == 1:
+            conds.append(f"l.{cols[0]} IN (SELECT {cols[0]} FROM {records} WHERE {notnull})")
+        else:
+            conds.append(f"({', '.join('l.' + c for c in cols)}) IN (SELECT ({', '.join(cols)}) FROM {records}"
+                         f" WHERE {notnull})")
+    return " OR ".join(conds) or "FALSE"
 
 
 def _estimate_m(linker: Linker, fields: list[str]) -> None:
