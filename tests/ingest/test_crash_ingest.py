@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kansa.ingest import ingest_access_file
+from kansa.ingest import ingest_access_file, pipeline, textfile
 from kansa.ledger import verify
 from kansa.model.workspace import Workspace, init_workspace, open_workspace
 
@@ -29,11 +29,12 @@ LINES = 600
 CHILD = r"""
 import os, signal, sys
 from pathlib import Path
-from kansa.ingest import ingest_access_file, textfile
+from kansa.ingest import ingest_access_file, pipeline, textfile
 from kansa.model.workspace import open_workspace
 
 kill_at = int(sys.argv[2])
 textfile.BLOCK_BYTES = 4096  # many blocks per file
+pipeline.BATCH_BYTES = int(os.environ.get("KANSA_TEST_BATCH_BYTES", pipeline.BATCH_BYTES))
 ws = open_workspace(sys.argv[1])
 con = ws.con
 calls = 0
@@ -95,8 +96,11 @@ def _check_consistent(ws: Workspace) -> int:
     return n
 
 
-def _run_child(ws_root: Path, kill_at: int, files: list[Path], kill_after: float | None = None) -> int:
+def _run_child(ws_root: Path, kill_at: int, files: list[Path], kill_after: float | None = None,
+               batch_bytes: int | None = None) -> int:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    if batch_bytes:
+        env["KANSA_TEST_BATCH_BYTES"] = str(batch_bytes)
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(ws_root), str(kill_at), *map(str, files)],
         stdout=subprocess.PIPE, env=env,
@@ -138,3 +142,43 @@ def test_kill_from_outside_at_some_moment(tmp_path: Path, inputs: list[Path]) ->
             ingest_access_file(ws, f)
         assert _check_consistent(ws) == 2 * LINES
     assert code in (0, -signal.SIGKILL)
+
+
+def _check_batches_consistent(ws: Workspace) -> int:
+    """As _check_consistent, for files committed in several batches: every batch holds the events it
+    counts, no event lacks a committed batch, no line is there twice, the ledger verifies."""
+    con = ws.con
+    assert con.execute(
+        "SELECT count(*) FROM access_events e ANTI JOIN"
+        " (SELECT batch_id FROM ingest_batches WHERE finished_at IS NOT NULL) b ON b.batch_id = e.batch_id"
+    ).fetchall()[0][0] == 0
+    for ingested, present in con.execute(
+        "SELECT b.ingested, (SELECT count(*) FROM access_events e WHERE e.batch_id = b.batch_id)"
+        " FROM ingest_batches b"
+    ).fetchall():
+        assert ingested == present
+    n, distinct = con.execute(
+        "SELECT count(*), count(DISTINCT (source_file, source_line)) FROM access_events").fetchall()[0]
+    assert n == distinct, "a line ingested twice"
+    r = verify(ws)
+    assert r["ok"] and r["pending"] == 0 and r["tree_size"] == n
+    return int(n)
+
+
+@pytest.mark.parametrize("kill_at", [12, 40, 75, 130, 200])
+def test_kill_between_batches_of_a_big_file_resumes_after_the_last(
+        tmp_path: Path, inputs: list[Path], kill_at: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files bigger than BATCH_BYTES commit batch by batch; a kill loses only the open batch, and
+    the next run resumes after the last committed one (nothing twice, nothing missing)."""
+    monkeypatch.setattr(textfile, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 16 << 10)
+    root = tmp_path / "ws"
+    init_workspace(root).close()
+    _run_child(root, kill_at, inputs, batch_bytes=16 << 10)
+    with open_workspace(root) as ws:
+        _check_batches_consistent(ws)
+        for f in inputs:
+            ingest_access_file(ws, f)
+        assert _check_batches_consistent(ws) == 2 * LINES
+        assert ws.con.execute("SELECT count(*) FROM ingest_batches").fetchall()[0][0] > 4
+        assert all(ingest_access_file(ws, f)["skipped"] for f in inputs)

@@ -39,6 +39,7 @@ class StagedBlock:
     first_line: int
     end_line: int
     end_offset: int
+    digest: str | None = None  # sha256 (hex) of the file's content up to end_offset
 
 
 _DONE = object()
@@ -70,7 +71,8 @@ def _stage(con: duckdb.DuckDBPyConnection, stage_sql: str, block: Any) -> Staged
         con.unregister("_kansa_block")
     subjects = unnest_subjects(good)
     good = good.drop_columns(["subjects"])
-    return StagedBlock(good, subjects, bad, len(block.lines), block.first_line, block.end_line, block.end_offset)
+    return StagedBlock(good, subjects, bad, len(block.lines), block.first_line, block.end_line, block.end_offset,
+                       block.digest)
 
 
 def unnest_subjects(good: pa.Table) -> pa.Table:

@@ -46,6 +46,7 @@ class RecordBlock:
     first_line: int
     end_line: int  # last line consumed (a record's continuation lines included)
     end_offset: int  # content offset just after the block
+    digest: str | None = None  # sha256 (hex) of the content up to end_offset, when a hasher is fed
 
 
 _CONVERT = pacsv.ConvertOptions(
@@ -130,7 +131,8 @@ def record_blocks(
                     hasher.update(block)
                 offset += cut
                 line += len(newlines)
-                yield RecordBlock(table, int(table.column("n")[0].as_py()), line, offset)
+                yield RecordBlock(table, int(table.column("n")[0].as_py()), line, offset,
+                                  hasher.copy().hexdigest() if hasher is not None else None)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot read after line {line}: {exc}", path=str(path), line=line + 1) from exc
     if carry:
@@ -146,4 +148,5 @@ def record_blocks(
             return  # a live log's record still being written: left for the next run
         if hasher is not None:
             hasher.update(carry)
-        yield RecordBlock(table, line + 1, line + len(newlines), offset + len(carry))
+        yield RecordBlock(table, line + 1, line + len(newlines), offset + len(carry),
+                          hasher.copy().hexdigest() if hasher is not None else None)

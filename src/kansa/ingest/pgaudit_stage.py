@@ -32,6 +32,7 @@ from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
 from kansa.ingest.csvlog_blocks import Irregular, RecordBlock, record_blocks
 from kansa.ingest.pgaudit import _ABBREV, OwnerMap, _Mapper, parse_log_time
 from kansa.ingest.pipeline import FileResult, ingest_staged_blocks
+from kansa.ingest.sqlmap import _PARAM_MARK
 from kansa.model.workspace import Workspace
 
 CONTEXT_ROWS = 5000
@@ -343,7 +344,7 @@ class CsvlogStager:
         empty_bad = pa.table({"n": pa.array([], pa.int64()), "reason": pa.array([], pa.string()),
                               "raw": pa.array([], pa.string())})
         return StagedBlock(good, subjects, empty_bad, block.end_line - block.first_line + 1,
-                           block.first_line, block.end_line, block.end_offset)
+                           block.first_line, block.end_line, block.end_offset, block.digest)
 
     def _fill_times(self, out: pa.Table) -> pa.Table:
         """Times the SQL left NULL (zone abbreviations it does not know): parse_log_time decides,
@@ -365,8 +366,7 @@ class CsvlogStager:
 
 
 def _param_number(value: str) -> int:
-    from kansa.ingest.sqlmap import _PARAM_MARK
-
+    """A key template's parameter number ($n), 0 for a literal value."""
     return int(value[len(_PARAM_MARK):]) if value.startswith(_PARAM_MARK) else 0
 
 

@@ -28,6 +28,10 @@ from kansa.ingest.textfile import BLOCK_BYTES, content_digest, is_gzip, open_bin
 from kansa.ledger import ensure_ledger, seal_pending, seal_range
 from kansa.model.workspace import Workspace
 
+# Content bytes per committed batch of a big file: bounds the open transaction (its rows, index
+# entries and ledger leaves are held until commit), so memory stays flat whatever the file's size.
+BATCH_BYTES = 64 << 20
+
 # The accounts.csv `system` a source's account names belong to, when the record names none.
 DEFAULT_ACCOUNT_SYSTEM = {"access": "app", "ocsf": "app", "pgaudit": "db", "cert": "endpoint"}
 
@@ -231,6 +235,9 @@ class _FileBatch:
         self.source = source
         self.result = result
         self.read_count = 0
+        # counts of the file before this batch (a big file is committed in several batches)
+        self.events_before = result.events + result.endpoint_events
+        self.quarantined_before = result.quarantined
 
     def open(self) -> None:
         con = self.ws.con
@@ -243,11 +250,13 @@ class _FileBatch:
             [self.batch_id, self.source, self.name, datetime.now(UTC)],
         )
 
-    def commit(self, digest: str, size: int, lines_done: int, *, resolved: bool = False) -> bool:
-        """Finish the file; False (and everything rolled back) when its content was already ingested
-        under another name or form, which a digest computed while reading can only tell now."""
+    def commit(self, digest: str, size: int, lines_done: int, *, resolved: bool = False,
+               check_duplicate: bool = True) -> bool:
+        """Finish the file (or one batch of it: ``digest`` of the content up to ``size``); False (and
+        everything rolled back) when its content was already ingested under another name or form,
+        which a digest computed while reading can only tell now."""
         con = self.ws.con
-        if already_ingested(self.ws, digest):
+        if check_duplicate and already_ingested(self.ws, digest):
             con.rollback()
             self.result.skipped = True
             self.result.events = self.result.endpoint_events = self.result.quarantined = 0
@@ -262,7 +271,8 @@ class _FileBatch:
         con.execute(
             "UPDATE ingest_batches SET finished_at = ?, read = ?, ingested = ?, quarantined = ?,"
             " first_event = ?, last_event = ? WHERE batch_id = ?",
-            [now, self.read_count, r.events + r.endpoint_events, r.quarantined,
+            [now, self.read_count, r.events + r.endpoint_events - self.events_before,
+             r.quarantined - self.quarantined_before,
              first if last >= first else None, last if last >= first else None, self.batch_id],
         )
         con.execute(
@@ -459,9 +469,26 @@ def ingest_staged_blocks(
     batch.open()
     size = start_offset
     lines_done = start_line
+    batch_from = start_offset
+    batch_digest: str | None = None  # of the content up to `size`, when the stage reports it
+    copy_checked = False
     try:
         for block in stage(start_offset, start_line, hasher):
-            lines_done, size = block.end_line, block.end_offset
+            if batch_digest is not None and size - batch_from >= BATCH_BYTES:
+                # a big file goes in as several batches, each committed with the prefix it covers,
+                # so that memory does not grow with the file and a killed run resumes after the last
+                if not copy_checked and already_ingested(ws, batch_digest):
+                    copy_checked = True  # this prefix is known: is the whole file a copy of one ingested?
+                    if already_ingested(ws, content_digest(path)[0].hexdigest()):
+                        batch.rollback()
+                        result.skipped = True
+                        result.events = result.endpoint_events = result.quarantined = 0
+                        return result
+                batch.commit(batch_digest, size, lines_done, resolved=True, check_duplicate=False)
+                batch = _FileBatch(ws, path, source, result)
+                batch.open()
+                batch_from = size
+            lines_done, size, batch_digest = block.end_line, block.end_offset, block.digest
             good = len(block.good)
             if len(block.bad):
                 con.register("_kansa_bad", block.bad)

@@ -116,6 +116,7 @@ class LineBlock:
     first_line: int
     end_line: int
     end_offset: int = 0
+    digest: str | None = None  # sha256 (hex) of the content up to end_offset, when a hasher is fed
 
     def table(self) -> pa.Table:
         n = len(self.lines)
@@ -153,8 +154,8 @@ def line_blocks(
 ) -> Iterator[LineBlock]:
     """The file's lines after content offset ``start_offset`` (= after line ``start_line``), in blocks.
 
-    ``hasher`` (a hashlib object) is fed every content byte read from ``start_offset`` on; a
-    digest of the whole content needs the caller to have fed it the bytes before. A corrupt or
+    ``hasher`` (a hashlib object) is fed every content byte from ``start_offset`` to the end of the
+    block handed out; a digest of the whole content needs the caller to have fed it the bytes before. A corrupt or
     truncated stream raises InputError naming the file and the line after which it failed.
     """
     line = start_line
@@ -172,12 +173,12 @@ def line_blocks(
             first = start_offset == 0
             while True:
                 data = fh.read(block_bytes)
-                if hasher is not None and data:
-                    hasher.update(data)
                 offset += len(data)
                 if first:
                     if data.startswith(_BOM):
                         data = data[len(_BOM):]
+                        if hasher is not None:
+                            hasher.update(_BOM)
                     first = False
                 if not data:
                     break
@@ -189,6 +190,7 @@ def line_blocks(
                 carry = data[cut:]
                 block = _block(data[:cut], line + 1)
                 block.end_offset = offset - len(carry)
+                _digest(block, hasher, data[:cut])
                 line = block.end_line
                 yield block
     except (OSError, EOFError, zlib.error) as exc:
@@ -196,4 +198,13 @@ def line_blocks(
     if carry:
         block = _block(carry, line + 1)
         block.end_offset = offset
+        _digest(block, hasher, carry)
         yield block
+
+
+def _digest(block: LineBlock, hasher: Any, data: bytes) -> None:
+    """Feed the block's bytes to the hasher (hashed as handed out, so that a block's digest covers
+    exactly the content up to its end) and note the digest so far on the block."""
+    if hasher is not None:
+        hasher.update(data)
+        block.digest = hasher.copy().hexdigest()
