@@ -29,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from kansa.model.workspace import Workspace, init_workspace
+from kansa.model.workspace import Workspace, init_workspace, open_workspace
 
 START = date(2024, 1, 1)
 TEAM = 20
@@ -126,6 +126,9 @@ def _reset_audit(ws: Workspace) -> None:
     ensure_tables(ws)
     for table in ("finding_evidence", "findings", "audit_state", "behaviour_features", "triage"):
         ws.con.execute(f"DELETE FROM {table}")
+    # the rules' kept aggregates too: a full run rebuilds them from the events
+    ws.con.execute("CREATE TABLE IF NOT EXISTS audit_rule_days (name VARCHAR PRIMARY KEY, through DATE NOT NULL)")
+    ws.con.execute("DELETE FROM audit_rule_days")
 
 
 def _peer(con: duckdb.DuckDBPyConnection, day: date | None = None) -> Any:
@@ -158,19 +161,28 @@ def main() -> None:
     p.add_argument("--per-day", type=int, default=40)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--dir", type=Path, default=None)
+    p.add_argument("--full-repeat", type=int, default=None, help="full runs (default: --repeat)")
+    p.add_argument("--reuse", action="store_true", help="audit the workspace already in --dir/ws (days added by "
+                   "earlier daily runs included) instead of generating one")
     args = p.parse_args()
     tmp = args.dir or Path(tempfile.mkdtemp(prefix="kansa-audit-bench-"))
-    ws = init_workspace(tmp / "ws")
     t0 = time.perf_counter()
-    _registry(ws.con, args.actors, args.days)
-    n = _events(ws.con, args.actors, 0, args.days, args.per_day)
+    if args.reuse and (tmp / "ws").exists():
+        ws = open_workspace(tmp / "ws")
+        row = ws.con.execute("SELECT count(*), max(CAST(ts AS DATE)) FROM access_events").fetchone()
+        n = int(row[0]) if row else 0
+        args.days = (row[1] - START).days + 1 if row and row[1] else 0  # the daily runs continue after it
+    else:
+        ws = init_workspace(tmp / "ws")
+        _registry(ws.con, args.actors, args.days)
+        n = _events(ws.con, args.actors, 0, args.days, args.per_day)
     t_gen = time.perf_counter() - t0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
     print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)",
           flush=True)
     full, full_cpu, peer_full, peer_full_cpu, found = [], [], [], [], None
-    for _ in range(args.repeat):
+    for _ in range(args.full_repeat or args.repeat):
         _reset_audit(ws)
         secs, cpu, found = _cpu_timed(lambda: run_audit(ws))
         full.append(secs)

@@ -139,29 +139,44 @@ def _load(ws: Workspace, since: date, until: date) -> pd.DataFrame:
 NOISE_MAD = 0.6745  # the MAD of unit-variance noise: Poisson counts after Anscombe's transform
 
 
+def _quantiles(v: np.ndarray, n: np.ndarray, q: float) -> np.ndarray:
+    """Per row of ``v`` (sorted, NaN after the ``n`` values): the q quantile, linear interpolation."""
+    pos = q * np.maximum(n - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    rows = np.arange(v.shape[0])
+    a, b = v[rows, lo], v[rows, hi]
+    return np.asarray(a + (b - a) * (pos - lo))
+
+
 def _own_stats(df: pd.DataFrame, since: date) -> None:
     """Per row from ``since``: median, IQR-based spread and max of the actor's earlier active days.
 
     NaN where the actor has fewer than ``RECORD_HISTORY`` earlier days (and for rows before
-    ``since``, which are history only). Only the rows the windows need are rolled over, so a daily
-    run costs one window per actor, not the whole history.
+    ``since``, which are history only). Each judged row gathers its own window of the actor's last
+    ``OWN_WINDOW`` earlier rows (``df`` is ordered by actor and day), so a daily run costs one
+    window per actor and a full run the same arithmetic for every row, by the same code.
     """
-    pos = df.groupby("actor_id", sort=False).cumcount()
-    new_pos = pos.where(df["day"] >= since)
-    first_new = new_pos.groupby(df["actor_id"], sort=False).transform("min")
-    sub = df[pos >= first_new - OWN_WINDOW]
-    g = sub.groupby("actor_id", sort=False)
+    actor = df["actor_id"].to_numpy(dtype=object)
+    first_row = np.r_[0, np.flatnonzero(actor[1:] != actor[:-1]) + 1] if len(df) else np.zeros(0, dtype=np.int64)
+    start = np.repeat(first_row, np.diff(np.r_[first_row, len(df)]))
+    judged = np.flatnonzero((df["day"] >= since).to_numpy())
+    idx = judged[:, None] - OWN_WINDOW + np.arange(OWN_WINDOW)[None, :]
+    valid = idx >= start[judged][:, None]
+    n = valid.sum(axis=1)
+    enough = n >= RECORD_HISTORY
+    safe = np.where(valid, idx, 0)
     for f in FEATURES:
-        prev = g["t_" + f].shift(1)
-        roll = prev.groupby(sub["actor_id"], sort=False).rolling(OWN_WINDOW, min_periods=RECORD_HISTORY)
-        med = roll.median().reset_index(level=0, drop=True)
-        q1 = roll.quantile(0.25).reset_index(level=0, drop=True)
-        q3 = roll.quantile(0.75).reset_index(level=0, drop=True)
-        mx = roll.max().reset_index(level=0, drop=True)
-        df["own_med_" + f] = med
-        # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
-        df["own_sc_" + f] = np.maximum((q3 - q1) / 2.0, NOISE_MAD)
-        df["own_max_" + f] = mx
+        x = df["t_" + f].to_numpy(dtype=float)
+        v = np.sort(np.where(valid, x[safe], np.nan), axis=1)  # NaN sort last
+        med, q1, q3 = (_quantiles(v, n, q) for q in (0.5, 0.25, 0.75))
+        mx = v[np.arange(len(judged)), np.maximum(n - 1, 0)]
+        for name, col in (("own_med_", med), ("own_sc_", np.maximum((q3 - q1) / 2.0, NOISE_MAD)),
+                          ("own_max_", mx)):
+            # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
+            out = np.full(len(df), np.nan)
+            out[judged[enough]] = col[enough]
+            df[name + f] = out
 
 
 class _Peers:

@@ -33,7 +33,6 @@ from scipy.stats import poisson
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
 from kansa.audit.rules.common import (
-    COVERED,
     EPOCH,
     event_id_range,
     evidence,
@@ -47,14 +46,6 @@ from kansa.audit.rules.watchlist import read_watchlist
 LOOKUP_MAX_SUBJECTS = 10
 CURIOSITY_WINDOW_DAYS = 30
 
-_IN_LIST = COVERED.format(
-    extra="AND EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = s.assignment_id "
-    "AND q.owner_id = e.owner_id AND q.subject_id = x.subject_id)"
-)
-_OPEN_SCOPE = COVERED.format(
-    extra="AND NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = s.assignment_id)"
-)
-_ANY_SCOPE = COVERED.format(extra="")
 def _lookups_sql(max_subjects: int) -> str:
     return f"""
         look AS (
@@ -70,16 +61,44 @@ def _lookups_sql(max_subjects: int) -> str:
               AND w.action IN ('update', 'insert', 'delete', 'print', 'export')
             GROUP BY ALL
         ),
-        lk AS (     -- acted: a ticket cited, or a business action on the person later that day
-            SELECT e.event_id, e.ts, e.actor_id, e.owner_id, e.ticket, x.subject_id,
-                   coalesce(x.owner_id, e.owner_id) AS subj_owner,
-                   {_ANY_SCOPE} AS any_scope, {_OPEN_SCOPE} AS open_scope, {_IN_LIST} AS listed,
+        lk0 AS (    -- acted: a ticket cited, or a business action on the person later that day
+            SELECT e.event_id, e.ts, CAST(e.ts AS DATE) AS day, e.actor_id, a.team, e.owner_id, e.ticket,
+                   x.subject_id, coalesce(x.owner_id, e.owner_id) AS subj_owner,
                    e.ticket IS NOT NULL OR coalesce(t.last_ts >= e.ts, FALSE) AS acted
             FROM look JOIN access_events e USING (event_id) JOIN access_subjects x USING (event_id)
                  LEFT JOIN actors a ON a.actor_id = e.actor_id
                  LEFT JOIN acts t ON t.actor_id = e.actor_id AND t.subject_id = x.subject_id
                                  AND t.subj_owner = coalesce(x.owner_id, e.owner_id) AND t.day = CAST(e.ts AS DATE)
             WHERE e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
+        ),
+        keys AS (SELECT DISTINCT actor_id, team, day, owner_id FROM lk0),
+        cov AS (    -- assignments covering (actor, day, owner): the actor's own or the team's (two equi-joins)
+            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+            FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
+            WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
+            UNION ALL
+            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+            FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
+            WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
+        ),
+        scope AS (  -- open: a covering assignment without a subject list (a standing duty)
+            SELECT c.actor_id, c.day, c.owner_id,
+                   bool_or(NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = c.assignment_id))
+                       AS open_scope
+            FROM cov c GROUP BY ALL
+        ),
+        listed AS ( -- the person is on a covering assignment's list for the event's owner
+            SELECT DISTINCT l.event_id, l.subject_id
+            FROM lk0 l JOIN cov c ON c.actor_id = l.actor_id AND c.day = l.day AND c.owner_id = l.owner_id
+                 JOIN assignment_subjects q ON q.assignment_id = c.assignment_id AND q.owner_id = l.owner_id
+                                           AND q.subject_id = l.subject_id
+        ),
+        lk AS (
+            SELECT l.*, sc.actor_id IS NOT NULL AS any_scope, coalesce(sc.open_scope, FALSE) AS open_scope,
+                   li.event_id IS NOT NULL AS listed
+            FROM lk0 l
+            LEFT JOIN scope sc ON sc.actor_id = l.actor_id AND sc.day = l.day AND sc.owner_id = l.owner_id
+            LEFT JOIN listed li ON li.event_id = l.event_id AND li.subject_id = l.subject_id
         )"""
 
 
