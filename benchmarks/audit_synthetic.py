@@ -162,6 +162,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--dir", type=Path, default=None)
     p.add_argument("--full-repeat", type=int, default=None, help="full runs (default: --repeat)")
+    p.add_argument("--memory-limit", default=None, help="DuckDB memory_limit for the runs, e.g. 3GB")
     p.add_argument("--reuse", action="store_true", help="audit the workspace already in --dir/ws (days added by "
                    "earlier daily runs included) instead of generating one")
     args = p.parse_args()
@@ -177,6 +178,8 @@ def main() -> None:
         _registry(ws.con, args.actors, args.days)
         n = _events(ws.con, args.actors, 0, args.days, args.per_day)
     t_gen = time.perf_counter() - t0
+    if args.memory_limit:
+        ws.con.execute(f"SET memory_limit = '{args.memory_limit}'")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
     print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)",
@@ -193,10 +196,11 @@ def main() -> None:
         print(f"  full run: {secs:.2f} s wall, {cpu:.2f} s CPU; load {os.getloadavg()[0]:.2f}", flush=True)
     if found:
         print(f"  per detector (last run): {found['seconds']}")
-    print(f"full audit: median {statistics.median(full):.2f} s wall {sorted(round(x, 2) for x in full)}, "
-          f"CPU {statistics.median(full_cpu):.2f} s; peer GROUP BY: median {statistics.median(peer_full):.2f} s "
-          f"wall, {statistics.median(peer_full_cpu):.2f} s CPU; findings {found['findings'] if found else 0}",
-          flush=True)
+    if full:
+        print(f"full audit: median {statistics.median(full):.2f} s wall {sorted(round(x, 2) for x in full)}, "
+              f"CPU {statistics.median(full_cpu):.2f} s; peer GROUP BY: median {statistics.median(peer_full):.2f} s "
+              f"wall, {statistics.median(peer_full_cpu):.2f} s CPU; findings {found['findings'] if found else 0}",
+              flush=True)
     daily, daily_cpu, peer_daily, peer_daily_cpu = [], [], [], []
     day_ix = args.days
     for i in range(args.repeat):

@@ -69,7 +69,8 @@ def _lookups_sql(max_subjects: int) -> str:
                  LEFT JOIN actors a ON a.actor_id = e.actor_id
                  LEFT JOIN acts t ON t.actor_id = e.actor_id AND t.subject_id = x.subject_id
                                  AND t.subj_owner = coalesce(x.owner_id, e.owner_id) AND t.day = CAST(e.ts AS DATE)
-            WHERE e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
+            WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ?  -- as look: keeps both join sides small
+              AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
         ),
         keys AS (SELECT DISTINCT actor_id, team, day, owner_id FROM lk0),
         cov AS (    -- assignments covering (actor, day, owner): the actor's own or the team's (two equi-joins)
@@ -156,7 +157,7 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
             FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
             GROUP BY ALL
             """,
-            [cutoff, read_from, id_lo, id_hi] * 2,
+            [cutoff, read_from, id_lo, id_hi] * 3,
         )
         refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
                 [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
@@ -269,7 +270,7 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, 
             WHERE NOT lk.listed
             GROUP BY ALL ORDER BY day, lk.actor_id, w.owner_id, w.subject_id
             """,
-            [cutoff, lo, id_lo, id_hi] * 2,
+            [cutoff, lo, id_lo, id_hi] * 3,
         )
     out = []
     for actor, day, owner, subject, related, labels, ids in hits:
