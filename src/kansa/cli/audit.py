@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +22,7 @@ from kansa.audit import (
     triage,
     write_report,
 )
-from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
-from kansa.model.errors import KansaError
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, parse_day, workspace
 
 audit_app = typer.Typer(help="Insider detection: run the detectors, list and explain findings.", no_args_is_help=True)
 findings_app = typer.Typer(
@@ -33,14 +31,6 @@ findings_app = typer.Typer(
 )
 eval_app = typer.Typer(help="Evaluate capabilities against a simulated world's truth.", no_args_is_help=True)
 
-
-def _parse_day(text: str | None, option: str = "--until") -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise KansaError(f"{option} must be a date like 2024-03-31, not {text!r}") from exc
 
 
 @audit_app.command("run")
@@ -54,8 +44,8 @@ def run_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the detectors on the days not yet audited (or from --since) up to --until; store their findings."""
-    day = _parse_day(until)
-    first = _parse_day(since, "--since")
+    day = parse_day(until, "--until")
+    first = parse_day(since, "--since")
     with workspace(ws_path, "audit run", f"since={since} until={until}") as ws:
         result = run_audit(ws, until=day, rules=rule or None, since=first)
 

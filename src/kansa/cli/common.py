@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace, default_workspace_path, open_workspace
 
 console = Console()
@@ -86,3 +87,13 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
     )
     with prog:
         yield prog
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option as a date (None when not given), or a one-line user error naming it."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise KansaError(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc

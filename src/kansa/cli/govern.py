@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, parse_day, workspace
 
 govern_app = typer.Typer(help="Governance: entrustment chains, who may read whose data, where it lies.",
                          no_args_is_help=True)
@@ -145,7 +145,6 @@ def register(app: typer.Typer) -> None:
                    as_json: JsonOpt = False) -> None:
         """Entrustment chains in force on a day, each link with its contract, access and problems."""
         from kansa.govern import chains
-        from kansa.govern.basis import parse_day
 
         day = parse_day(on, "--on")
         with workspace(ws_path, "govern chains", f"owner={owner} on={on}") as ws:
@@ -162,7 +161,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Who may read whose data against who did: read without entitlement, entitled but unused."""
         from kansa.govern import access
-        from kansa.govern.basis import parse_day
 
         day, start = parse_day(on, "--on"), parse_day(since, "--since")
         with workspace(ws_path, "govern access", f"owner={owner} actor={actor} on={on} since={since}") as ws:

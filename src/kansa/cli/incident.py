@@ -13,7 +13,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, workspace
+from kansa.cli.common import JsonOpt, WorkspaceOpt, console, emit, parse_day, workspace
 from kansa.model.errors import KansaError
 
 incident_app = typer.Typer(help="Incidents: open from a trace or a file, track changes and what is due.",
@@ -42,15 +42,6 @@ _STATE_STYLE = {"overdue": "red", "due": "yellow", "asap": "yellow", "advised": 
 
 def _actor(by: str | None) -> str:
     return by or os.environ.get("KANSA_USER") or getpass.getuser()
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise KansaError(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
 
 
 def _sets(values: list[str] | None) -> dict[str, Any]:
@@ -139,7 +130,7 @@ def register(app: typer.Typer) -> None:
         extra = _sets(sets)
         if findings is not None:
             extra["findings"] = _findings(findings)
-        learned = _day(learned_at, "--learned-at")
+        learned = parse_day(learned_at, "--learned-at")
         if from_trace is not None:
             try:
                 trace = json.loads(from_trace.read_text(encoding="utf-8"))
@@ -150,7 +141,7 @@ def register(app: typer.Typer) -> None:
             extra_facts = {**facts, **extra}
             if owner is not None:
                 extra_facts["owner"] = owner
-            day = learned or _day(str(facts.get("learned_at") or "") or None, "learned_at") or date.today()
+            day = learned or parse_day(str(facts.get("learned_at") or "") or None, "learned_at") or date.today()
             extra_facts.pop("learned_at", None)
             facts = incident_from_trace(trace, day, **extra_facts)
         else:
@@ -171,7 +162,7 @@ def register(app: typer.Typer) -> None:
         from kansa.respond import get_incident
 
         with workspace(ws_path, "incident show", incident_id) as ws:
-            result = get_incident(ws, incident_id, _day(today, "--today"))
+            result = get_incident(ws, incident_id, parse_day(today, "--today"))
         emit(result, as_json, _render_show)
 
     @incident_app.command("update")
@@ -219,7 +210,7 @@ def register(app: typer.Typer) -> None:
         from kansa.respond import mark_done
 
         with workspace(ws_path, "incident done", incident_id) as ws:
-            result = mark_done(ws, incident_id, obligation, _actor(by), on=_day(on, "--on"), note=note)
+            result = mark_done(ws, incident_id, obligation, _actor(by), on=parse_day(on, "--on"), note=note)
         emit(result, as_json, lambda r: console.print(f"{r['incident_id']}: {r['obligation']} done on {r['done_on']}"))
 
     @incident_app.command("list")
@@ -228,7 +219,7 @@ def register(app: typer.Typer) -> None:
         from kansa.respond import list_incidents
 
         with workspace(ws_path, "incident list") as ws:
-            result = list_incidents(ws, _day(today, "--today"))
+            result = list_incidents(ws, parse_day(today, "--today"))
         emit(result, as_json, _render_list)
 
     @incident_app.command("draft")
@@ -246,7 +237,7 @@ def register(app: typer.Typer) -> None:
         from kansa.respond import draft_incident
 
         with workspace(ws_path, "incident draft", incident_id) as ws:
-            result = draft_incident(ws, incident_id, out, _day(today, "--today"), lang=lang, pdf=pdf, actor=_actor(by))
+            result = draft_incident(ws, incident_id, out, parse_day(today, "--today"), lang=lang, pdf=pdf, actor=_actor(by))
         emit(result, as_json, lambda r: console.print("\n".join(f"wrote {f}" for f in r["files"])))
 
     app.add_typer(incident_app, name="incident")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
 # Actions that read or change the owner's records. Logins, DDL and "other" say nothing about whose
@@ -27,16 +26,6 @@ SHOWN_ORG_SQL: Final = "coalesce(a.placed_at, a.org_id)"
 
 FAR_PAST: Final = date(1, 1, 1)
 FAR_FUTURE: Final = date(9999, 12, 31)
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option, or a one-line user error."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise KansaError(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
 
 
 def judged_day(ws: Workspace, on: date | None) -> date:
