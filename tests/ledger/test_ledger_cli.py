@@ -97,3 +97,20 @@ def test_deleted_subject_row_fails_verify_from_the_cli(tmp_path: Path, capsys: p
     assert code == 1 and bad["first_bad"] == 1 and bad["bad_leaves"][0]["problem"] == "row changed"
     assert main(["ledger", "verify", "-w", str(root), "--lang", "en"]) == 1
     assert "access_subjects" in capsys.readouterr().out.replace("│", "").replace("\n", "")
+
+
+def test_verify_prints_what_it_counted_besides_tampering(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "w"
+    with init_workspace(root) as ws:
+        ws.con.execute(
+            "INSERT INTO access_events (event_id, ts, action, source_system, batch_id) VALUES (1, ?, 'read', 'app', 1)",
+            [datetime(2024, 1, 1, 9, tzinfo=UTC)],
+        )
+    assert main(["ledger", "seal", "-w", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["ledger", "verify", "-w", str(root)]) == 0
+    assert "belong to no event" not in capsys.readouterr().out
+    with init_workspace(root, exist_ok=True) as ws:
+        ws.con.execute("INSERT INTO access_subjects VALUES (99, 'city', 'R-1')")  # event 99 does not exist
+    assert main(["ledger", "verify", "-w", str(root)]) == 0
+    assert "1 subject row(s) belong to no event" in capsys.readouterr().out

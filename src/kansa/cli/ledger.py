@@ -32,6 +32,7 @@ def _show_verify(r: dict[str, Any], lang: str = "ja") -> None:
         )
         if "head_file" in r:
             console.print(f"consistent with the head(s) in {r['head_file']['path']}", highlight=False)
+        _show_notes(r)
         return
     console.print(f"[red]ledger TAMPERED[/red]: first bad leaf {r['first_bad']} of {r['tree_size']}")
     key = "reason_ja" if lang == "ja" else "reason_en"
@@ -42,6 +43,19 @@ def _show_verify(r: dict[str, Any], lang: str = "ja") -> None:
     for h in r["bad_heads"]:
         table.add_row(f"head {h['tree_size']}", h["origin"], "", h["problem"], h[key])
     console.print(table)
+    _show_notes(r)
+
+
+def _show_notes(r: dict[str, Any]) -> None:
+    """What verify counted that is not tampering by itself but an auditor should see."""
+    if r.get("subjects_sealed_from"):
+        console.print(f"subjects are sealed with access events from leaf {r['subjects_sealed_from']} on"
+                      " (older leaves cover the event rows only)", highlight=False)
+    if r.get("sealed_late"):
+        console.print(f"[yellow]{r['sealed_late']} event(s) were sealed after an event with a higher id[/yellow]"
+                      " (inserted among sealed events, then sealed)")
+    if r.get("orphan_subjects"):
+        console.print(f"[yellow]{r['orphan_subjects']} subject row(s) belong to no event[/yellow]")
 
 
 _HEAD_KEYS = ("tree_size", "root", "timestamp_ms", "signature")
