@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from csvlog_lines import csv_line
 
 from kansa.ingest import csvlog_blocks, ingest_pgaudit_file, ingest_registry, pipeline
 from kansa.ingest.pgaudit import pgaudit_reader
@@ -20,14 +21,6 @@ from kansa.ingest.pgaudit_stage import Irregular, ingest_pgaudit_columnar
 from kansa.ingest.pipeline import ingest_chunks
 from kansa.model.workspace import DEFAULT_TZ, init_workspace
 from kansa.simulate import simulate
-
-
-def _csv_line(message: str, user: str = "maint01", conn: str = "10.0.0.5:51234",
-              ts: str = "2024-01-05 10:00:00.123 JST", session: str = "65a.1",
-              vxid: str = "3/1", severity: str = "LOG") -> str:
-    msg = '"' + message.replace('"', '""') + '"'
-    return (f'{ts},"{user}","kintai",4242,"{conn}",{session},1,"SELECT",{ts},{vxid},0,{severity},00000,'
-            f'{msg},,,,,,,,,"psql","client backend",,0\n')
 
 
 def _random_log(path: Path, sessions: int, seed: int) -> None:
@@ -38,7 +31,7 @@ def _random_log(path: Path, sessions: int, seed: int) -> None:
     for s in range(sessions):
         sid, vx = f"6{s:03x}.{s}", s % 7 + 1
         t = 1000 * s
-        lines.append((t, _csv_line(f"connection authorized: user=op{s % 5} database=kintai", user=f"op{s % 5}",
+        lines.append((t, csv_line(f"connection authorized: user=op{s % 5} database=kintai", user=f"op{s % 5}",
                                    session=sid)))
         for k in range(1, rng.randint(3, 12)):
             t += rng.randint(1, 40)  # other sessions' lines fall in between
@@ -47,33 +40,33 @@ def _random_log(path: Path, sessions: int, seed: int) -> None:
             if kind == 0:
                 sql = '"SELECT name, kana FROM cc.residents WHERE resident_id = $1"'
                 body = f"{sql},R{rng.randrange(10**6):06d}"
-                lines.append((t, _csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{body}",
+                lines.append((t, csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{body}",
                                            session=sid, vxid=vxid)))
             elif kind == 1:
                 sql = "SELECT * FROM cc.residents JOIN cc.tax USING (resident_id) WHERE resident_id = $1"
-                lines.append((t, _csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{sql},R{k}",
+                lines.append((t, csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{sql},R{k}",
                                            session=sid, vxid=vxid)))
-                lines.append((t + 1, _csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.tax,<previously logged>"
+                lines.append((t + 1, csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.tax,<previously logged>"
                                                ",<previously logged>", session=sid, vxid=vxid)))
             elif kind == 2:
                 sql = '"SELECT * FROM cc.residents r WHERE r.city = \'Sakai\', r.ward = 1"'
                 for audit in ("SESSION", "OBJECT"):
-                    lines.append((t, _csv_line(f"AUDIT: {audit},{k},1,READ,SELECT,TABLE,cc.residents,{sql},<none>",
+                    lines.append((t, csv_line(f"AUDIT: {audit},{k},1,READ,SELECT,TABLE,cc.residents,{sql},<none>",
                                                session=sid, vxid=vxid)))
             elif kind == 3:
                 sql = '"COPY (SELECT * FROM cc.residents WHERE resident_id IN (\'a\', \'b\'))\nTO STDOUT"'
-                lines.append((t, _csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{sql},<none>",
+                lines.append((t, csv_line(f"AUDIT: SESSION,{k},1,READ,SELECT,TABLE,cc.residents,{sql},<none>",
                                            session=sid, vxid=vxid)))
-                lines.append((t + 1, _csv_line(f"AUDIT: SESSION,{k},2,READ,COPY,,,{sql},<none>", session=sid,
+                lines.append((t + 1, csv_line(f"AUDIT: SESSION,{k},2,READ,COPY,,,{sql},<none>", session=sid,
                                                vxid=vxid)))
             elif kind == 4:
-                lines.append((t, _csv_line(f"AUDIT: SESSION,{k},1,WRITE,UPDATE,TABLE,cc.contacts,"
+                lines.append((t, csv_line(f"AUDIT: SESSION,{k},1,WRITE,UPDATE,TABLE,cc.contacts,"
                                            f"UPDATE cc.contacts SET note = $2 WHERE resident_id = $1,R{k},x,1",
                                            session=sid, vxid=vxid)))
-                lines.append((t + 2, _csv_line("duplicate key value", severity="ERROR", session=sid, vxid=vxid)))
+                lines.append((t + 2, csv_line("duplicate key value", severity="ERROR", session=sid, vxid=vxid)))
             else:
-                lines.append((t, _csv_line("checkpoint complete", user="", session=sid, vxid="")))
-        lines.append((t + 50, _csv_line(f"disconnection: session time: 0:00:{s % 60:02d}.000 user=op{s % 5}"
+                lines.append((t, csv_line("checkpoint complete", user="", session=sid, vxid="")))
+        lines.append((t + 50, csv_line(f"disconnection: session time: 0:00:{s % 60:02d}.000 user=op{s % 5}"
                                         " database=kintai host=10.0.0.5 port=5", session=sid)))
     lines.sort(key=lambda x: x[0])
     path.write_text("".join(text for _, text in lines), encoding="utf-8")
@@ -112,53 +105,53 @@ def test_statement_shapes_of_the_reader_tests(tmp_path: Path) -> None:
     copy_q = '"COPY (SELECT * FROM s.t WHERE id IN (\'a\', \'b\')) TO STDOUT;"'
     once = "PREPARE q(text) AS SELECT * FROM s.t JOIN s.u USING (id) WHERE id = $1;"
     text = (
-        _csv_line("checkpoint starting: time", user="", conn="")
-        + _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
+        csv_line("checkpoint starting: time", user="", conn="")
+        + csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
                     'WHERE resident_id = $1",R77')
-        + _csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
+        + csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
                     '"SELECT * FROM cartax.taxpayer JOIN cartax.car USING (k) WHERE taxpayer_id = $1",T1',
                     session="65a.2")
-        + _csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.car,<previously logged>,<previously logged>",
+        + csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.car,<previously logged>,<previously logged>",
                     session="65a.2")
-        + _csv_line('AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,"SELECT *\nFROM s.t\nWHERE id = $1",X9',
+        + csv_line('AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,"SELECT *\nFROM s.t\nWHERE id = $1",X9',
                     session="65a.3")
-        + _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1", session="65a.4")
-        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.u TO STDOUT,<none>", vxid="3/2", session="65a.4")
-        + _csv_line("invalid input syntax", vxid="3/2", severity="ERROR", session="65a.4")
-        + _csv_line("permission denied", vxid="3/1", severity="ERROR", session="other.2")
-        + _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
-        + _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.u,{join},<none>", session="65a.5")
-        + _csv_line(f"AUDIT: OBJECT,4,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
-        + _csv_line(f"AUDIT: SESSION,5,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
-        + _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn="[local]", session="65a.6")
-        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn="::1:5432", session="65a.6")
-        + _csv_line("connection received: host=10.0.0.5 port=51234", user="")
-        + _csv_line("connection authorized: user=maint01 database=kintai application_name=psql", session="65a.7")
-        + _csv_line("disconnection: session time: 0:41:02.117 user=maint01 database=kintai host=10.0.0.5"
+        + csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1", session="65a.4")
+        + csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.u TO STDOUT,<none>", vxid="3/2", session="65a.4")
+        + csv_line("invalid input syntax", vxid="3/2", severity="ERROR", session="65a.4")
+        + csv_line("permission denied", vxid="3/1", severity="ERROR", session="other.2")
+        + csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
+        + csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.u,{join},<none>", session="65a.5")
+        + csv_line(f"AUDIT: OBJECT,4,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
+        + csv_line(f"AUDIT: SESSION,5,1,READ,SELECT,TABLE,s.t,{join},<none>", session="65a.5")
+        + csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn="[local]", session="65a.6")
+        + csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn="::1:5432", session="65a.6")
+        + csv_line("connection received: host=10.0.0.5 port=51234", user="")
+        + csv_line("connection authorized: user=maint01 database=kintai application_name=psql", session="65a.7")
+        + csv_line("disconnection: session time: 0:41:02.117 user=maint01 database=kintai host=10.0.0.5"
                     " port=51234", session="65a.7", ts="2024-01-05 10:41:02.240 JST")
-        + _csv_line('password authentication failed for user "intruder"', user="", severity="FATAL",
+        + csv_line('password authentication failed for user "intruder"', user="", severity="FATAL",
                     session="65a.8")
-        + _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{copy_q},<none>", session="65a.9")
-        + _csv_line(f"AUDIT: SESSION,4,2,READ,COPY,,,{copy_q},<none>", session="65a.9")
-        + _csv_line(f"AUDIT: SESSION,5,1,READ,COPY,,,{copy_q},<none>", session="65a.9")
-        + _csv_line('AUDIT: SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id = $1",R7,1',
+        + csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{copy_q},<none>", session="65a.9")
+        + csv_line(f"AUDIT: SESSION,4,2,READ,COPY,,,{copy_q},<none>", session="65a.9")
+        + csv_line(f"AUDIT: SESSION,5,1,READ,COPY,,,{copy_q},<none>", session="65a.9")
+        + csv_line('AUDIT: SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id = $1",R7,1',
                     session="65b.1", ts="2024-01-05 10:00:00 UTC")
-        + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>,25", session="65b.1",
+        + csv_line("AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>,25", session="65b.1",
                     ts="2024-01-05 10:00:00.5 -0330")
-        + _csv_line("AUDIT: SESSION,3,1,READ,COPY,,,COPY s.t TO STDOUT,<none>,0", session="65b.1",
+        + csv_line("AUDIT: SESSION,3,1,READ,COPY,,,COPY s.t TO STDOUT,<none>,0", session="65b.1",
                     ts="2024-07-05 10:00:00 CEST")
-        + _csv_line(f"AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.t,{once},R3,1", session="65b.2")
-        + _csv_line("AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.u,<previously logged>,<previously logged>,1",
+        + csv_line(f"AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.t,{once},R3,1", session="65b.2")
+        + csv_line("AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.u,<previously logged>,<previously logged>,1",
                     session="65b.2")
-        + _csv_line("AUDIT: SESSION,9,2,MISC,EXECUTE,,,EXECUTE q('R3');,<none>,0", session="65b.2")
-        + _csv_line("AUDIT: SESSION,10,1,MISC,SET,,,SET pgaudit.log = 'none',<none>", session="65b.2")
-        + _csv_line("AUDIT: SESSION,11,1,READ,SELECT,,,\"SELECT set_config('pgaudit.log', 'none', false)\","
+        + csv_line("AUDIT: SESSION,9,2,MISC,EXECUTE,,,EXECUTE q('R3');,<none>,0", session="65b.2")
+        + csv_line("AUDIT: SESSION,10,1,MISC,SET,,,SET pgaudit.log = 'none',<none>", session="65b.2")
+        + csv_line("AUDIT: SESSION,11,1,READ,SELECT,,,\"SELECT set_config('pgaudit.log', 'none', false)\","
                     "<none>", session="65b.2")
-        + _csv_line('AUDIT: SESSION,12,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id IN ($1, $2)",'
+        + csv_line('AUDIT: SESSION,12,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id IN ($1, $2)",'
                     '"a,b",c', session="65b.2")
-        + _csv_line("AUDIT: SESSION,13,1,READ,SELECT,TABLE,s.t,<previously logged>,<previously logged>",
+        + csv_line("AUDIT: SESSION,13,1,READ,SELECT,TABLE,s.t,<previously logged>,<previously logged>",
                     session="65b.3")  # a statement never logged in full: nothing to recover
-        + _csv_line('AUDIT: SESSION,14,1,READ,SELECT,TABLE,"public.""MyT""","SELECT * FROM ""MyT"" WHERE id = $1",'
+        + csv_line('AUDIT: SESSION,14,1,READ,SELECT,TABLE,"public.""MyT""","SELECT * FROM ""MyT"" WHERE id = $1",'
                     '"x""y",<none>', session="65b.3")  # quoted identifiers, a quote in a parameter
     )
     log = tmp_path / "pg.csv"
@@ -168,7 +161,7 @@ def test_statement_shapes_of_the_reader_tests(tmp_path: Path) -> None:
 
 def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
     log = tmp_path / "pg.csv"
-    log.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>",
+    log.write_text(csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>",
                              ts="2024-07-05 10:00:00.000 CDT"), encoding="utf-8")
     assert _same_both_ways(tmp_path, log, timezone="America/Chicago") == 1
 
@@ -199,7 +192,7 @@ def test_simulated_world_db_log(tmp_path: Path, scenario: str) -> None:
 
 def test_damaged_record_falls_back_to_the_line_reader(tmp_path: Path) -> None:
     """A record of the wrong width: the columnar path declines, the line reader quarantines it by line."""
-    good = _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    good = csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
     log = tmp_path / "pg.csv"
     log.write_text(good + "2024-01-05 10:00:00 JST,broken\n" + good.replace("SESSION,1,", "SESSION,2,"),
                    encoding="utf-8")
@@ -215,7 +208,7 @@ def test_damaged_record_falls_back_to_the_line_reader(tmp_path: Path) -> None:
 def test_grown_log_resumes_after_the_last_record_either_way(tmp_path: Path) -> None:
     """A live log first read by the line reader (which records the whole size, an unfinished record
     included) then grown: the columnar path resumes at the end of the last line taken."""
-    lines = [_csv_line(f"AUDIT: SESSION,{n},1,READ,SELECT,TABLE,cc.t,SELECT * FROM cc.t WHERE t_id = 'T{n}',<none>")
+    lines = [csv_line(f"AUDIT: SESSION,{n},1,READ,SELECT,TABLE,cc.t,SELECT * FROM cc.t WHERE t_id = 'T{n}',<none>")
              for n in range(1, 5)]
     log = tmp_path / "postgresql.csv"
     cut = len(lines[2]) // 2
@@ -238,9 +231,9 @@ def test_grown_log_resumes_after_the_last_record_either_way(tmp_path: Path) -> N
     'SESSION,"1",1,READ,SELECT,TABLE,s.t,SELECT 1,<none>',    # a quote where none is expected
 ])
 def test_audit_body_the_sql_does_not_split_goes_to_the_line_reader(tmp_path: Path, body: str) -> None:
-    good = _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    good = csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
     log = tmp_path / "pg.csv"
-    log.write_text(good + _csv_line("AUDIT: " + body), encoding="utf-8")
+    log.write_text(good + csv_line("AUDIT: " + body), encoding="utf-8")
     with init_workspace(tmp_path / "probe") as ws, pytest.raises(Irregular):
         ingest_pgaudit_columnar(ws, log)
     line = _rows(tmp_path / "line", log, None, False)

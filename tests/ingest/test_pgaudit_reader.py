@@ -11,18 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from csvlog_lines import csv_line
 
 from kansa.ingest import pgaudit
 from kansa.ingest.pgaudit import parse_log_time, read_pgaudit
 from kansa.model.errors import InputError, KansaError
-
-
-def _csv_line(message: str, user: str = "maint01", conn: str = "10.0.0.5:51234",
-              ts: str = "2024-01-05 10:00:00.123 JST", session: str = "65a.1",
-              vxid: str = "3/1", severity: str = "LOG") -> str:
-    msg = '"' + message.replace('"', '""') + '"'
-    return (f'{ts},"{user}","kintai",4242,"{conn}",{session},1,"SELECT",{ts},{vxid},0,{severity},00000,'
-            f'{msg},,,,,,,,,"psql","client backend",,0\n')
 
 
 def _read(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -37,8 +30,8 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], list[Any]]:
 def test_csvlog_audit_line_maps_and_other_lines_are_skipped(tmp_path: Path) -> None:
     p = tmp_path / "postgresql.csv"
     p.write_text(
-        _csv_line("checkpoint starting: time", user="", conn="")
-        + _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
+        csv_line("checkpoint starting: time", user="", conn="")
+        + csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT * FROM pref_osaka.residents '
                     'WHERE resident_id = $1",R77'),
         encoding="utf-8")
     access, bad = _read(p)
@@ -54,9 +47,9 @@ def test_csvlog_audit_line_maps_and_other_lines_are_skipped(tmp_path: Path) -> N
 def test_statement_logged_once_is_recovered(tmp_path: Path) -> None:
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
+        csv_line('AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.taxpayer,'
                   '"SELECT * FROM cartax.taxpayer JOIN cartax.car USING (k) WHERE taxpayer_id = $1",T1')
-        + _csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.car,<previously logged>,"
+        + csv_line("AUDIT: SESSION,7,1,READ,SELECT,TABLE,cartax.car,<previously logged>,"
                     "<previously logged>"),
         encoding="utf-8")
     access, _ = _read(p)
@@ -69,8 +62,8 @@ def test_statement_logged_once_is_recovered(tmp_path: Path) -> None:
 def test_multiline_statement_keeps_line_numbers(tmp_path: Path) -> None:
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT *\nFROM s.t",<none>')
-        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>"),
+        csv_line('AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT *\nFROM s.t",<none>')
+        + csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.t TO STDOUT,<none>"),
         encoding="utf-8")
     access, _ = _read(p)
     assert [e["source_line"] for e in access] == [1, 3]
@@ -78,14 +71,14 @@ def test_multiline_statement_keeps_line_numbers(tmp_path: Path) -> None:
 
 
 def test_damaged_lines_become_bad_lines_with_numbers(tmp_path: Path) -> None:
-    good = _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    good = csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
     p = tmp_path / "pg.csv"
     p.write_bytes(
         good.encode()
         + b"only,three,columns\n"
-        + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,,,SELECT * FROM s.t WHERE id = 'x',<none>")
+        + csv_line("AUDIT: SESSION,2,1,READ,SELECT,,,SELECT * FROM s.t WHERE id = 'x',<none>")
         .encode().replace(b"'x'", b"'\xff\xfe'")
-        + _csv_line("AUDIT: SESSION,3,1,READ,SELECT,,,SELECT 1,<none>", ts="2024-01-05 10:00:00 XYZ").encode()
+        + csv_line("AUDIT: SESSION,3,1,READ,SELECT,,,SELECT 1,<none>", ts="2024-01-05 10:00:00 XYZ").encode()
         + good.replace("SESSION,1,", "SESSION,9,").encode())
     access, bad = _read(p)
     assert len(access) == 2
@@ -111,7 +104,7 @@ def test_gzip_jsonlog(tmp_path: Path) -> None:
 def test_truncated_gzip_fails_the_whole_file(tmp_path: Path) -> None:
     """Half a file is not ingested as if it were the file: the pipeline rolls it back."""
     p = tmp_path / "pg.log"  # gzip by its bytes, whatever the name
-    data = gzip.compress(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>").encode() * 50)
+    data = gzip.compress(csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>").encode() * 50)
     p.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"pg\.log:\d+: cannot read after line \d+: .*end-of-stream"):
         _read(p)
@@ -123,7 +116,7 @@ def test_chunks_resume_at_end_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(pgaudit, "CHUNK_LINES", 2)
     monkeypatch.setattr(pgaudit, "SETTLE_LINES", settle)
     p = tmp_path / "pg.csv"
-    p.write_text("".join(_csv_line(f"AUDIT: SESSION,{i},1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
+    p.write_text("".join(csv_line(f"AUDIT: SESSION,{i},1,READ,COPY,,,COPY s.t TO STDOUT,<none>")
                          for i in range(5)), encoding="utf-8")
     chunks = list(read_pgaudit(p))
     assert [c.end_line for c in chunks] == ends
@@ -150,11 +143,11 @@ def test_error_in_same_transaction_marks_failure(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(pgaudit, "CHUNK_LINES", chunk_lines)  # 1: the error comes after the chunk is full
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1")
-        + _csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.u TO STDOUT,<none>", vxid="3/2")
-        + _csv_line("invalid input syntax", vxid="3/2", severity="ERROR")
+        csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", vxid="3/1")
+        + csv_line("AUDIT: SESSION,2,1,READ,COPY,,,COPY s.u TO STDOUT,<none>", vxid="3/2")
+        + csv_line("invalid input syntax", vxid="3/2", severity="ERROR")
         # an error in another session or transaction says nothing about these statements
-        + _csv_line("permission denied", vxid="3/1", severity="ERROR", session="other.2"),
+        + csv_line("permission denied", vxid="3/1", severity="ERROR", session="other.2"),
         encoding="utf-8")
     access, _ = _read(p)
     assert [e["outcome"] for e in access] == ["success", "failure"]
@@ -164,10 +157,10 @@ def test_session_and_object_lines_for_one_access_count_once(tmp_path: Path) -> N
     sql = '"SELECT * FROM s.t JOIN s.u USING (k)"'
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
-        + _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.u,{sql},<none>")
-        + _csv_line(f"AUDIT: OBJECT,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
-        + _csv_line(f"AUDIT: SESSION,5,1,READ,SELECT,TABLE,s.t,{sql},<none>"),
+        csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.u,{sql},<none>")
+        + csv_line(f"AUDIT: OBJECT,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + csv_line(f"AUDIT: SESSION,5,1,READ,SELECT,TABLE,s.t,{sql},<none>"),
         encoding="utf-8")
     access, _ = _read(p)
     assert [e["resource"] for e in access] == ["s.t", "s.u", "s.t"]
@@ -177,13 +170,13 @@ def test_session_and_object_lines_for_one_access_count_once(tmp_path: Path) -> N
 @pytest.mark.parametrize(("conn", "ip"), [("[local]", None), ("::1:5432", "::1"), ("10.1.2.3:70", "10.1.2.3")])
 def test_csv_connection_from(tmp_path: Path, conn: str, ip: str | None) -> None:
     p = tmp_path / "pg.csv"
-    p.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn=conn),
+    p.write_text(csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", conn=conn),
                  encoding="utf-8")
     assert _read(p)[0][0]["source_ip"] == ip
 
 
 def test_euc_jp_statement_from_an_euc_jp_database_is_read(tmp_path: Path) -> None:
-    line = _csv_line("AUDIT: SESSION,1,1,READ,SELECT,,,SELECT * FROM s.t WHERE 住民番号 = 'X1',<none>")
+    line = csv_line("AUDIT: SESSION,1,1,READ,SELECT,,,SELECT * FROM s.t WHERE 住民番号 = 'X1',<none>")
     p = tmp_path / "pg.csv"
     p.write_bytes(line.encode("euc_jp"))
     access, bad = _read(p)
@@ -194,14 +187,14 @@ def test_connection_messages_become_login_and_logout(tmp_path: Path) -> None:
     """C1: log_connections/log_disconnections lines are session events keyed by session id."""
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line("connection received: host=10.0.0.5 port=51234", user="")
-        + _csv_line("connection authorized: user=maint01 database=kintai application_name=psql",
+        csv_line("connection received: host=10.0.0.5 port=51234", user="")
+        + csv_line("connection authorized: user=maint01 database=kintai application_name=psql",
                     session="65a.7")
-        + _csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", session="65a.7")
-        + _csv_line("disconnection: session time: 0:41:02.117 user=maint01 database=kintai "
+        + csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>", session="65a.7")
+        + csv_line("disconnection: session time: 0:41:02.117 user=maint01 database=kintai "
                     "host=10.0.0.5 port=51234", session="65a.7", vxid="",
                     ts="2024-01-05 10:41:02.240 JST")
-        + _csv_line('password authentication failed for user "maint02"', user="maint02",
+        + csv_line('password authentication failed for user "maint02"', user="maint02",
                     severity="FATAL", session="65a.8"),
         encoding="utf-8")
     access, bad = _read(p)
@@ -225,9 +218,9 @@ def test_copy_of_a_query_is_one_export(tmp_path: Path) -> None:
     sql = '"COPY (SELECT * FROM s.t WHERE id IN (\'a\', \'b\')) TO STDOUT;"'
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
-        + _csv_line(f"AUDIT: SESSION,4,2,READ,COPY,,,{sql},<none>")
-        + _csv_line(f"AUDIT: SESSION,5,1,READ,COPY,,,{sql},<none>"),  # a later COPY is its own export
+        csv_line(f"AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,{sql},<none>")
+        + csv_line(f"AUDIT: SESSION,4,2,READ,COPY,,,{sql},<none>")
+        + csv_line(f"AUDIT: SESSION,5,1,READ,COPY,,,{sql},<none>"),  # a later COPY is its own export
         encoding="utf-8")
     access, bad = _read(p)
     assert bad == [] and [(e["action"], e["resource"], e["source_line"]) for e in access] == [
@@ -253,10 +246,10 @@ def test_params_and_rows(tail: list[str], n_params: int, expected: tuple[list[st
 def test_log_rows_fills_row_count_where_it_is_real(tmp_path: Path) -> None:
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line('AUDIT: SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id = $1",R7,1')
-        + _csv_line("AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>,25")
-        + _csv_line("AUDIT: SESSION,3,1,READ,COPY,,,COPY s.t TO STDOUT,<none>,0")  # COPY reports 0
-        + _csv_line("AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>"),  # log_rows off
+        csv_line('AUDIT: SESSION,1,1,READ,SELECT,TABLE,s.t,"SELECT * FROM s.t WHERE id = $1",R7,1')
+        + csv_line("AUDIT: SESSION,2,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>,25")
+        + csv_line("AUDIT: SESSION,3,1,READ,COPY,,,COPY s.t TO STDOUT,<none>,0")  # COPY reports 0
+        + csv_line("AUDIT: SESSION,4,1,READ,SELECT,TABLE,s.t,SELECT * FROM s.t,<none>"),  # log_rows off
         encoding="utf-8")
     access, bad = _read(p)
     assert bad == []
@@ -270,7 +263,7 @@ def test_older_server_layouts(tmp_path: Path, columns: int) -> None:
     """PostgreSQL 9.0-12 write 23 csvlog columns, 13 writes 24; the columns read are the same."""
     text = ""
     for n in (1, 2):
-        line = _csv_line(f"AUDIT: SESSION,{n},1,READ,COPY,,,COPY s.t TO STDOUT,<none>").rstrip("\n")
+        line = csv_line(f"AUDIT: SESSION,{n},1,READ,COPY,,,COPY s.t TO STDOUT,<none>").rstrip("\n")
         fields = next(csv.reader([line]))
         text += ",".join('"' + f.replace('"', '""') + '"' for f in fields[:columns]) + "\n"
     p = tmp_path / "pg.csv"
@@ -290,7 +283,7 @@ def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="CST"):
         pgaudit.parse_log_time("2024-01-05 10:00:00 CST", ZoneInfo("Asia/Tokyo"))
     p = tmp_path / "pg.csv"
-    p.write_text(_csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>",
+    p.write_text(csv_line("AUDIT: SESSION,1,1,READ,COPY,,,COPY s.t TO STDOUT,<none>",
                            ts="2024-07-05 10:00:00.000 CDT"), encoding="utf-8")
     assert [e["ts"] for c in read_pgaudit(p, local=chicago) for e in c.access] == [
         datetime(2024, 7, 5, 15, tzinfo=UTC)]
@@ -303,9 +296,9 @@ def test_statement_once_with_log_rows(tmp_path: Path) -> None:
     sql = "PREPARE q(text) AS SELECT * FROM s.t JOIN s.u USING (id) WHERE id = $1;"
     p = tmp_path / "pg.csv"
     p.write_text(
-        _csv_line(f"AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.t,{sql},R3,1")
-        + _csv_line("AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.u,<previously logged>,<previously logged>,1")
-        + _csv_line("AUDIT: SESSION,9,2,MISC,EXECUTE,,,EXECUTE q('R3');,<none>,0"),
+        csv_line(f"AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.t,{sql},R3,1")
+        + csv_line("AUDIT: SESSION,9,1,READ,SELECT,TABLE,s.u,<previously logged>,<previously logged>,1")
+        + csv_line("AUDIT: SESSION,9,2,MISC,EXECUTE,,,EXECUTE q('R3');,<none>,0"),
         encoding="utf-8")
     access, bad = _read(p)
     assert bad == []
