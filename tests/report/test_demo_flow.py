@@ -54,7 +54,7 @@ def test_demo_flow_finds_the_insider_and_attributes_the_leak(tmp_path: Path) -> 
     drafts = by_name["respond drafts"].result["files"]
     assert drafts and all(Path(f).is_file() for f in drafts)
 
-    lines = story(steps, world)
+    lines = story(steps)
     assert any(sorted(insiders)[0] in line and "caught" in line for line in lines)
     html = page.read_text(encoding="utf-8")
     assert "ledger verify" in html

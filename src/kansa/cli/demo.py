@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         world = directory / "world"
         try:
             steps = run_demo(ws, world, scenario=scenario, seed=seed)
-            lines = story(steps, world)
+            lines = story(steps)
             page = write_summary(steps, world, ws.reports_dir / "demo.html", lines)
         finally:
             ws.close()

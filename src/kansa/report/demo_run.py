@@ -171,7 +171,7 @@ def _problems(tree: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
             yield from _problems(tree.get(key, []))
 
 
-def story(steps: list[DemoStep], world_dir: Path) -> list[str]:
+def story(steps: list[DemoStep]) -> list[str]:
     """What the run showed, in a few lines (Japanese, then English): the insider and when he was
     caught, whose data the leak was and whom it points to, and what is due by when. Identifiers and
     counts only: the lines travel in terminals and reports."""
