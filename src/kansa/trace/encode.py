@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import lru_cache
 
 BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
 K = 8
@@ -44,10 +43,7 @@ def _bigrams(s: str) -> list[str]:
     return [padded[i : i + 2] for i in range(len(padded) - 1)]
 
 
-@lru_cache(maxsize=1 << 20)
 def _gram_mask(key: bytes, fieldname: str, gram: str) -> int:
-    # Bigrams repeat across records (surnames, towns), so caching their bit masks makes indexing
-    # a large dataset mostly dictionary look-ups instead of HMACs.
     digest = hmac.new(key, f"{fieldname}\x1f{gram}".encode(), hashlib.sha256).digest()
     mask = 0
     for j in range(K):
@@ -55,11 +51,26 @@ def _gram_mask(key: bytes, fieldname: str, gram: str) -> int:
     return mask
 
 
+_MASKS: dict[tuple[bytes, str], dict[str, int]] = {}
+_MAX_MASKS = 1 << 20
+"""Bigram masks kept per (key, field). Bigrams repeat across records (surnames, towns), so
+indexing a large dataset is mostly dictionary look-ups instead of HMACs; the bound keeps a
+stream of unusual text from growing the table without end."""
+
+
 def bloom(key: bytes, fieldname: str, value: str) -> bytes:
     """The CLK Bloom filter of one normalised field value (BITS bits)."""
+    masks = _MASKS.get((key, fieldname))
+    if masks is None or len(masks) > _MAX_MASKS:
+        masks = _MASKS[(key, fieldname)] = {}
+    padded = f"^{value}$"
     bits = 0
-    for gram in set(_bigrams(value)):
-        bits |= _gram_mask(key, fieldname, gram)
+    for i in range(len(padded) - 1):  # a repeated bigram sets the same bits again: no set needed
+        gram = padded[i : i + 2]
+        m = masks.get(gram)
+        if m is None:
+            m = masks[gram] = _gram_mask(key, fieldname, gram)
+        bits |= m
     return bits.to_bytes(BITS // 8, "big")
 
 

@@ -12,11 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +21,8 @@ import pandas as pd
 from kansa.model.errors import InputError
 from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
+from kansa.trace.batch import RECORD_COLUMNS, encode_rows
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, blooms, field_hashes
-from kansa.trace.normalize import normalise_record
 from kansa.trace.reader import read_table
 
 TRACE_MIGRATIONS: list[Migration] = [
@@ -112,51 +108,23 @@ def trace_keys(ws: Workspace) -> tuple[bytes, bytes]:
     )
 
 
-RECORD_COLUMNS: list[str] = [*(f"bf_{f}" for f in BLOOM_FIELDS), *(f"h_{f}" for f in HASH_FIELDS)]
-"""The encoded columns of one record, in the order ``encode_table_rows`` returns them."""
-
-
 PARALLEL_MIN = 50_000
-"""Rows from which normalising and encoding is spread over worker processes. It is pure Python
-(one GIL) and dominates a large trace — half of the CPU of a 10,000-row leak, more as the leak
-grows; below this size starting the workers (each imports the normalisers) costs more than it
+"""Rows from which normalising and encoding may use worker processes (``batch``): it is pure
+Python and dominates a large trace; below this size starting the workers costs more than it
 saves."""
-
-
-def _workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def encode_table_rows(ws: Workspace, rows: list[dict[str, object]]) -> list[list[Any] | None]:
     """Normalise and encode raw field dicts: per row the ``RECORD_COLUMNS`` values (None where a
-    field is missing), or None when the row has no usable personal field at all. Large inputs are
-    split over one worker process per available core (same result, in order)."""
+    field is missing), or None when the row has no usable personal field at all. Each distinct
+    value is folded once (``batch``); large inputs use one worker process per available core."""
     hkey, bkey = trace_keys(ws)
-    workers = _workers()
-    if len(rows) < PARALLEL_MIN or workers < 2:
-        return _normalise_and_encode(hkey, bkey, rows)
-    size = -(-len(rows) // (workers * 4))  # a few chunks per worker: the last ones even out
-    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
-    # spawn, not fork: the parent holds DuckDB's threads, which a forked child must not inherit
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = pool.map(_normalise_and_encode, repeat(hkey), repeat(bkey), chunks)
-        return [enc for part in parts for enc in part]
-
-
-def _normalise_and_encode(hkey: bytes, bkey: bytes, rows: list[dict[str, object]]) -> list[list[Any] | None]:
-    return _encode(hkey, bkey, [normalise_record(r) for r in rows])
+    return encode_rows(hkey, bkey, rows, parallel=len(rows) >= PARALLEL_MIN)
 
 
 def encode_records(ws: Workspace, records: list[dict[str, str]]) -> list[list[Any] | None]:
     """Encode already normalised records (canonical field → text), as ``encode_table_rows``."""
     hkey, bkey = trace_keys(ws)
-    return _encode(hkey, bkey, records)
-
-
-def _encode(hkey: bytes, bkey: bytes, records: list[dict[str, str]]) -> list[list[Any] | None]:
     out: list[list[Any] | None] = []
     for n in records:
         b = blooms(bkey, n)

@@ -54,7 +54,17 @@ NORMALISERS: dict[str, Callable[[object], str]] = {
 """Canonical field → normaliser. These fields are what kansa compares; everything else is ignored."""
 
 
-def _address_key(raw: object, postcode: str) -> str:
+def address_key_alone(raw: object) -> tuple[str, bool]:
+    """The address key read from the text alone, and whether it names no municipality (then a
+    postcode, when the row has one, completes it: ``complete_address``)."""
+    text = fold(raw)
+    if not text:
+        return "", False
+    parts = parse_address(text)
+    return parts.key, not parts.municipality
+
+
+def complete_address(raw: object, postcode: str) -> str:
     """The address key; written without prefecture and municipality, they come from its postcode."""
     text = fold(raw)
     if not text:
@@ -78,14 +88,14 @@ def normalise_record(fields: dict[str, object]) -> dict[str, str]:
             if v:
                 out[key] = v
     if "address" in fields:
-        v = _address_key(fields["address"], out.get("postcode", ""))
+        v = complete_address(fields["address"], out.get("postcode", ""))
         if v:
             out["address"] = v
     return out
 
 
 __all__ = [
-    "NORMALISERS", "AddressParts", "check_postcode", "fold", "id_kind", "is_card_number", "is_kana",
+    "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "fold", "id_kind", "is_card_number", "is_kana",
     "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask",
     "norm_address", "norm_date", "norm_kana", "norm_name", "norm_phone", "norm_postcode", "norm_romaji",
     "norm_sex", "normalise_record", "parse_address", "parse_wareki", "phone_kind", "postcode_places",
