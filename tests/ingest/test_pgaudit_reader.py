@@ -234,7 +234,11 @@ def test_copy_of_a_query_is_one_export(tmp_path: Path) -> None:
     (["<not logged>", "3"], 1, ([], 3)),
     (["T001"], 1, (["T001"], None)),            # log_rows off
     (["T001", "1"], 1, (["T001"], 1)),          # log_rows on: one field more than the $n
-    (["T001", "7"], 2, (["T001", "7"], None)),  # two parameters, no row count
+    (["T001", "7"], 2, (["T001", "7"], None)),  # one field per value (not pgaudit's layout)
+    (["T001,7"], 2, (["T001", "7"], None)),     # pgaudit's: every value in one CSV field
+    (["T001,7", "1"], 2, (["T001", "7"], 1)),
+    (['"R,3",it\'s', "1"], 2, (["R,3", "it's"], 1)),
+    (["T001,,"], 1, (["T001", "", ""], None)),  # a function's statement: NULL values empty
     (["a,b", "x", "2"], 2, (["a,b", "x"], 2)),
     (["T001", "n/a"], 1, (["T001", "n/a"], None)),
     ([], 0, ([], None)),

@@ -20,6 +20,7 @@ import csv
 import gc
 import io
 import json
+import logging
 import re
 import zlib
 from collections import OrderedDict
@@ -37,6 +38,8 @@ from kansa.model.errors import InputError, KansaError
 from kansa.model.formats import CSVLOG_COLUMNS
 from kansa.model.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 CHUNK_LINES = 5000
 WRONG_KIND_LINES = 20
 # A statement's ERROR follows its AUDIT line within a few lines (other sessions' lines may come in
@@ -45,6 +48,7 @@ SETTLE_LINES = 200
 _AUDIT_PREFIX = "AUDIT: "
 _PREVIOUSLY = "<previously logged>"
 _NO_PARAMS = ("<none>", "<not logged>")
+_SUPPRESSED = "<long param suppressed>"  # a value longer than pgaudit.log_parameter_max_size
 _COUNTED = ("SELECT", "INSERT", "UPDATE", "DELETE")  # pgaudit COMMANDs whose row count is real
 # %Z of log_timezone: named zones PostgreSQL prints by abbreviation, or numeric like +09 / -0330.
 _ABBREV = {"UTC": "UTC", "GMT": "UTC", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
@@ -121,9 +125,12 @@ def params_and_rows(tail: list[str], n_params: int) -> tuple[list[str], int | No
     """Split what follows the statement into its parameters and, with ``pgaudit.log_rows = on``,
     the row count pgaudit appends last.
 
-    The line does not say whether log_rows is on; the statement does, by how many ``$n`` it has:
-    ``<none>,25`` or ``T001,1`` for a one-parameter statement carry one field more than the
-    parameters, and that last field is a number.
+    pgaudit writes all parameters as ONE field: the values, each CSV-quoted when it holds a comma,
+    quote or newline, joined by commas, and that list CSV-quoted again (``"R001,大阪"`` for two; one
+    value with a comma comes out in tripled quotes; a NULL is an empty item). So a real line has one
+    field after the statement, two with log_rows. Lines with one field per value are not pgaudit's
+    own layout (hand-made, or kansa's simulator): read one value per field, the last a count when
+    there is one field more than the statement's ``$n``.
     """
     if not tail:
         return [], None
@@ -131,9 +138,22 @@ def params_and_rows(tail: list[str], n_params: int) -> tuple[list[str], int | No
     if head in _NO_PARAMS or head == _PREVIOUSLY:
         rows = _count(tail[1]) if len(tail) == 2 else None
         return ([] if head in _NO_PARAMS else [head]), rows
+    if len(tail) == 1:
+        return _param_list(head), None
+    if len(tail) == 2 and (rows := _count(tail[1])) is not None:
+        values = _param_list(head)
+        if len(values) >= n_params:  # else: a hand-made line, one field per value (below)
+            return values, rows
     if len(tail) == n_params + 1 and (rows := _count(tail[-1])) is not None:
         return tail[:-1], rows
     return tail, None
+
+
+def _param_list(field: str) -> list[str]:
+    """pgaudit's parameter field → the values, in $n order."""
+    if not any(ch in field for ch in ',"\r\n'):
+        return [field]
+    return next(csv.reader([field], strict=False), None) or [""]
 
 
 def _count(text: str) -> int | None:
@@ -229,7 +249,49 @@ class OwnerMap:
                     (None, schema, None)):
             if key in self.rows:
                 return self.rows[key]
+        if schema in _SYSTEM_SCHEMAS:  # pgaudit.log_catalog = on: the server's own tables
+            return None
         return schema if dot else None
+
+
+# Schemas of PostgreSQL itself: nobody's personal data, so never an owner by their name.
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+
+def plain_relation(name: str) -> str:
+    """pgaudit's OBJECT_NAME without identifier quoting: ``"Pref Kyoto"."住民"`` → ``Pref Kyoto.住民``.
+
+    pgaudit quotes every name part that is not plain lower-case ASCII (so every Japanese table
+    name), while pglast names the same table unquoted: one spelling, the parser's, for both.
+    """
+    if '"' not in name:
+        return name
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(name):
+        ch = name[i]
+        if ch == '"':
+            if quoted and name[i + 1:i + 2] == '"':
+                current.append('"')
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return ".".join(parts)
+
+
+# pgaudit's COMMAND for a statement whose SQL could not be parsed: what it did, when certain.
+_BY_COMMAND = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE TABLE": "delete"}
+# Statement fields that are pgaudit's placeholders, not SQL (pgaudit.log_statement = off).
+_NOT_SQL = ("<not logged>", _PREVIOUSLY)
 
 
 class _Mapper:
@@ -262,8 +324,16 @@ class _Mapper:
         hit = self.shapes.get(cache_key)
         if hit is not None:
             return hit
+        relation = plain_relation(relation)
         mapped = map_shape(statement, command.upper(), relation or None) if statement else None
         action = mapped.action if mapped else "other"
+        if mapped is not None and mapped.parse_error is not None:
+            # SQL pglast cannot read: the event stays, with pgaudit's relation (if logged) as its
+            # resource and pgaudit's command for the kind of change; a read's breadth is unknown
+            action = _BY_COMMAND.get(command.upper(), "other")
+            if statement not in _NOT_SQL:
+                log.warning("statement not parsed (%s); kept as %r on %s: %.200s", mapped.parse_error,
+                            action, relation or "an unknown table", statement)
         resource: str | None
         if relation:
             resource = relation
@@ -322,7 +392,8 @@ class _Mapper:
         self.emitted[(*key[:2], "*", resource)] = None
         while len(self.emitted) > 20000:
             self.emitted.popitem(last=False)
-        subjects = sorted({(owner, v) for v in key_values(mapped, params) if not v.startswith("$")}) if (
+        subjects = sorted({(owner, v) for v in key_values(mapped, params)
+                           if not v.startswith("$") and v != _SUPPRESSED}) if (
             owner and mapped and mapped.keys) else []
         rec = {
             "ts": parse_log_time(str(row["log_time"]), self.local),
@@ -534,8 +605,8 @@ def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iter
                     continue
                 else:
                     if not recognised and len(chunk.bad) + 1 >= WRONG_KIND_LINES:
-                        raise InputError(f"not a PostgreSQL {kind}: none of the first {WRONG_KIND_LINES}"
-                                         f" records is one ({reason})", path=str(path), line=first)
+                        raise InputError(_wrong_kind(path, kind, f"none of the first {WRONG_KIND_LINES}"
+                                                     f" records is one ({reason})"), path=str(path), line=first)
                     chunk.bad.append(BadLine(line=first, reason=reason, raw=raw))
                 if full_at is None and len(chunk.access) + len(chunk.bad) >= CHUNK_LINES:
                     full_at = last
@@ -548,9 +619,31 @@ def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iter
                          line=chunk.end_line + 1) from exc
     if not recognised and chunk.bad:
         first_bad = chunk.bad[0]
-        raise InputError(f"not a PostgreSQL {kind} ({first_bad.reason})", path=str(path), line=first_bad.line)
+        raise InputError(_wrong_kind(path, kind, first_bad.reason), path=str(path), line=first_bad.line)
     if chunk.access or chunk.bad or chunk.end_line:
         yield chunk
+
+
+# A line of PostgreSQL's stderr log: any log_line_prefix, then a severity and two spaces.
+_STDERR_LINE = re.compile(r"\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?|STATEMENT|DETAIL|HINT"
+                          r"|CONTEXT):  ")
+
+
+def _wrong_kind(path: Path, kind: str, why: str) -> str:
+    """Why a file is refused, naming the setting to change when it is the server's stderr log.
+
+    The stderr format is not read: its line prefix is whatever log_line_prefix says (often without
+    the session or even the user), and a message with newlines spans lines with no marker.
+    """
+    try:
+        with _open_text(path) as text:
+            head = [line for _, line in zip(range(WRONG_KIND_LINES), text, strict=False)]
+    except (OSError, EOFError, zlib.error):
+        head = []
+    if head and sum(bool(_STDERR_LINE.search(line)) for line in head) * 2 >= len(head):
+        return ("a PostgreSQL stderr log, which kansa does not read: set log_destination = 'csvlog'"
+                " (or 'jsonlog') and logging_collector = on, and ingest the .csv (.json) files")
+    return f"not a PostgreSQL {kind} ({why})"
 
 
 def _ends_mid_line(path: Path) -> bool:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import cast
 
 from pglast import ast, parse_sql
 from pglast.enums import A_Expr_Kind
@@ -66,6 +67,9 @@ class _Collector(Visitor):  # type: ignore[misc]
         self.equalities = 0
         self.fuzzy = 0  # LIKE, ranges, IN lists: predicates that return candidate lists
         self.set_config: str | None = None
+        # key_col = name: a join condition, or (in a PL/pgSQL body, which pgaudit logs as written)
+        # a look-up by a variable whose value the text does not show; _map_node decides which
+        self.by_name: list[str] = []
 
     def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
         name = node.funcname[-1].sval if node.funcname else ""
@@ -92,6 +96,12 @@ class _Collector(Visitor):  # type: ignore[misc]
         return None
 
     @staticmethod
+    def _bare_name(node: object) -> bool:
+        """An unqualified name (``id``, not ``t.id``): a column of the same table or a variable."""
+        fields = (node.fields or ()) if isinstance(node, ast.ColumnRef) else ()
+        return len(fields) == 1 and isinstance(fields[0], ast.String)
+
+    @staticmethod
     def _column(node: object) -> str | None:
         if isinstance(node, ast.ColumnRef) and node.fields:
             last = node.fields[-1]
@@ -108,7 +118,9 @@ class _Collector(Visitor):  # type: ignore[misc]
         if kind == A_Expr_Kind.AEXPR_OP and op == "=":
             value = self._value(node.rexpr)
             if value is None:
-                return  # a join condition, not a look-up
+                if _KEY_COLUMN.search(col) and self._bare_name(node.rexpr):
+                    self.by_name.append(col)
+                return  # a join condition, not a look-up (unless _map_node finds one table only)
             self.equalities += 1
             if _KEY_COLUMN.search(col):
                 self.keys.append((col, value))
@@ -136,8 +148,13 @@ def _target_columns(targets: Sequence[ast.ResTarget] | None) -> list[str]:
 
 
 def _read_action(c: _Collector) -> str:
-    if c.equalities and c.keys:
-        return "view" if len({v for _, v in c.keys}) == 1 and not c.fuzzy else "search"
+    # One table and `key = name`: the name can only be a variable (a function or DO block's
+    # statement as pgaudit logs it, `WHERE resident_id = id`): a look-up of one unknown value,
+    # not a whole-table export. Two tables: the same shape is a join condition.
+    by_variable = len(c.by_name) if len(c.tables) == 1 else 0
+    if (c.equalities and c.keys) or by_variable:
+        distinct = len({v for _, v in c.keys}) + by_variable
+        return "view" if distinct == 1 and not c.fuzzy else "search"
     if c.equalities or c.fuzzy:
         return "search"
     return "export"
@@ -221,6 +238,43 @@ def _pick(stmts: Sequence[ast.RawStmt], command: str | None, relation: str | Non
     return mapped[0][1]
 
 
+def _into(node: ast.Node) -> str | None:
+    """The table a SELECT INTO / CREATE TABLE AS writes."""
+    into = node.intoClause if isinstance(node, ast.SelectStmt) else getattr(node, "into", None)
+    rel = getattr(into, "rel", None)
+    return _range_name(rel) if isinstance(rel, ast.RangeVar) else None
+
+
+def _wrapped_query(node: ast.Node, command: str | None) -> SqlAccess | None:
+    """DECLARE CURSOR, SELECT INTO and CREATE TABLE AS run a query inside another statement.
+
+    pgaudit logs them twice: the query's own READ line (command SELECT, one per relation with
+    log_relation) and the wrapper's line (command DECLARE CURSOR, SELECT INTO or CREATE TABLE AS,
+    no relation). The read is the access (a cursor over a whole table is an export, fetched in
+    pieces); the wrapper is none (a cursor) or creates the target table (admin on that table).
+    None: not such a statement, map it as usual.
+    """
+    target = _into(node)
+    if isinstance(node, ast.DeclareCursorStmt):
+        if command == "DECLARE CURSOR":
+            return SqlAccess(action="other")
+        return _map_node(node.query, "SELECT")
+    if target is None:
+        return None
+    if command in ("SELECT INTO", "CREATE TABLE AS") or (
+            command is None and isinstance(node, ast.CreateTableAsStmt)):
+        return SqlAccess(action="admin", tables=[target])
+    query = node.query if isinstance(node, ast.CreateTableAsStmt) else _without_into(cast(ast.SelectStmt, node))
+    read = _map_node(query, "SELECT")
+    return replace(read, tables=[t for t in read.tables if t != target])
+
+
+def _without_into(node: ast.SelectStmt) -> ast.SelectStmt:
+    """The SELECT without its INTO clause (what it reads, not where it writes)."""
+    slots: tuple[str, ...] = getattr(node, "__slots__", ())
+    return ast.SelectStmt(**{**{k: getattr(node, k) for k in slots}, "intoClause": None})
+
+
 _COMMAND_NODES: dict[str, type] = {
     "SELECT": ast.SelectStmt, "INSERT": ast.InsertStmt, "UPDATE": ast.UpdateStmt,
     "DELETE": ast.DeleteStmt, "COPY": ast.CopyStmt, "SET": ast.VariableSetStmt,
@@ -234,6 +288,9 @@ def _map_node(node: ast.Node | None, command: str | None) -> SqlAccess:
         node = node.query
     if node is None or isinstance(node, ast.ExecuteStmt):
         return SqlAccess(action="other")
+    wrapped = _wrapped_query(node, command)
+    if wrapped is not None:
+        return wrapped
     c = _Collector()
     c(node)
     if isinstance(node, ast.SelectStmt):
