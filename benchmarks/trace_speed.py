@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,9 @@ LEAK_COLUMNS = ["name", "dob", "phone", "address", "postcode"]
 LEAK_HEADER = ["氏名", "生年月日", "電話番号", "住所", "郵便番号"]
 
 
-def people(n: int, seed: int) -> pd.DataFrame:
+def _name_pool() -> list[tuple[list[str], list[str]]]:
     import japanese_personal_name_dataset as jpn
 
-    random.seed(seed)
-    rng = random.Random(seed)
     pool = []
     for i in range(3000):
         got = jpn.generate_random_full_name(gender="male" if i % 2 else "female", return_reading=True)
@@ -59,24 +58,38 @@ def people(n: int, seed: int) -> pd.DataFrame:
         name, kana = (str(x).split() for x in got)
         if len(name) == 2 and len(kana) == 2:
             pool.append((name, kana))
-    rows = []
-    for i in range(n):
-        fam, giv = rng.choice(pool), rng.choice(pool)
-        rows.append({
-            "id": f"P{i:08d}",
-            "name": fam[0][0] + giv[0][1],
-            "kana": (fam[1][0] + giv[1][1]),
-            "dob": (date(1930, 1, 1) + timedelta(days=rng.randrange(30000))).isoformat(),
-            "phone": f"0{rng.randint(10, 99)}{rng.randint(1000, 9999)}{rng.randint(1000, 9999)}",
-            "address": f"{rng.choice(_PREFS)}{rng.choice('東西南北')}町{rng.randint(1, 9)}-{rng.randint(1, 40)}-{rng.randint(1, 30)}",
-            "postcode": f"{rng.randint(1000000, 9999999)}",
-        })
-    return pd.DataFrame(rows)
+    return pool
 
 
-def damaged_leak(holdings: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, dict[int, str]]:
+def people_chunks(n: int, seed: int, chunk: int = 500_000) -> Iterator[pd.DataFrame]:
+    """``n`` synthetic people in DataFrames of at most ``chunk`` rows (ten million at once would
+    not fit beside the steps measured)."""
+    random.seed(seed)
     rng = random.Random(seed)
-    picked = holdings.sample(n=int(n * 0.9), random_state=seed)
+    pool = _name_pool()
+    for start in range(0, n, chunk):
+        rows = []
+        for i in range(start, min(n, start + chunk)):
+            fam, giv = rng.choice(pool), rng.choice(pool)
+            rows.append({
+                "id": f"P{i:08d}",
+                "name": fam[0][0] + giv[0][1],
+                "kana": (fam[1][0] + giv[1][1]),
+                "dob": (date(1930, 1, 1) + timedelta(days=rng.randrange(30000))).isoformat(),
+                "phone": f"0{rng.randint(10, 99)}{rng.randint(1000, 9999)}{rng.randint(1000, 9999)}",
+                "address": f"{rng.choice(_PREFS)}{rng.choice('東西南北')}町{rng.randint(1, 9)}-{rng.randint(1, 40)}-{rng.randint(1, 30)}",
+                "postcode": f"{rng.randint(1000000, 9999999)}",
+            })
+        yield pd.DataFrame(rows)
+
+
+def people(n: int, seed: int) -> pd.DataFrame:
+    return pd.concat(list(people_chunks(n, seed)), ignore_index=True)
+
+
+def damaged_leak(picked: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The leak: ``picked`` held people plus strangers up to ``n`` rows, shuffled, with damage."""
+    rng = random.Random(seed)
     strangers = people(n - len(picked), seed + 1000).assign(id="")
     leak = pd.concat([picked, strangers]).sample(frac=1.0, random_state=seed).reset_index(drop=True)
     rows = []
@@ -95,10 +108,25 @@ def damaged_leak(holdings: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFram
 
 
 def prepare(work: Path, holdings_n: int, leak_n: int) -> None:
-    """Holdings and leak in clear (synthetic people) for the children: Parquet and the leak CSV."""
-    holdings = people(holdings_n, 1)
-    leak, truth = damaged_leak(holdings, leak_n, 2)
-    holdings.to_parquet(work / "holdings.parquet")
+    """Holdings and leak in clear (synthetic people) for the children: Parquet and the leak CSV.
+    The holdings are written chunk by chunk; 90 % of the leak is drawn from them on the way."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    held = int(leak_n * 0.9)
+    wanted = set(random.Random(2).sample(range(holdings_n), held))
+    picked: list[pd.DataFrame] = []
+    writer: Any = None
+    start = 0
+    for part in people_chunks(holdings_n, 1):
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        writer = writer or pq.ParquetWriter(work / "holdings.parquet", table.schema)
+        writer.write_table(table)
+        idx = [i - start for i in range(start, start + len(part)) if i in wanted]
+        picked.append(part.iloc[idx])
+        start += len(part)
+    writer.close()
+    leak, truth = damaged_leak(pd.concat(picked, ignore_index=True), leak_n, 2)
     leak.to_parquet(work / "leak.parquet")
     with (work / "leak.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
@@ -110,22 +138,24 @@ def prepare(work: Path, holdings_n: int, leak_n: int) -> None:
 # --- children: one measured step each -------------------------------------------------------
 
 def child_index(work: Path, chunk: int) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
     from kansa.model.workspace import init_workspace
     from kansa.trace.index import encode_table_rows, store_index
     from kansa.trace.linkage import u_probabilities
 
-    holdings = pd.read_parquet(work / "holdings.parquet")
     ws = init_workspace(work / "ws")
     t = time.perf_counter()
     fields = ["address", "dob", "kana", "name", "phone", "postcode"]
-    for k, start in enumerate(range(0, len(holdings), chunk)):
-        part = holdings.iloc[start:start + chunk]
-        records: list[dict[str, object]] = part.drop(columns=["id"]).to_dict("records")  # type: ignore[assignment]
+    for k, batch in enumerate(pq.ParquetFile(work / "holdings.parquet").iter_batches(batch_size=chunk)):
+        records: list[dict[str, object]] = batch.to_pylist()
+        ids = [str(r.pop("id")) for r in records]
         enc = encode_table_rows(ws, records)
         ds = f"bench/people-{k}/1"
-        rows = [(ds, i + 1, pid, *e) for i, (pid, e) in enumerate(zip(part["id"], enc, strict=True)) if e]
+        rows = [(ds, i + 1, pid, *e) for i, (pid, e) in enumerate(zip(ids, enc, strict=True)) if e]
+        del records, enc
         store_index(ws, ds, "bench", f"people-{k}", "1", rows, fields)
-        del enc, rows
+        del rows
     t_index = time.perf_counter() - t
     t = time.perf_counter()
     u_probabilities(ws)
@@ -152,14 +182,15 @@ def child_kansa(work: Path) -> dict[str, Any]:
 
 
 def child_splink(work: Path) -> dict[str, Any]:
+    import pyarrow.parquet as pq
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    holdings = pd.read_parquet(work / "holdings.parquet")
+    holdings = pq.read_table(work / "holdings.parquet")  # Arrow, not pandas objects: 10 M rows fit
     leak = pd.read_parquet(work / "leak.parquet")
     logging.getLogger("splink").setLevel(logging.ERROR)
     left = leak.assign(unique_id=[f"L{i}" for i in range(len(leak))], kana=None)
-    right = holdings.rename(columns={"id": "unique_id"})
+    right = holdings.rename_columns(["unique_id" if c == "id" else c for c in holdings.column_names])
     settings = SettingsCreator(
         link_type="link_only",
         comparisons=[
@@ -174,7 +205,7 @@ def child_splink(work: Path) -> dict[str, Any]:
             block_on("name", "dob"), block_on("phone"), block_on("address"), block_on("name", "postcode"),
             block_on("dob", "postcode"),
         ],
-        probability_two_random_records_match=1 / len(holdings),
+        probability_two_random_records_match=1 / holdings.num_rows,
     )
     api = DuckDBAPI()
     linker = Linker([api.register(left), api.register(right)], settings, log_level=None)

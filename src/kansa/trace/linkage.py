@@ -42,9 +42,19 @@ U_MAX_PAIRS = 1_000_000
 EM_MIN_ROWS = 1_000
 """Leaked rows from which m is re-estimated by EM on the leak itself; below it the reasoned m
 are used (a few hundred pairs let EM wander)."""
+EM_SAMPLE = 50_000
+"""Leaked rows (a seeded random sample) on which EM re-estimates m when the leak is larger. An m
+is a share of true pairs; 50,000 rows give it a standard error under 0.003, far below what moves
+a weight, while EM on all of a million rows blocked on birth date would compare tens of millions
+of pairs against ten million holdings."""
 EM_RULES: tuple[str, ...] = ("l.h_dob = r.h_dob", "l.h_phone = r.h_phone")
 MODEL_VERSION = 2
 """Bump when the comparisons change: a stored u of other comparisons is not reused."""
+LINK_MEMORY = "4GB"
+"""DuckDB's memory limit while linking; beyond it DuckDB spills to the workspace database's temp
+directory. The issue's budget for a whole trace is 8 GB, and DuckDB's default (80 % of the
+machine) would let the linkage alone take it while the Python side holds the leak's encodings
+and the scored pairs; half of the budget goes to DuckDB."""
 U_FLOOR = 1e-6
 """u of a level no sampled pair reached (an agreement rarer than one in the sample)."""
 
@@ -58,10 +68,14 @@ def _splink_connection(ws: Workspace) -> Iterator[tuple[Any, str]]:
     mem = f"kansa_splink_{uuid.uuid4().hex[:12]}"
     con.execute(f"ATTACH ':memory:' AS {mem}").fetchall()
     con.execute(f"USE {mem}").fetchall()
+    # the limit is the database instance's, not this cursor's: put the caller's back afterwards
+    before = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{LINK_MEMORY}'").fetchall()
     logging.getLogger("splink").setLevel(logging.ERROR)  # progress chatter, not the caller's business
     try:
         yield con, db
     finally:
+        con.execute(f"SET memory_limit = '{before}'").fetchall()
         con.execute(f"USE {db}").fetchall()
         con.execute(f"DETACH {mem}").fetchall()
         con.close()
@@ -192,13 +206,20 @@ def _link(
     left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
     right = api.register("hold_side", table_name="hold_side_in", dataset_display_name="holdings")
     prior = 1.0 / max(1, _distinct_people(con, records))
-    linker = Linker([left, right], settings(fields, prior, u=u), log_level=None)
-    for f in TF_FIELDS:
-        if f in fields:
-            linker.table_management.register_term_frequency_lookup(api.register(f"tf_{f}", table_name=f"tf_{f}_in"),
-                                                                   f"h_{f}")
-    if len(leak) >= EM_MIN_ROWS:
+    tf = {f: api.register(f"tf_{f}", table_name=f"tf_{f}_in") for f in TF_FIELDS if f in fields}
+    model: Any = settings(fields, prior, u=u)
+    if EM_MIN_ROWS <= len(leak) <= EM_SAMPLE:
+        linker = _linker([left, right], model, tf)
         _estimate_m(linker, fields)
+    else:
+        if len(leak) > EM_SAMPLE:
+            con.execute(f"CREATE TABLE leak_em AS SELECT * FROM leak_side USING SAMPLE reservoir({EM_SAMPLE} ROWS)"
+                        " REPEATABLE (7)").fetchall()
+            em = _linker([api.register("leak_em", table_name="leak_em_in", dataset_display_name="leak"), right],
+                         model, tf)
+            _estimate_m(em, fields)
+            model = em.misc.save_model_to_json()
+        linker = _linker([left, right], model, tf)
     pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
     gammas = ", ".join(f"p.mw_{s.name}" for s in specs_for(fields))
     out: pd.DataFrame = con.execute(
@@ -210,6 +231,13 @@ def _link(
         """
     ).df()
     return out
+
+
+def _linker(tables: list[Any], model: Any, tf: dict[str, Any]) -> Linker:
+    linker = Linker(tables, model, log_level=None)
+    for f, table in tf.items():
+        linker.table_management.register_term_frequency_lookup(table, f"h_{f}")
+    return linker
 
 
 def _pair_keys_in(records: str) -> str:
