@@ -19,7 +19,9 @@ from typing import Any
 
 from kansa.audit import behaviour
 from kansa.audit.finding import Finding
+from kansa.audit.memory import audit_memory
 from kansa.audit.rules import ALL_RULES
+from kansa.audit.rules.common import shared_task_cover
 from kansa.audit.store import ensure_tables, finding_id
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
@@ -121,9 +123,12 @@ def audit_state(ws: Workspace) -> dict[str, date]:
 
 
 def run_audit(
-    ws: Workspace, until: date | None = None, rules: list[str] | None = None, since: date | None = None
+    ws: Workspace, until: date | None = None, rules: list[str] | None = None, since: date | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """Audit the days not yet computed (or from ``since``) up to ``until`` (default: the last day with data).
+
+    ``memory_limit`` caps DuckDB for the run (``kansa.audit.memory``: default from the RAM, capped).
 
     Returns ``{"findings": new findings, "by_rule": {rule: n}, "until": day, "computed": {rule: [from, to] or
     None when there was nothing new}, "seconds": {rule: wall seconds}}``.
@@ -145,20 +150,29 @@ def run_audit(
     if until is None or first is None:
         return {"findings": 0, "by_rule": by_rule, "until": None, "computed": computed, "seconds": seconds}
     state = audit_state(ws)
+    starts: dict[str, date] = {}
     for name in chosen:
         if since is not None:
-            start = since
+            starts[name] = since
         elif name in state:
-            start = state[name] + timedelta(days=1)
+            starts[name] = state[name] + timedelta(days=1)
         else:
-            start = first
-        if start > until:
-            continue
-        t0 = clock.perf_counter()
-        found = [f for f in registry[name](ws, start, until) if start <= f.day <= until]
-        by_rule[name] = _store(ws, name, start, until, found)
-        seconds[name] = round(clock.perf_counter() - t0, 3)
-        computed[name] = [start.isoformat(), until.isoformat()]
+            starts[name] = first
+    todo = [name for name in chosen if starts[name] <= until]
+    if not todo:
+        return {"findings": 0, "by_rule": by_rule, "until": until.isoformat(), "computed": computed,
+                "seconds": seconds}
+    cutoff = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
+    earliest = min(starts[name] for name in todo)
+    cover_from = None if earliest <= first else datetime.combine(earliest, time(), tzinfo=ws.timezone)
+    with audit_memory(ws, memory_limit), shared_task_cover(ws.con, cutoff, cover_from):
+        for name in todo:
+            start = starts[name]
+            t0 = clock.perf_counter()
+            found = [f for f in registry[name](ws, start, until) if start <= f.day <= until]
+            by_rule[name] = _store(ws, name, start, until, found)
+            seconds[name] = round(clock.perf_counter() - t0, 3)
+            computed[name] = [start.isoformat(), until.isoformat()]
     return {"findings": sum(by_rule.values()), "by_rule": by_rule, "until": until.isoformat(), "computed": computed,
             "seconds": seconds}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,27 +83,67 @@ COVERED = (
 )
 
 
+_COVER_SQL = """
+    CREATE OR REPLACE TEMP TABLE _kansa_cover AS
+    WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events
+               WHERE ts < ? AND ts >= ?)
+    SELECT assignment_id, actor_id, team, owner_id, kind, purpose, CAST(day AS DATE) AS day
+    FROM (SELECT s.assignment_id, s.actor_id, s.team, s.owner_id, s.kind, s.purpose,
+                 unnest(generate_series(CAST(greatest(coalesce(s.valid_from, r.lo), r.lo) AS TIMESTAMP),
+                                        CAST(least(coalesce(s.valid_to, r.hi), r.hi) AS TIMESTAMP),
+                                        INTERVAL 1 DAY)) AS day
+          FROM assignments s, r WHERE r.lo IS NOT NULL)
+"""
+
+
+@dataclass(frozen=True)
+class _SharedCover:
+    cur: duckdb.DuckDBPyConnection
+    cutoff: datetime
+    since: datetime
+
+
+# The cover of the running audit (``shared_task_cover``): several rules test the task scope, and
+# each building its own expansion of every assignment over every day repeated the same work.
+_SHARED: ContextVar[_SharedCover | None] = ContextVar("kansa_task_cover", default=None)
+
+
+@contextmanager
+def shared_task_cover(
+    con: duckdb.DuckDBPyConnection, cutoff: datetime, since: datetime | None = None
+) -> Iterator[None]:
+    """Build ``_kansa_cover`` once for [``since``, ``cutoff``) and let every ``task_cover`` inside
+    the body that asks for no earlier day use it (a rule rebuilding its state from further back
+    still builds its own). Runs of one audit only: the cover is a snapshot of the assignments."""
+    lo = since if since is not None else EPOCH
+    cur = cursor(con)
+    cur.execute(_COVER_SQL, [cutoff, lo])
+    token = _SHARED.set(_SharedCover(cur, cutoff, lo))
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        cur.execute("DROP TABLE IF EXISTS _kansa_cover")
+        cur.close()
+
+
 @contextmanager
 def task_cover(
     con: duckdb.DuckDBPyConnection, cutoff: datetime, since: datetime | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor with temp table ``_kansa_cover``: each assignment once per day it is valid, clipped to
-    the days that have events in [``since``, ``cutoff``). ``COVERED`` must run on this cursor."""
+    the days that have events in [``since``, ``cutoff``). ``COVERED`` must run on this cursor.
+
+    Inside ``shared_task_cover`` whose range holds [``since``, ``cutoff``) this is the shared cursor
+    (extra days in the cover change no join on an event's day); otherwise a cover of its own.
+    """
+    lo = since if since is not None else EPOCH
+    shared = _SHARED.get()
+    if shared is not None and shared.cutoff == cutoff and shared.since <= lo:
+        yield shared.cur
+        return
     cur = cursor(con)
-    cur.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _kansa_cover AS
-        WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events
-                   WHERE ts < ? AND ts >= ?)
-        SELECT assignment_id, actor_id, team, owner_id, kind, purpose, CAST(day AS DATE) AS day
-        FROM (SELECT s.assignment_id, s.actor_id, s.team, s.owner_id, s.kind, s.purpose,
-                     unnest(generate_series(CAST(greatest(coalesce(s.valid_from, r.lo), r.lo) AS TIMESTAMP),
-                                            CAST(least(coalesce(s.valid_to, r.hi), r.hi) AS TIMESTAMP),
-                                            INTERVAL 1 DAY)) AS day
-              FROM assignments s, r WHERE r.lo IS NOT NULL)
-        """,
-        [cutoff, since if since is not None else EPOCH],
-    )
+    cur.execute(_COVER_SQL, [cutoff, lo])
     try:
         yield cur
     finally:

@@ -22,8 +22,10 @@ judged through the users' own log, so they are left out.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -32,6 +34,7 @@ from scipy.stats import poisson
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.rules import lookups
 from kansa.audit.rules.common import (
     EPOCH,
     event_id_range,
@@ -45,63 +48,6 @@ from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
 CURIOSITY_WINDOW_DAYS = 30
-
-def _lookups_sql(max_subjects: int) -> str:
-    return f"""
-        look AS (
-            SELECT e.event_id FROM access_events e JOIN access_subjects x USING (event_id)
-            WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ? AND e.action = 'view'
-            GROUP BY e.event_id HAVING count(*) <= {max_subjects}
-        ),
-        acts AS (   -- business actions per actor, person and day, with the last one's time
-            SELECT w.actor_id, y.subject_id, coalesce(y.owner_id, w.owner_id) AS subj_owner,
-                   CAST(w.ts AS DATE) AS day, max(w.ts) AS last_ts
-            FROM access_events w JOIN access_subjects y USING (event_id)
-            WHERE w.ts < ? AND w.ts >= ? AND y.event_id BETWEEN ? AND ?
-              AND w.action IN ('update', 'insert', 'delete', 'print', 'export')
-            GROUP BY ALL
-        ),
-        lk0 AS (    -- acted: a ticket cited, or a business action on the person later that day
-            SELECT e.event_id, e.ts, CAST(e.ts AS DATE) AS day, e.actor_id, a.team, e.owner_id, e.ticket,
-                   x.subject_id, coalesce(x.owner_id, e.owner_id) AS subj_owner,
-                   e.ticket IS NOT NULL OR coalesce(t.last_ts >= e.ts, FALSE) AS acted
-            FROM look JOIN access_events e USING (event_id) JOIN access_subjects x USING (event_id)
-                 LEFT JOIN actors a ON a.actor_id = e.actor_id
-                 LEFT JOIN acts t ON t.actor_id = e.actor_id AND t.subject_id = x.subject_id
-                                 AND t.subj_owner = coalesce(x.owner_id, e.owner_id) AND t.day = CAST(e.ts AS DATE)
-            WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ?  -- as look: keeps both join sides small
-              AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL AND coalesce(a.role, '') <> 'service'
-        ),
-        keys AS (SELECT DISTINCT actor_id, team, day, owner_id FROM lk0),
-        cov AS (    -- assignments covering (actor, day, owner): the actor's own or the team's (two equi-joins)
-            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-            FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
-            WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
-            UNION ALL
-            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-            FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
-            WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
-        ),
-        scope AS (  -- open: a covering assignment without a subject list (a standing duty)
-            SELECT c.actor_id, c.day, c.owner_id,
-                   bool_or(NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = c.assignment_id))
-                       AS open_scope
-            FROM cov c GROUP BY ALL
-        ),
-        listed AS ( -- the person is on a covering assignment's list for the event's owner
-            SELECT DISTINCT l.event_id, l.subject_id
-            FROM lk0 l JOIN cov c ON c.actor_id = l.actor_id AND c.day = l.day AND c.owner_id = l.owner_id
-                 JOIN assignment_subjects q ON q.assignment_id = c.assignment_id AND q.owner_id = l.owner_id
-                                           AND q.subject_id = l.subject_id
-        ),
-        lk AS (
-            SELECT l.*, sc.actor_id IS NOT NULL AS any_scope, coalesce(sc.open_scope, FALSE) AS open_scope,
-                   li.event_id IS NOT NULL AS listed
-            FROM lk0 l
-            LEFT JOIN scope sc ON sc.actor_id = l.actor_id AND sc.day = l.day AND sc.owner_id = l.owner_id
-            LEFT JOIN listed li ON li.event_id = l.event_id AND li.subject_id = l.subject_id
-        )"""
-
 
 CURIOSITY_TABLE = "audit_curiosity_daily_v1"  # per actor-day: unexplained people and people looked up
 _CURIOSITY_DDL = (f"CREATE TABLE IF NOT EXISTS {CURIOSITY_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
@@ -142,33 +88,62 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
     first_judged = since if since is not None else date.min
     with task_cover(con, cutoff, read_from) as cur:
         id_lo, id_hi = event_id_range(cur, read_from, cutoff)
+        # per actor-day: each person looked up within a task scope once, unexplained if any
+        # look-up of them was (two GROUP BYs over staged tables: they spill under the memory limit)
+        lookups.build(cur, "_kansa_cur", cutoff, read_from, id_lo, id_hi,
+                      int(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS)))
         cur.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
-            WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
-            SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
-                   count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope AND NOT listed
-                                                                    AND (NOT open_scope OR NOT acted)) AS n_off,
-                   count(DISTINCT (subj_owner, subject_id)) FILTER (WHERE any_scope) AS n_looked,
-                   list(DISTINCT event_id) FILTER (WHERE any_scope AND NOT listed
-                                                  AND (NOT open_scope OR NOT acted)) AS ids,
-                   list(DISTINCT owner_id) FILTER (WHERE any_scope AND NOT listed
-                                                  AND (NOT open_scope OR NOT acted)) AS owners
-            FROM lk LEFT JOIN actors a ON a.actor_id = lk.actor_id
+            CREATE OR REPLACE TEMP TABLE _kansa_curious_people AS
+            SELECT g.actor_id, g.day, g.subj_owner, g.subject_id, bool_or({lookups.OFF}) AS off
+            FROM _kansa_cur_group g WHERE g.any_scope
             GROUP BY ALL
-            """,
-            [cutoff, read_from, id_lo, id_hi] * 3,
+            """
+        )
+        cur.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
+            SELECT p.actor_id, p.day, coalesce(a.role, 'unknown') AS role,
+                   count(*) FILTER (WHERE p.off) AS n_off, count(*) AS n_looked
+            FROM _kansa_curious_people p LEFT JOIN actors a ON a.actor_id = p.actor_id
+            GROUP BY ALL
+            """
         )
         refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
                 [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
                   "FROM _kansa_curious_days", [])])
-        detail_rows = fetch(cur, "SELECT actor_id, day, n_off, ids, owners FROM _kansa_curious_days "
-                                 "WHERE day >= ? AND n_off > 0", [first_judged])
         cur.execute("DROP TABLE _kansa_curious_days")
         # the window before the first judged day, and the judged days
-        daily = fetch(cur, f"SELECT actor_id, day, role, n_off, n_looked, NULL, NULL FROM {CURIOSITY_TABLE} "
+        daily = fetch(cur, f"SELECT actor_id, day, role, n_off, n_looked FROM {CURIOSITY_TABLE} "
                            "WHERE day <= ? AND day >= ?",
                       [last_day(cutoff), first_judged - timedelta(days=window) if since is not None else date.min])
+        cur.execute("DROP TABLE _kansa_curious_people")
+        fired = _fired(daily, first_judged, window, alpha, min_peers)
+        evidence_of = _evidence(cur, fired)
+        lookups.drop(cur, "_kansa_cur")
+    return [_finding(f, evidence_of.get((f.actor_id, f.day), ([], [])), window, alpha) for f in fired]
+
+
+@dataclass(frozen=True)
+class _Fired:
+    """An actor-day whose unexplained look-ups pass the rate test, with the test's figures."""
+
+    actor_id: str
+    day: date
+    n: int
+    x: int
+    looked: int
+    peers: int
+    peer_off: int
+    peer_look: int
+    peer_max: int
+    expected: float
+    p: float
+
+
+def _fired(daily: list[tuple[Any, ...]], first_judged: date, window: int, alpha: float,
+           min_peers: int) -> list[_Fired]:
+    """The actor-days from ``first_judged`` on whose window count fails the Poisson test against peers."""
     if not any(r[3] for r in daily):
         return []
     days = sorted({r[1] for r in daily})
@@ -178,66 +153,96 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
     role_of: dict[str, str] = {}
     off_m = np.zeros((len(actors), len(days)), dtype=np.int64)
     look_m = np.zeros((len(actors), len(days)), dtype=np.int64)
-    for a, d, role, n_off, n_looked, _ids, _owners in daily:
+    judged: list[tuple[str, date, int]] = []
+    for a, d, role, n_off, n_looked in daily:
         role_of[a] = role
         off_m[act_ix[a], day_ix[d]] = int(n_off)
         look_m[act_ix[a], day_ix[d]] = int(n_looked)
-    detail_of = {(a, d): (int(n_off), list(ids or []), sorted(str(o) for o in owners or []))
-                 for a, d, n_off, ids, owners in detail_rows}
+        if n_off and d >= first_judged:
+            judged.append((a, d, int(n_off)))
     ordinals = np.array([d.toordinal() for d in days])
     c_off = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), off_m.cumsum(axis=1)], axis=1)
     c_look = np.concatenate([np.zeros((len(actors), 1), dtype=np.int64), look_m.cumsum(axis=1)], axis=1)
-    floor = -math.log10(alpha)
-    out = []
-    for (a, d), (n, ids, owners) in sorted(detail_of.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    roles = np.array([role_of.get(a, "unknown") for a in actors], dtype=object)
+    out: list[_Fired] = []
+    for a, d, n in sorted(judged, key=lambda t: (t[1], t[0])):
         j = day_ix[d]
         lo = int(np.searchsorted(ordinals, d.toordinal() - window + 1))
         w_off = c_off[:, j + 1] - c_off[:, lo]
         w_look = c_look[:, j + 1] - c_look[:, lo]
-        role = role_of.get(a, "unknown")
-        peers = [k for k, other in enumerate(actors)
-                 if other != a and role_of.get(other, "unknown") == role and w_look[k] > 0]
-        if len(peers) < min_peers:
-            continue
         me = act_ix[a]
+        is_peer = (roles == role_of.get(a, "unknown")) & (w_look > 0)
+        is_peer[me] = False
+        n_peers = int(is_peer.sum())
+        if n_peers < min_peers:
+            continue
         x, looked = int(w_off[me]), int(w_look[me])
-        peer_off, peer_look = int(w_off[peers].sum()), int(w_look[peers].sum())
-        peer_max = int(w_off[peers].max())
+        peer_off, peer_look = int(w_off[is_peer].sum()), int(w_look[is_peer].sum())
+        peer_max = int(w_off[is_peer].max())
         if x <= peer_max:
             continue
-        rate = (peer_off + 1) / (peer_look + 1)
-        expected = rate * looked
+        expected = (peer_off + 1) / (peer_look + 1) * looked
         p = float(poisson.sf(x - 1, expected))
         if p >= alpha:
             continue
-        score = -math.log10(max(p, 1e-300))
-        owners_s = ", ".join(owners)
-        out.append(
-            Finding(
-                rule="curiosity",
-                actor_id=a,
-                day=d,
-                score=round(score, 2),
-                severity=severity_for(score, high=2 * floor, medium=floor),
-                reason_ja=(
-                    f"{d} に業務上の理由が記録されていない {n} 人を個別に閲覧({owners_s})。直近 {window} 日で {x} 人"
-                    f"(閲覧した {looked} 人中)。同じ役割の同僚 {len(peers)} 人の率({peer_off}/{peer_look} 人)からの期待値は "
-                    f"{expected:.1f} 人、同僚の最大 {peer_max} 人。偶然この数以上となる確率 {p:.1e} < {alpha:g}。"
-                ),
-                reason_en=(
-                    f"Opened {n} record(s) on {d} ({owners_s}) of people no assignment list, ticket or "
-                    f"follow-up action explains; {x} such people of {looked} looked up in the last {window} days, "
-                    f"where the rate of {len(peers)} peers in the role ({peer_off} of {peer_look}) expects "
-                    f"{expected:.1f} (peers' max {peer_max}); Poisson P(X >= {x}) = {p:.1e} < {alpha:g}."
-                ),
-                detail={"subjects_today": n, "window_days": window, "window_subjects": x, "looked_up": looked,
-                        "peer_unexplained": peer_off, "peer_looked_up": peer_look, "peer_max": peer_max,
-                        "peers": len(peers), "expected": round(expected, 3), "p_value": p, "alpha": alpha,
-                        "owners": owners},
-                access_events=evidence(ids),
-            )
-        )
+        out.append(_Fired(a, d, n, x, looked, n_peers, peer_off, peer_look, peer_max, expected, p))
     return out
+
+
+def _evidence(cur: duckdb.DuckDBPyConnection, fired: list[_Fired]) -> dict[tuple[str, date], tuple[list[int], list[str]]]:
+    """Unexplained look-ups (event ids, owners) of the fired actor-days only: read after the test,
+    so a full run does not carry the ids of every actor-day through it."""
+    if not fired:
+        return {}
+    keys = pd.DataFrame({"actor_id": pd.Series([f.actor_id for f in fired], dtype="string"),
+                         "day": pd.Series([f.day for f in fired], dtype="object")})
+    cur.register("_kansa_curious_fired", keys)
+    try:
+        rows = fetch(
+            cur,
+            f"""
+            SELECT r.actor_id, r.day, list(DISTINCT r.event_id), list(DISTINCT r.owner_id)
+            FROM ({lookups.event_flags("_kansa_cur", "(l.actor_id, l.day) IN (SELECT (actor_id, CAST(day AS DATE)) "
+                                                      "FROM _kansa_curious_fired)")}) r
+            WHERE r.off
+            GROUP BY ALL
+            """,
+            [],
+        )
+    finally:
+        cur.unregister("_kansa_curious_fired")
+    return {(str(a), d): ([int(i) for i in ids or []], sorted(str(o) for o in owners or [])) for a, d, ids, owners in rows}
+
+
+def _finding(f: _Fired, ev: tuple[list[int], list[str]], window: int, alpha: float) -> Finding:
+    ids, owners = ev
+    floor = -math.log10(alpha)
+    score = -math.log10(max(f.p, 1e-300))
+    owners_s = ", ".join(owners)
+    d, n, x, looked = f.day, f.n, f.x, f.looked
+    return Finding(
+        rule="curiosity",
+        actor_id=f.actor_id,
+        day=d,
+        score=round(score, 2),
+        severity=severity_for(score, high=2 * floor, medium=floor),
+        reason_ja=(
+            f"{d} に業務上の理由が記録されていない {n} 人を個別に閲覧({owners_s})。直近 {window} 日で {x} 人"
+            f"(閲覧した {looked} 人中)。同じ役割の同僚 {f.peers} 人の率({f.peer_off}/{f.peer_look} 人)からの期待値は "
+            f"{f.expected:.1f} 人、同僚の最大 {f.peer_max} 人。偶然この数以上となる確率 {f.p:.1e} < {alpha:g}。"
+        ),
+        reason_en=(
+            f"Opened {n} record(s) on {d} ({owners_s}) of people no assignment list, ticket or "
+            f"follow-up action explains; {x} such people of {looked} looked up in the last {window} days, "
+            f"where the rate of {f.peers} peers in the role ({f.peer_off} of {f.peer_look}) expects "
+            f"{f.expected:.1f} (peers' max {f.peer_max}); Poisson P(X >= {x}) = {f.p:.1e} < {alpha:g}."
+        ),
+        detail={"subjects_today": n, "window_days": window, "window_subjects": x, "looked_up": looked,
+                "peer_unexplained": f.peer_off, "peer_looked_up": f.peer_look, "peer_max": f.peer_max,
+                "peers": f.peers, "expected": round(f.expected, 3), "p_value": f.p, "alpha": alpha,
+                "owners": owners},
+        access_events=evidence(ids),
+    )
 
 
 def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, since: date | None) -> list[Finding]:
@@ -256,22 +261,29 @@ def _watched(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, 
     with task_cover(con, cutoff, lo) as cur:
         id_lo, id_hi = event_id_range(cur, lo, cutoff)
         cur.register("_kansa_watch", frame)
+        # only the events naming someone of that id: the list is short, the look-ups many
+        lookups.build(cur, "_kansa_watchlk", cutoff, lo, id_lo, id_hi,
+                      int(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS)),
+                      "e.event_id IN (SELECT x2.event_id FROM access_subjects x2 WHERE x2.event_id BETWEEN ? AND ? "
+                      "AND x2.subject_id IN (SELECT subject_id FROM _kansa_watch))", [id_lo, id_hi])
         hits = fetch(
             cur,
             f"""
-            WITH {_lookups_sql(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))}
-            SELECT lk.actor_id, CAST(lk.ts AS DATE) AS day, w.owner_id, w.subject_id,
+            SELECT lk.actor_id, lk.day, w.owner_id, w.subject_id,
                    bool_or(w.related_actor = lk.actor_id) AS related,
                    list(DISTINCT w.label) FILTER (WHERE w.label <> '' AND (w.related_actor IS NULL
                                                    OR w.related_actor = lk.actor_id)) AS labels,
                    list(DISTINCT lk.event_id) AS ids
-            FROM lk JOIN _kansa_watch w ON w.owner_id = lk.subj_owner AND w.subject_id = lk.subject_id
-                                       AND (w.related_actor IS NULL OR w.related_actor = lk.actor_id)
+            FROM ({lookups.event_flags("_kansa_watchlk")}) lk
+            JOIN _kansa_watch w ON w.owner_id = lk.subj_owner AND w.subject_id = lk.subject_id
+                                AND (w.related_actor IS NULL OR w.related_actor = lk.actor_id)
             WHERE NOT lk.listed
             GROUP BY ALL ORDER BY day, lk.actor_id, w.owner_id, w.subject_id
             """,
-            [cutoff, lo, id_lo, id_hi] * 3,
+            [],
         )
+        lookups.drop(cur, "_kansa_watchlk")
+        cur.unregister("_kansa_watch")
     out = []
     for actor, day, owner, subject, related, labels, ids in hits:
         label = ", ".join(sorted(str(x) for x in labels or [])) or ("本人の関係者" if related else "要注意")
