@@ -184,6 +184,7 @@ class Table:
     file_format: str = "csv"
     empty_lines: int = 0
     preamble_lines: list[int] = field(default_factory=list)  # title lines above the header
+    sheets: list[str] = field(default_factory=list)  # Excel: the sheets read, in order (rows are per sheet)
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -240,6 +241,7 @@ class Table:
             "damaged_lines": self.damaged_lines,
             "empty_lines": self.empty_lines,
             "preamble_lines": self.preamble_lines,
+            "sheets": self.sheets,
             "postcode_check": self.postcode_check(),
         }
 
@@ -357,42 +359,54 @@ def _column(rows: list[list[str]], i: int) -> list[str]:
 
 
 def describe_columns(header: list[str], rows: list[list[str]], has_header: bool) -> list[Column]:
-    """Type every column from its header word and its values; values win when the header lies."""
+    """Type every column from its header word and its values; values win when the header lies.
+
+    Columns a header names (and whose values do not contradict it) are typed first, the others
+    by their values afterwards: a list merged with another source has columns that merely look
+    like a field (an order date left of 生年月日, a product name left of 氏名), and they must not
+    take the field from the column named for it.
+    """
     named = guess_columns(header) if has_header else {}
     by_index = {i: f for f, i in named.items()}
     sample = rows[:SAMPLE]
     width = max([len(header), *(len(r) for r in sample)])
-    out: list[Column] = []
+    heads = [header[i] if i < len(header) else "" for i in range(width)]
+    values = [_column(sample, i) for i in range(width)]
+    scores = [content_scores(v) for v in values]
+    found: dict[int, Column] = {}
     taken: set[str] = set()
-    for i in range(width):
-        head = header[i] if i < len(header) else ""
-        values = _column(sample, i)
-        scores = content_scores(values)
-        h = by_index.get(i)
-        test = _field_test(h) if h else None
-        h_score = (sum(1 for v in values if test(v)) / len(values)) if (test and values) else None
-        c, c_score = _best(scores, taken | ({h} if h else set()))
-        if h and h not in taken:
-            if h_score is None or h_score >= 0.5:
-                conf = 0.7 if h_score is None else min(1.0, 0.5 + h_score / 2)
-                out.append(Column(i, head, h, conf, "header+content" if h_score else "header"))
-                taken.add(h)
-                continue
-            if c is not None:
-                out.append(Column(i, head, c, c_score, "content",
-                                  f"header says {h} but {c_score:.0%} of values look like {c}"))
-                taken.add(c)
-                continue
-            out.append(Column(i, head, None, 0.0, "header", f"header says {h} but the values do not look like it"))
+    for i, h in sorted(by_index.items()):
+        if not values[i]:
+            found[i] = Column(i, heads[i], None, 0.0, "header", f"empty column (header says {h})")
             continue
+        if h in ("name", "address") and "name_address" not in taken \
+                and scores[i].get("name_address", 0.0) >= MIN_CONTENT:
+            # 宛名 / 住所 over "山田 太郎 大阪府…": the header names one part of what the values hold
+            found[i] = Column(i, heads[i], "name_address", scores[i]["name_address"], "header+content",
+                              f"header says {h}; values hold name and address")
+            taken.add("name_address")
+            continue
+        test = _field_test(h)
+        h_score = sum(1 for v in values[i] if test(v)) / len(values[i]) if test else 0.0
+        if h not in taken and h_score >= 0.5:
+            found[i] = Column(i, heads[i], h, min(1.0, 0.5 + h_score / 2), "header+content")
+            taken.add(h)
+    for i in range(width):
+        if i in found:
+            continue
+        said = by_index.get(i)
+        c, c_score = _best(scores[i], taken)
         if c is not None:
-            lied = f"header says {h} but {c_score:.0%} of values look like {c}" if h and h != c else ""
-            out.append(Column(i, head, c, c_score, "content", lied))
+            lied = f"header says {said} but {c_score:.0%} of values look like {c}" if said and said != c else ""
+            found[i] = Column(i, heads[i], c, c_score, "content", lied)
             taken.add(c)
+        elif said:
+            found[i] = Column(i, heads[i], None, 0.0, "header",
+                              f"header says {said} but the values do not look like it")
         else:
-            out.append(Column(i, head, None, 0.0, "content" if values else "header",
-                              "" if values else "empty column"))
-    return out
+            found[i] = Column(i, heads[i], None, 0.0, "content" if values[i] else "header",
+                              "" if values[i] else "empty column")
+    return [found[i] for i in range(width)]
 
 
 def _looks_like_data_row(row: Sequence[str]) -> bool:
@@ -414,21 +428,57 @@ def _excel_cell(v: object) -> str:
     return str(v)
 
 
-def _read_excel(path: Path) -> tuple[list[list[str]], str]:
+def _read_excel(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet that holds something, in workbook order: (title, rows as text)."""
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         raise InputError(f"cannot read as Excel: {exc}", path=str(path)) from exc
+    out = []
     try:
         for sheet in wb.worksheets:
             rows = [[_excel_cell(v) for v in r] for r in sheet.iter_rows(values_only=True)]
             if any(any(c.strip() for c in r) for r in rows):
-                return rows, str(sheet.title)
+                out.append((str(sheet.title), rows))
     finally:
         wb.close()
-    return [], ""
+    return out
+
+
+def _nonempty(numbered: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
+    return [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+
+
+def _continued_sheets(
+    sheets: list[tuple[str, list[tuple[int, list[str]]]]], main: int, header: list[str] | None,
+    body: list[tuple[int, list[str]]], id_column: str | None,
+) -> tuple[list[tuple[int, list[str]]], list[str]]:
+    """A workbook often splits one list over several sheets (名簿1, 名簿2, each with its title and
+    header) beside a cover or a summary sheet. The sheet with the most rows is the list; another
+    sheet continues it when its header names the same fields (or, for a list without a header,
+    when it has none either and as many columns). Rows keep workbook order."""
+    want = guess_columns(header) if header is not None else None
+    width = max(len(r) for _n, r in body[:SAMPLE]) if body else 0
+    rows: list[tuple[int, list[str]]] = []
+    used: list[str] = []
+    for k, (title, numbered) in enumerate(sheets):
+        if k == main:
+            rows += body
+            used.append(title)
+            continue
+        kept = _nonempty(numbered)
+        if not kept:
+            continue
+        at = _header_row(kept, id_column)
+        if want is not None and at is not None and guess_columns(kept[at][1]) == want:
+            rows += kept[at + 1:]
+            used.append(title)
+        elif want is None and at is None and max(len(r) for _n, r in kept[:SAMPLE]) == width:
+            rows += kept
+            used.append(title)
+    return rows, used
 
 
 def _delimiter(text: str) -> str:
@@ -510,10 +560,15 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
     damaged: list[int] = []
     delim = ","
     numbered: list[tuple[int, list[str]]]
+    sheets: list[tuple[str, list[tuple[int, list[str]]]]] = []
+    main = 0
     if suffix in (".xlsx", ".xlsm"):
-        rows, sheet = _read_excel(path)
-        enc, fmt, text = f"xlsx:{sheet}" if sheet else "xlsx", "xlsx", ""
-        numbered = [(i + 1, r) for i, r in enumerate(rows)]
+        sheets = [(title, [(i + 1, [_unexcel(c) for c in r]) for i, r in enumerate(rows)])
+                  for title, rows in _read_excel(path)]
+        main = max(range(len(sheets)), key=lambda k: len(_nonempty(sheets[k][1]))) if sheets else 0
+        fmt, text = "xlsx", ""
+        enc = f"xlsx:{sheets[main][0]}" if sheets else "xlsx"
+        numbered = sheets[main][1] if sheets else []
     elif suffix == ".xls":
         raise InputError("old Excel (.xls) format: save it as .xlsx or CSV first", path=str(path))
     else:
@@ -533,9 +588,9 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise InputError(f"malformed CSV: {exc}", path=str(path), line=reader.line_num) from exc
-    if fmt == "xlsx" or '="' in text or "'" in text:
+    if fmt != "xlsx" and ('="' in text or "'" in text):
         numbered = [(n, [_unexcel(c) for c in r]) for n, r in numbered]
-    kept = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+    kept = _nonempty(numbered)
     empty = len(numbered) - len(kept)
     if not kept:
         raise InputError("the list is empty", path=str(path))
@@ -545,13 +600,18 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         header, body = list(kept[at][1]), kept[at + 1:]
     else:
         header, body = [f"col{i + 1}" for i in range(max(len(r) for _n, r in kept[:SAMPLE]))], kept
-    rows = [r for _n, r in body]
     has_header = at is not None
+    used_sheets = [sheets[main][0]] if sheets else []
+    if len(sheets) > 1:
+        body, used_sheets = _continued_sheets(sheets, main, header if has_header else None, body, id_column)
+        enc = "xlsx:" + "+".join(used_sheets)
+    rows = [r for _n, r in body]
     described = describe_columns(header, rows, has_header)
     table = Table(path=path, header=header, rows=rows, encoding=enc,
                   first_data_line=body[0][0] if body else len(numbered) + 1, lines=[n for n, _r in body],
                   described=described, damaged_lines=damaged, delimiter=delim, has_header=has_header,
-                  file_format=fmt, empty_lines=empty, preamble_lines=[n for n, _r in preamble])
+                  file_format=fmt, empty_lines=empty, preamble_lines=[n for n, _r in preamble],
+                  sheets=used_sheets)
     for c in described:
         if c.type in SENSITIVE:
             table.sensitive[c.index] = c.type

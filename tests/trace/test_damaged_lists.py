@@ -1,0 +1,382 @@
+"""Leaked lists as they arrive from brokers, staff and seizures, traced end to end.
+
+The simulator's damage (``kansa.simulate.damage``) covers re-typing; these are the file-level
+shapes a real list also takes: no header or a mistyped one, split or combined name columns,
+readings in any script, wareki in every abbreviation, Excel workbooks with title rows and several
+sheets, legacy encodings with vendor characters, quoted newlines, totals lines, duplicates,
+columns from another source, shuffled and empty columns. Each list holds 200 people of one
+owner's indexed customer file plus 20 strangers; for each we check what the reader says it
+understood and that ≥ 99.5 % of the held rows go to the right customer record.
+
+People come from the simulator (names drawn by their real frequency, Japan Post addresses), so
+nothing here is a hand-written result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jaconv
+import pytest
+from openpyxl import Workbook
+
+from kansa.model.workspace import Workspace, init_workspace
+from kansa.simulate.damage import wareki
+from kansa.simulate.people import NEW_FORMS, OLD_FORMS, Person, make_people
+from kansa.trace.index import index_dataset
+from kansa.trace.match import trace_file
+from kansa.trace.reader import read_table
+
+HELD = 200
+STRANGERS = 20
+OWNER_HEADER = ["顧客番号", "氏名", "フリガナ", "生年月日", "性別", "郵便番号", "住所", "電話番号"]
+TODAY = date(2024, 6, 1)
+
+
+@dataclass
+class World:
+    ws: Workspace
+    held: list[Person]  # the owner's customers that leaked
+    strangers: list[Person]  # people the owner never held (a broker's other sources)
+    rows: list[Person] = field(default_factory=list)
+
+    def leak(self, seed: int) -> list[Person]:
+        """Held and stranger rows in a shuffled order (a broker's list is never in id order)."""
+        rows = [*self.held, *self.strangers]
+        random.Random(seed).shuffle(rows)
+        return rows
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("damaged")
+    rng = random.Random(2024)
+    customers = make_people(rng, "K", 1200, "大阪府", "", TODAY)
+    strangers = make_people(random.Random(77), "X", STRANGERS, "大阪府", "", TODAY)
+    own = tmp / "customers.csv"
+    with own.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(OWNER_HEADER)
+        for p in customers:
+            w.writerow([p.record_id, p.name, p.kana, p.birth.isoformat(), p.sex, p.zip_code, p.address, p.phone])
+    ws = init_workspace(tmp / "ws")
+    index_dataset(ws, own, "owner-a", "customers", "1", id_column="顧客番号")
+    held = random.Random(3).sample(customers, HELD)
+    try:
+        yield World(ws, held, strangers)
+    finally:
+        ws.close()
+
+
+# ---------------------------------------------------------------- how fields are written
+
+
+def _plain(name: str) -> str:
+    return name.replace("\u3000", " ")
+
+
+def _romaji(kana: str) -> str:
+    return " ".join(jaconv.kana2alphabet(jaconv.kata2hira(part)).upper() for part in kana.split("\u3000"))
+
+
+_LETTER = {"明治": "M", "大正": "T", "昭和": "S", "平成": "H", "令和": "R"}
+
+
+def _wareki_forms(d: date, k: int) -> str:
+    """One of the ways lists write a birth date in the Japanese calendar (k picks the form)."""
+    full = wareki(d)  # 昭和45年3月2日 / 平成元年1月8日
+    era, rest = full[:2], full[2:]
+    year = rest.split("年")[0]
+    n = 1 if year == "元" else int(year)
+    letter = _LETTER[era]
+    forms = [
+        full,
+        f"{letter}{n}.{d.month}.{d.day}",
+        f"{letter}{n}/{d.month}/{d.day}",
+        f"{letter}{n:02d}.{d.month:02d}.{d.day:02d}",
+        f"{era[0]}{n}.{d.month}.{d.day}",
+        f"{era}{n}年{d.month:02d}月{d.day:02d}日",
+        d.strftime("%Y/%m/%d"),
+    ]
+    return forms[k % len(forms)]
+
+
+def _old_kanji(name: str) -> str:
+    return "".join(OLD_FORMS.get(c, c) for c in name)
+
+
+def _new_kanji(name: str) -> str:
+    return "".join(NEW_FORMS.get(c, c) for c in name)
+
+
+def _csv_bytes(rows: list[list[str]], encoding: str = "utf-8", delimiter: str = ",",
+               line_end: str = "\r\n") -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator=line_end).writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+@dataclass
+class Case:
+    """A damaged leak: the file, the person of each data row (None: not a person) and what the
+    reader must report having understood."""
+
+    path: Path
+    people: list[Person | None]
+    expect: dict[str, Any]
+    columns: dict[int, str | None] = field(default_factory=dict)  # column index → type
+
+    def write(self, data: bytes) -> Case:
+        self.path.write_bytes(data)
+        return self
+
+
+Maker = Callable[[World, Path], Case]
+
+
+def no_header(w: World, tmp: Path) -> Case:
+    rows = w.leak(1)
+    body = [[p.name, p.kana, p.birth.strftime("%Y/%m/%d"), p.phone, p.zip_code, p.address] for p in rows]
+    return Case(tmp / "noheader.csv", list(rows), {"header": False},
+                {0: "name", 1: "kana", 2: "dob", 3: "phone", 4: "postcode", 5: "address"}) \
+        .write(_csv_bytes(body))
+
+
+def japanese_header_variants(w: World, tmp: Path) -> Case:
+    rows = w.leak(2)
+    body = [["お名前", "ﾌﾘｶﾞﾅ", "〒", "ご住所", "携帯", "誕生日"]]
+    body += [[p.name, jaconv.z2h(p.kana, kana=True), p.zip_code, p.address, p.phone, p.birth.isoformat()] for p in rows]
+    return Case(tmp / "jp-header.csv", list(rows), {"header": True},
+                {0: "name", 1: "kana", 2: "postcode", 3: "address", 4: "phone", 5: "dob"}).write(_csv_bytes(body))
+
+
+def japanese_header_typos(w: World, tmp: Path) -> Case:
+    # mis-conversions an IME makes: 指名 for 氏名, 往所 for 住所, 電話晩後 for 電話番号
+    rows = w.leak(3)
+    body = [["指名", "フルガナ", "郵便晩后", "往所", "電話晩後", "生年月目"]]
+    body += [[p.name, p.kana, p.zip_code, p.address, p.phone, p.birth.strftime("%Y/%m/%d")] for p in rows]
+    return Case(tmp / "jp-typos.csv", list(rows), {"header": True},
+                {0: "name", 1: "kana", 2: "postcode", 3: "address", 4: "phone", 5: "dob"}).write(_csv_bytes(body))
+
+
+def english_header_typos(w: World, tmp: Path) -> Case:
+    rows = w.leak(4)
+    body = [["Nmae", "Adress", "Phnoe", "Birthdate", "TEL2"]]
+    body += [[_plain(p.name), p.address, p.phone, p.birth.isoformat(), ""] for p in rows]
+    return Case(tmp / "en-typos.csv", list(rows), {"header": True},
+                {0: "name", 1: "address", 2: "phone", 3: "dob", 4: None}).write(_csv_bytes(body))
+
+
+def name_and_address_in_one_column(w: World, tmp: Path) -> Case:
+    rows = w.leak(5)
+    body = [["宛名", "電話"]] + [[f"{p.name}　{p.address}", p.phone] for p in rows]
+    return Case(tmp / "combined.csv", list(rows), {"header": True, "fields": ["address", "name", "phone"]},
+                {0: "name_address", 1: "phone"}).write(_csv_bytes(body))
+
+
+def surname_and_given_name_apart(w: World, tmp: Path) -> Case:
+    rows = w.leak(6)
+    body = [["姓", "名", "セイ", "メイ", "生年月日", "郵便番号"]]
+    body += [[*p.name.split("\u3000"), *p.kana.split("\u3000"), p.birth.isoformat(), p.zip_code] for p in rows]
+    return Case(tmp / "split.csv", list(rows), {"fields": ["dob", "kana", "name", "postcode"]},
+                {0: "name_family", 1: "name_given", 2: "kana_family", 3: "kana_given"}).write(_csv_bytes(body))
+
+
+def readings_in_every_script(w: World, tmp: Path) -> Case:
+    rows = w.leak(7)
+    forms: list[Callable[[str], str]] = [
+        jaconv.kata2hira, lambda k: jaconv.z2h(k, kana=True), _romaji, lambda k: k.replace("\u3000", ""),
+    ]
+    body = [["氏名", "よみがな", "生年月日", "電話番号"]]
+    body += [[p.name, forms[i % 4](p.kana), p.birth.isoformat(), p.phone] for i, p in enumerate(rows)]
+    return Case(tmp / "readings.csv", list(rows), {}, {1: "kana"}).write(_csv_bytes(body))
+
+
+def wareki_in_every_form(w: World, tmp: Path) -> Case:
+    rows = w.leak(8)
+    body = [["氏名", "生年月日（和暦）", "TEL"]]
+    body += [[p.name, _wareki_forms(p.birth, i), p.phone] for i, p in enumerate(rows)]
+    return Case(tmp / "wareki.csv", list(rows), {}, {1: "dob"}).write(_csv_bytes(body))
+
+
+def wareki_without_other_keys(w: World, tmp: Path) -> Case:
+    """Name, reading and a wareki date only: the date must be read right or the row is lost."""
+    rows = w.leak(9)
+    body = [[p.name, p.kana, _wareki_forms(p.birth, i)] for i, p in enumerate(rows)]
+    return Case(tmp / "wareki-bare.csv", list(rows), {"header": False}, {0: "name", 1: "kana", 2: "dob"}) \
+        .write(_csv_bytes(body))
+
+
+def excel_title_blank_rows_and_sheets(w: World, tmp: Path) -> Case:
+    rows = w.leak(10)
+    wb = Workbook()
+    cover = wb.active
+    assert cover is not None
+    cover.title = "表紙"
+    cover.append(["顧客名簿"])
+    cover.append(["持出禁止"])
+    header = ["No", "氏名", "フリガナ", "生年月日", "電話番号", "住所"]
+    half = len(rows) // 2
+    for s, part in enumerate((rows[:half], rows[half:])):
+        sheet = wb.create_sheet(f"名簿{s + 1}")
+        sheet.append([f"顧客一覧（{s + 1}/2）"])
+        sheet.append([])
+        sheet.append(header)
+        for i, p in enumerate(part, start=1):
+            sheet.append([i, p.name, p.kana, p.birth, p.phone, p.address])
+            if i % 25 == 0:
+                sheet.append([])  # a merged-looking spacer row
+    path = tmp / "book.xlsx"
+    wb.save(path)
+    return Case(path, list(rows), {"format": "xlsx", "header": True},
+                {1: "name", 2: "kana", 3: "dob", 4: "phone", 5: "address"})
+
+
+def cp932_vendor_characters(w: World, tmp: Path) -> Case:
+    rows = w.leak(11)
+    body = [["氏名", "勤務先", "住所", "電話番号", "備考"]]
+    body += [[_old_kanji(p.name), f"㈱{p.name[0]}商事", f"{p.address}　①号棟", p.phone, "№①"] for p in rows]
+    return Case(tmp / "cp932.csv", list(rows), {"encoding": "cp932"}, {0: "name", 2: "address", 3: "phone"}) \
+        .write(_csv_bytes(body, "cp932"))
+
+
+def euc_jp(w: World, tmp: Path) -> Case:
+    rows = w.leak(12)
+    body = [["氏名", "カナ", "生年月日", "住所"]]
+    # EUC-JP has no 髙 or 﨑 (IBM extensions): an EUC-JP list carries the common forms
+    body += [[_new_kanji(p.name), p.kana, p.birth.strftime("%Y/%m/%d"), p.address] for p in rows]
+    return Case(tmp / "euc.csv", list(rows), {"encoding": "euc_jp"}, {0: "name", 1: "kana", 2: "dob", 3: "address"}) \
+        .write(_csv_bytes(body, "euc_jp", line_end="\n"))
+
+
+def utf16_unicode_text(w: World, tmp: Path) -> Case:
+    rows = w.leak(13)
+    body = [["氏名", "フリガナ", "電話番号", "住所"]] + [[p.name, p.kana, p.phone, p.address] for p in rows]
+    data = b"\xff\xfe" + _csv_bytes(body, "utf-16-le", delimiter="\t")  # Excel's "Unicode text"
+    return Case(tmp / "unicode.txt", list(rows), {"encoding": "utf-16", "format": "tsv"},
+                {0: "name", 1: "kana", 2: "phone", 3: "address"}).write(data)
+
+
+def tsv(w: World, tmp: Path) -> Case:
+    rows = w.leak(14)
+    body = [["氏名", "生年月日", "郵便番号", "電話番号"]] + [[p.name, p.birth.isoformat(), p.zip_code, p.phone] for p in rows]
+    return Case(tmp / "list.tsv", list(rows), {"format": "tsv"}, {0: "name", 1: "dob", 2: "postcode", 3: "phone"}) \
+        .write(_csv_bytes(body, delimiter="\t", line_end="\n"))
+
+
+def quoted_newlines(w: World, tmp: Path) -> Case:
+    rows = w.leak(15)
+    body = [["氏名", "住所", "電話番号", "メモ"]]
+    # Alt+Enter in a cell: the building on its own line, a note over two lines
+    body += [[p.name, p.address.replace("\u3000", "\n") if "\u3000" in p.address else f"{p.address}\n", p.phone,
+              "要確認\n再送"] for p in rows]
+    return Case(tmp / "newlines.csv", list(rows), {}, {0: "name", 1: "address", 2: "phone"}).write(_csv_bytes(body))
+
+
+def totals_and_blank_lines(w: World, tmp: Path) -> Case:
+    rows = w.leak(16)
+    body = [["氏名", "生年月日", "電話番号"]]
+    for i, p in enumerate(rows):
+        body.append([p.name, p.birth.isoformat(), p.phone])
+        if i % 40 == 39:
+            body.append(["", "", ""])
+    body += [[], ["合計", f"{len(rows)}件", ""], [], []]
+    return Case(tmp / "totals.csv", [*rows, None], {}, {0: "name", 1: "dob", 2: "phone"}).write(_csv_bytes(body))
+
+
+def duplicated_rows(w: World, tmp: Path) -> Case:
+    rows = w.leak(17)
+    doubled: list[Person] = []
+    for i, p in enumerate(rows):
+        doubled += [p, p] if i % 3 == 0 else [p]
+    body = [["氏名", "フリガナ", "生年月日", "電話番号"]] + [[p.name, p.kana, p.birth.isoformat(), p.phone] for p in doubled]
+    return Case(tmp / "dups.csv", list(doubled), {}, {0: "name", 1: "kana", 2: "dob", 3: "phone"}) \
+        .write(_csv_bytes(body))
+
+
+def name_and_reading_only(w: World, tmp: Path) -> Case:
+    """Rows whose only fields are the name and its reading (the phone column is blank for the
+    7 % of people who have none on file)."""
+    rows = w.leak(21)
+    body = [["氏名", "フリガナ", "電話番号"]] + [[p.name, p.kana, p.phone] for p in rows]
+    return Case(tmp / "name-kana.csv", list(rows), {}, {0: "name", 1: "kana", 2: "phone"}).write(_csv_bytes(body))
+
+
+def another_source_mixed_in(w: World, tmp: Path) -> Case:
+    rows = w.leak(18)
+    rng = random.Random(18)
+    products = ["加湿器", "電気毛布", "浄水器カートリッジ", "健康食品セット", "羽毛布団"]
+    body = [["注文日", "商品名", "数量", "金額", "氏名", "生年月日", "お届け先", "連絡先"]]
+    body += [[f"2024/0{rng.randint(1, 5)}/{rng.randint(10, 28)}", rng.choice(products), str(rng.randint(1, 3)),
+              f"{rng.randint(1, 30) * 1000:,}", p.name, p.birth.strftime("%Y/%m/%d"), p.address, p.phone]
+             for p in rows]
+    return Case(tmp / "orders.csv", list(rows), {},
+                {0: None, 1: None, 2: None, 4: "name", 5: "dob", 6: "address", 7: "phone"}).write(_csv_bytes(body))
+
+
+def shuffled_columns(w: World, tmp: Path) -> Case:
+    rows = w.leak(19)
+    body = [["電話番号", "住所", "性別", "生年月日", "フリガナ", "氏名"]]
+    body += [[p.phone, p.address, p.sex, p.birth.isoformat(), p.kana, p.name] for p in rows]
+    return Case(tmp / "shuffled.csv", list(rows), {},
+                {0: "phone", 1: "address", 2: "sex", 3: "dob", 4: "kana", 5: "name"}).write(_csv_bytes(body))
+
+
+def an_empty_column(w: World, tmp: Path) -> Case:
+    rows = w.leak(20)
+    body = [["氏名", "電話番号", "生年月日", "住所"]] + [[p.name, "", p.birth.isoformat(), p.address] for p in rows]
+    return Case(tmp / "empty-col.csv", list(rows), {"fields": ["address", "dob", "name"]},
+                {0: "name", 1: None, 2: "dob", 3: "address"}).write(_csv_bytes(body))
+
+
+MAKERS: list[Any] = [
+    no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
+    name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
+    wareki_in_every_form, wareki_without_other_keys, excel_title_blank_rows_and_sheets,
+    cp932_vendor_characters, euc_jp, utf16_unicode_text, tsv, quoted_newlines, totals_and_blank_lines,
+    duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column,
+    pytest.param(name_and_reading_only, marks=pytest.mark.xfail(strict=True, reason=(
+        "term frequencies count the person's own record (linkage.py, another helper's file): an exact"
+        " name and reading unique among 1,200 people weighs log2(0.87 × 1200) ≈ 10 bits against a"
+        " prior of −10.2 bits, so a row with nothing else stays below 0.5"))),
+]
+
+
+@pytest.mark.parametrize("make", MAKERS, ids=lambda m: str(m.__name__))
+def test_damaged_list_is_understood_and_attributed(world: World, tmp_path: Path, make: Maker) -> None:
+    case = make(world, tmp_path)
+    table = read_table(case.path)
+    report = table.report()
+    for key, want in case.expect.items():
+        assert report[key] == want, (key, report[key])
+    types = {c["index"]: c["type"] for c in report["columns"]}
+    for index, want_type in case.columns.items():
+        assert types.get(index) == want_type, (index, report["columns"])
+    assert len(table.rows) == len(case.people), "data rows"
+
+    traced = trace_file(world.ws, case.path)
+    got = {m["row"]: m["subject_id"] for m in traced["matches"]}
+    held_ids = {p.record_id for p in world.held}
+    held_rows = [(i, p) for i, p in enumerate(case.people) if p is not None and p.record_id in held_ids]
+    right = sum(1 for i, p in held_rows if got.get(i + 1) == p.record_id)
+    assert right >= 0.995 * len(held_rows), f"{right} of {len(held_rows)} held rows attributed"
+    wrong = [i for i, p in held_rows if got.get(i + 1) not in (None, p.record_id)]
+    assert not wrong, "held rows attributed to someone else"
+    # strangers and non-person lines (totals) are not attributed to a customer, bar a namesake
+    # with the same birthday or phone, which the generated strangers do not have
+    others = [i for i, p in enumerate(case.people) if p is None or p.record_id not in held_ids]
+    assert sum(1 for i in others if i + 1 in got) <= 1
+
+
+def test_the_simulated_people_are_varied_enough(world: World) -> None:
+    """The lists above only test something if the people are not trivially distinct."""
+    surnames = {p.name.split("\u3000")[0] for p in world.held}
+    assert len(surnames) < 0.9 * HELD  # common surnames repeat, as in any real list
+    assert any(set(p.name) & set(OLD_FORMS) for p in world.held)
