@@ -84,6 +84,17 @@ def test_unparseable_sql_keeps_the_event_with_pgaudits_relation_and_command(tmp_
         ("update", "cc.residents", "cc"), ("other", None, None)]
 
 
+def test_permission_denied_for_a_schema_is_a_failed_access_to_its_table(tmp_path: Path) -> None:
+    ts = "2024-01-05 10:00:00.123 JST"
+    log = tmp_path / "d.csv"
+    log.write_text(f'{ts},"op1","kintai",1,"10.0.0.5:5000",65a.1,1,"SELECT",{ts},3/1,0,ERROR,42501,'
+                   '"permission denied for schema secret",,,,,,"SELECT * FROM secret.t WHERE id = \'X1\'",,,'
+                   '"psql","client backend",,0\n', encoding="utf-8")
+    [event] = _events(log)
+    assert (event["action"], event["resource"], event["outcome"], event["subjects"]) == (
+        "view", "secret.t", "failure", [("secret", "X1")])
+
+
 def test_stderr_log_is_refused_naming_the_setting(tmp_path: Path) -> None:
     log = tmp_path / "postgresql-2024-01-05.log"
     log.write_text(

@@ -288,6 +288,9 @@ def plain_relation(name: str) -> str:
     return ".".join(parts)
 
 
+_DENIED = "42501"  # SQLSTATE insufficient_privilege
+_DENIED_WHAT = re.compile(r"^permission denied for (?:table|view|materialized view|sequence|schema|"
+                          r"foreign table) (.+)$")
 # pgaudit's COMMAND for a statement whose SQL could not be parsed: what it did, when certain.
 _BY_COMMAND = {"INSERT": "insert", "UPDATE": "update", "DELETE": "delete", "TRUNCATE TABLE": "delete"}
 # Statement fields that are pgaudit's placeholders, not SQL (pgaudit.log_statement = off).
@@ -349,6 +352,34 @@ class _Mapper:
         self.shapes[cache_key] = hit = (mapped, action, resource, owner)
         return hit
 
+    def denied(self, row: dict[str, Any], line: int) -> dict[str, Any]:
+        """A statement refused for lack of privilege: a failed access to the table the message names.
+
+        PostgreSQL checks privileges before pgaudit logs, so such a statement has no AUDIT line; the
+        server's ERROR (with the statement in its ``query`` field, log_min_error_statement = error,
+        the default) is the only trace of a role trying tables it was not granted.
+        """
+        statement = str(row["query"])
+        database = row.get("database_name") or None
+        named = _DENIED_WHAT.match(str(row.get("message") or ""))
+        relation = ""
+        if named:
+            name = plain_relation(named.group(1))
+            tables = map_shape(statement, None, None).tables
+            relation = next((t for t in tables if t == name or t.endswith("." + name)
+                             or t.startswith(name + ".")), "")
+        mapped, action, resource, owner = self._shape(statement, "", relation, database)
+        subjects = sorted({(owner, v) for v in key_values(mapped, []) if not v.startswith("$")}) if (
+            owner and mapped and mapped.keys) else []
+        return {
+            "ts": parse_log_time(str(row["log_time"]), self.local), "account": row.get("user_name") or None,
+            "action": action, "resource": resource,
+            "columns": list(mapped.columns) if mapped and mapped.columns else None,
+            "owner_id": owner, "terminal": None, "source_ip": row.get("source_ip"), "outcome": "failure",
+            "row_count": None, "statement": statement, "source_system": "postgresql",
+            "source_line": line, "subjects": subjects,
+        }
+
     def record(self, row: dict[str, Any], line: int) -> dict[str, Any] | None:
         session = str(row.get("session_id") or row.get("process_id") or "")
         audit = split_audit(row.get("message") or "")
@@ -361,6 +392,8 @@ class _Mapper:
                 failed = self.open.pop((session, str(row["virtual_transaction_id"])), None)
                 if failed is not None:
                     failed["outcome"] = "failure"
+            if severity == "ERROR" and row.get("sql_state_code") == _DENIED and row.get("query"):
+                return self.denied(row, line)
             return None
         key = (session, audit["statement_id"], audit["substatement_id"])
         statement = audit["statement"]
@@ -451,7 +484,7 @@ _WANTED = (_AUDIT_PREFIX, "connection authorized: ", "replication connection aut
 _FAILING = ("ERROR", "FATAL", "PANIC")
 _I = {name: i for i, name in enumerate(CSVLOG_COLUMNS)}
 _USED = ("log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
-         "virtual_transaction_id", "error_severity", "message")
+         "virtual_transaction_id", "error_severity", "sql_state_code", "message", "query")
 _USED_AT = tuple(_I[c] for c in _USED)
 _MESSAGE, _SEVERITY, _VXID = _I["message"], _I["error_severity"], _I["virtual_transaction_id"]
 # Column counts of the csvlog layouts: 9.0-12 end at application_name, 13 adds backend_type, 14+
@@ -531,6 +564,7 @@ def _json_rows(text: IO[str]) -> Iterator[Row]:
             "session_id": obj.get("session_id"), "process_id": obj.get("pid"),
             "database_name": obj.get("dbname"),
             "error_severity": obj.get("error_severity"), "virtual_transaction_id": obj.get("vxid"),
+            "sql_state_code": obj.get("state_code"), "query": obj.get("statement"),
             "message": obj.get("message"), "source_ip": _source_ip_json(obj.get("remote_host")),
         }, "", line[:500]
 
