@@ -75,12 +75,13 @@ texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
     )
 )
 def test_engine_frame_v2_equals_python_reference(rows: list[tuple[object, ...]]) -> None:
-    """The leaf hash DuckDB computes for a row is the sha256 of framed_row() of the same row."""
+    """The leaf hash DuckDB computes for a row is the sha256 of framed_row() of the same row, whether
+    the costly texts are built inside the frame or once beforehand (texts_sql, as sealing does)."""
     import hashlib
 
     import duckdb
 
-    from kansa.ledger.canonical import framed_row, leaf_hash_sql
+    from kansa.ledger.canonical import framed_row, leaf_hash_sql, texts_sql
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Tokyo'")  # the session zone must not matter
@@ -88,10 +89,16 @@ def test_engine_frame_v2_equals_python_reference(rows: list[tuple[object, ...]])
     con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [list(r) for r in rows])
     cols = [("s", "VARCHAR"), ("i", "BIGINT"), ("b", "BOOLEAN"), ("ts", "TIMESTAMP WITH TIME ZONE"),
             ("l", "VARCHAR[]")]
-    got = con.execute(f"SELECT {leaf_hash_sql('endpoint', cols)} FROM t e").fetchall()
-    for (h,), row in zip(got, con.execute("SELECT * FROM t").fetchall(), strict=True):
-        ref = framed_row("endpoint", dict(zip([c for c, _ in cols], row, strict=True)))
-        assert h == hashlib.sha256(b"\x00" + ref).hexdigest()
+    names = [c for c, _ in cols]
+    got = con.execute(
+        f"SELECT {', '.join('e.' + n for n in names)}, {leaf_hash_sql('endpoint', cols)},"
+        f" {leaf_hash_sql('endpoint', cols, texts=True)}"
+        f" FROM (SELECT {', '.join(['e.*', *texts_sql(cols, 'e')])} FROM t e) e"
+    ).fetchall()
+    assert len(got) == len(rows)
+    for *row, inline, once in got:
+        ref = framed_row("endpoint", dict(zip(names, row, strict=True)))
+        assert inline == once == hashlib.sha256(b"\x00" + ref).hexdigest()
 
 
 def test_frame_v2_is_unambiguous_where_plain_joining_is_not() -> None:

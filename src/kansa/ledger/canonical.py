@@ -182,18 +182,52 @@ def subjects_sql(where: str = "") -> str:
     )
 
 
+# Texts that cost more than a column read (a timestamp formatted, a list framed element by
+# element) appear twice in a frame, once for their length and once as themselves; built inside
+# the frame, they are built twice per row. A source that has them once, in an inner projection
+# (texts_sql), lets the frame read them as plain VARCHAR columns named by text_column: the same
+# bytes for about a quarter less engine time per event.
+_TEXT_ONCE = ("VARCHAR[]", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "DATE")
+
+
+def text_column(name: str) -> str:
+    """The name under which texts_sql gives column ``name``'s frame-v2 text."""
+    return f"~text:{name}"
+
+
+def texts_sql(columns: list[tuple[str, str]], alias: str = "e") -> list[str]:
+    """SELECT-list items giving, once per row, the frame-v2 text of each costly column of
+    ``columns`` (NULL when the column is: a NULL list would otherwise read as "[]")."""
+    items = []
+    for name, dtype in columns:
+        if dtype in _TEXT_ONCE:
+            col = f'{alias}."{name}"'
+            items.append(f'CASE WHEN {col} IS NULL THEN NULL ELSE {_sql_text(col, dtype)} END AS "{text_column(name)}"')
+    return items
+
+
 def framed_sql(
-    kind: str, columns: list[tuple[str, str]], alias: str = "e", extra: tuple[tuple[str, str, str], ...] = ()
+    kind: str,
+    columns: list[tuple[str, str]],
+    alias: str = "e",
+    extra: tuple[tuple[str, str, str], ...] = (),
+    *,
+    texts: bool = False,
 ) -> str:
     """SQL expression (VARCHAR) of the frame-v2 leaf data of a row of a table with ``columns``
     [(name, DuckDB type)], the row's columns qualified by ``alias``; ``extra`` adds fields
-    computed elsewhere as (name, DuckDB type, SQL expression)."""
+    computed elsewhere as (name, DuckDB type, SQL expression). ``texts``: ``alias`` also has the
+    columns of texts_sql, and costly columns are read from them."""
     if kind not in LEAF_KINDS:
         raise ValueError(f"unknown leaf kind {kind!r}")
     # one concat() over all fields: chained || builds an intermediate string per operator and
     # costs several times more on wide rows
     parts = [f"'{FRAME_V2}|{kind}|'"]
-    fields = [(name, dtype, f'{alias}."{name}"') for name, dtype in columns] + list(extra)
+    fields = [
+        (name, "VARCHAR", f'{alias}."{text_column(name)}"') if texts and dtype in _TEXT_ONCE
+        else (name, dtype, f'{alias}."{name}"')
+        for name, dtype in columns
+    ] + list(extra)
     for name, dtype, col in sorted(fields, key=lambda f: f[0].encode("utf-8")):
         text = _sql_text(col, dtype)
         parts.append(f"CASE WHEN {col} IS NULL THEN '' ELSE concat('{name}=', strlen({text}), ':', {text}, ';') END")
@@ -201,7 +235,12 @@ def framed_sql(
 
 
 def leaf_hash_sql(
-    kind: str, columns: list[tuple[str, str]], alias: str = "e", extra: tuple[tuple[str, str, str], ...] = ()
+    kind: str,
+    columns: list[tuple[str, str]],
+    alias: str = "e",
+    extra: tuple[tuple[str, str, str], ...] = (),
+    *,
+    texts: bool = False,
 ) -> str:
     """SQL for the hex RFC 6962 leaf hash sha256(0x00 || frame-v2 data) of a row."""
-    return f"sha256('\\x00'::BLOB || encode({framed_sql(kind, columns, alias, extra)}))"
+    return f"sha256('\\x00'::BLOB || encode({framed_sql(kind, columns, alias, extra, texts=texts)}))"

@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from kansa.ledger import merkle, signing, store
-from kansa.ledger.canonical import canonical_row
+from kansa.ledger.canonical import canonical_row, texts_sql
 from kansa.model.errors import KansaError
 from kansa.model.workspace import Workspace
 
@@ -81,9 +82,10 @@ def _pending_sql(con: duckdb.DuckDBPyConnection, since: int | None) -> str:
             f" ON l.ref_id = e.event_id{where}"
         )
         subjects = store.subjects_join(kind, "e.event_id", True, f"event_id IN (SELECT e.event_id FROM {pending})")
+        texts = texts_sql(store.columns_of(con, table), "e")
         parts.append(
-            f"SELECT '{kind}' AS kind, e.event_id AS ref_id, {store.event_hash_sql(con, kind, subjects=True)}"
-            f" AS leaf_hash FROM (SELECT e.* FROM {pending}) e{subjects}"
+            f"SELECT '{kind}' AS kind, e.event_id AS ref_id, {store.event_hash_sql(con, kind, subjects=True, texts=True)}"
+            f" AS leaf_hash FROM (SELECT {', '.join(['e.*', *texts])} FROM {pending}) e{subjects}"
         )
     return " UNION ALL ".join(parts)
 
@@ -113,22 +115,16 @@ def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> d
     return _sign(ws, con, start, tree)
 
 
-def _insert_leaves(con: duckdb.DuckDBPyConnection, start: int, kind: str | list[str], ids: list[int],
-                   hashes: list[bytes]) -> None:
+def _insert_leaves(con: duckdb.DuckDBPyConnection, start: int, kind: str, ids: np.ndarray, hashes: list[bytes]) -> None:
     """Append leaves start.. in one INSERT; the digests travel as one buffer, hex is the engine's job."""
     n = len(ids)
     digests = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(b"".join(hashes))])
-    leaves = pa.table({
-        "i": pa.array(range(n), pa.int64()),
-        "kind": pa.array([kind] * n if isinstance(kind, str) else kind, pa.string()),
-        "ref_id": pa.array(ids, pa.int64()),
-        "h": digests,
-    })
+    leaves = pa.table({"i": pa.array(np.arange(n, dtype=np.int64)), "ref_id": pa.array(ids, pa.int64()), "h": digests})
     con.register("_ledger_new", leaves)
     try:
         con.execute(
-            "INSERT INTO ledger_leaves SELECT ? + i, kind, ref_id, lower(hex(h)), ? FROM _ledger_new",
-            [start, datetime.now(UTC)],
+            "INSERT INTO ledger_leaves SELECT ? + i, ?, ref_id, lower(hex(h)), ? FROM _ledger_new",
+            [start, kind, datetime.now(UTC)],
         )
     finally:
         con.unregister("_ledger_new")
@@ -150,7 +146,7 @@ def seal_range(ws: Workspace, kind: str, first: int, last: int) -> int:
     _check_encoding(con, start)
     tree = _frontier(con, start)
     ids, hashes = store.event_leaves(con, kind, first, last)
-    if ids != list(range(first, last + 1)):
+    if len(ids) != last - first + 1 or not np.array_equal(ids, np.arange(first, last + 1)):
         raise KansaError(f"cannot seal {kind} events {first}..{last}: not all of them exist")
     _insert_leaves(con, start, kind, ids, hashes)
     tree.extend(hashes)

@@ -7,16 +7,23 @@ the ledger's own table so that they can be sealed like events.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 
-from kansa.ledger.canonical import SUBJECTS_FIELD, canonical_row, framed_sql, leaf_hash_sql, subjects_sql
-from kansa.ledger.merkle import leaf_hash
+from kansa.ledger.canonical import (
+    SUBJECTS_FIELD,
+    canonical_row,
+    framed_sql,
+    leaf_hash_sql,
+    subjects_sql,
+    texts_sql,
+)
+from kansa.ledger.merkle import leaf_hash, leaf_hashes
 from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
 
@@ -193,35 +200,53 @@ def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
     return f" LEFT JOIN ({subjects_sql(where)}) sj ON sj.event_id = {on}"
 
 
-def event_hash_sql(con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e") -> str:
-    """Hex leaf hash of an event row ``alias`` (with ``subjects``: and of ``sj`` from subjects_join)."""
-    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias, _fields(kind, subjects))
+def event_source(con: duckdb.DuckDBPyConnection, kind: str, where: str = "") -> str:
+    """FROM item (alias it ``e``) with an event table's rows, narrowed by ``where`` (on its
+    columns qualified by ``e``), and the costly column texts that ``texts=True`` frames read."""
+    items = texts_sql(columns_of(con, EVENT_TABLES[kind]), "e")
+    cond = f" WHERE {where}" if where else ""
+    return f"(SELECT {', '.join(['e.*', *items])} FROM {EVENT_TABLES[kind]} e{cond})"
 
 
-def event_frame_sql(con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e") -> str:
+def event_hash_sql(
+    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", texts: bool = False
+) -> str:
+    """Hex leaf hash of an event row ``alias`` (with ``subjects``: and of ``sj`` from subjects_join;
+    with ``texts``: ``alias`` comes from event_source)."""
+    return leaf_hash_sql(kind, columns_of(con, EVENT_TABLES[kind]), alias, _fields(kind, subjects), texts=texts)
+
+
+def event_frame_sql(
+    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", texts: bool = False
+) -> str:
     """frame-v2 bytes (BLOB) of an event row, as event_hash_sql hashes them."""
     columns = columns_of(con, EVENT_TABLES[kind])
-    return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects))})"
+    return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects), texts=texts)})"
 
 
 def event_leaves(
     con: duckdb.DuckDBPyConnection, kind: str, first: int, last: int
-) -> tuple[list[int], list[bytes]]:
-    """(event ids, leaf hashes) of the events ``first``..``last`` of one kind, by id, in the
-    newest leaf form (frame-v2s: access events with their subjects).
+) -> tuple[np.ndarray, list[bytes]]:
+    """(event ids ascending, their leaf hashes) of the events ``first``..``last`` of one kind, in
+    the newest leaf form (frame-v2s: access events with their subjects).
 
     The engine builds the frame-v2s bytes; Python's hashlib (SHA extensions where the CPU has
-    them) hashes them several times faster than the engine's own sha256. verify recomputes the
-    same hashes in SQL: the same bytes, so the same digests.
+    them) hashes them faster than the engine's own sha256. verify recomputes the same hashes from
+    the same bytes. The rows come unsorted (a sort of the frames cost more than the hashing) and
+    are put in id order afterwards.
     """
     rng = f"event_id BETWEEN {int(first)} AND {int(last)}"
     got = con.sql(
-        f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True)} AS frame FROM {EVENT_TABLES[kind]} e"
-        f"{subjects_join(kind, 'e.event_id', True, rng)} WHERE e.{rng} ORDER BY e.event_id"
+        f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True, texts=True)} AS frame"
+        f" FROM {event_source(con, kind, 'e.' + rng)} e{subjects_join(kind, 'e.event_id', True, rng)}"
     ).to_arrow_table()
-    sha = hashlib.sha256
-    hashes = [sha(b"\x00" + f).digest() for f in got.column("frame").to_pylist()]
-    return got.column("event_id").to_pylist(), hashes
+    ids = got.column("event_id").to_numpy()
+    hashes = leaf_hashes(got.column("frame").to_pylist())
+    if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        hashes = [hashes[i] for i in order.tolist()]
+    return ids, hashes
 
 
 def load_frontier(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[int, bytes]] | None:
@@ -237,9 +262,10 @@ def load_frontier(con: duckdb.DuckDBPyConnection, size: int) -> list[tuple[int, 
 
 def save_frontier(con: duckdb.DuckDBPyConnection, size: int, stack: list[tuple[int, bytes]]) -> None:
     con.execute("DELETE FROM ledger_frontier")
-    if stack:
-        con.executemany(
-            "INSERT INTO ledger_frontier VALUES (?, ?, ?)", [(size, n, h.hex()) for n, h in stack]
+    if stack:  # one statement: ingest saves the frontier after every block it seals
+        con.execute(
+            "INSERT INTO ledger_frontier SELECT ?, unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+            [size, [n for n, _ in stack], [h.hex() for _, h in stack]],
         )
 
 
@@ -309,13 +335,12 @@ def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     ).fetchall():
         found.append((int(i), str(kind), int(ref), "leaf duplicated"))
     for kind, lo, hi, subjects in _v2_spans(enc):
-        table = EVENT_TABLES[kind]
         upper = "" if hi is None else f" AND l.leaf_index < {int(hi)}"
         rows = con.execute(
             f"SELECT l.leaf_index, l.ref_id, e.event_id IS NULL FROM ledger_leaves l"
-            f" LEFT JOIN {table} e ON e.event_id = l.ref_id{subjects_join(kind, 'l.ref_id', subjects)}"
+            f" LEFT JOIN {event_source(con, kind)} e ON e.event_id = l.ref_id{subjects_join(kind, 'l.ref_id', subjects)}"
             f" WHERE l.kind = ? AND l.leaf_index >= ?{upper}"
-            f" AND (e.event_id IS NULL OR {event_hash_sql(con, kind, subjects=subjects)} <> l.leaf_hash)",
+            f" AND (e.event_id IS NULL OR {event_hash_sql(con, kind, subjects=subjects, texts=True)} <> l.leaf_hash)",
             [kind, lo],
         ).fetchall()
         found += [(int(i), kind, int(ref), "row deleted" if gone else "row changed") for i, ref, gone in rows]
