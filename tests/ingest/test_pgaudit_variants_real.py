@@ -103,6 +103,10 @@ SELECT resident_id FROM pref_osaka.residents WHERE address = '{LONG_VALUE}';
 \set ON_ERROR_STOP 0
 SELECT name::int FROM pref_osaka.residents WHERE resident_id = 'R001';
 SELECT * FROM pref_osaka.nosuch;
+BEGIN;
+SELECT address FROM pref_osaka.residents WHERE resident_id = 'R002';
+SELECT * FROM pref_osaka.nosuch;
+ROLLBACK;
 \set ON_ERROR_STOP 1
 """
 
@@ -284,11 +288,21 @@ def test_statement_forms(sessions: dict[str, list[dict[str, Any]]]) -> None:
         ("Pref Kyoto.住民", "Pref Kyoto", [("Pref Kyoto", "K001")], ["氏名"])]
     long = _by_statement(s, "SELECT resident_id FROM pref_osaka.residents WHERE address")
     assert len(long) == 1 and LONG_VALUE in long[0]["statement"]  # not truncated
-    failed = [e for e in s if e["outcome"] == "failure"]
+    failed = [e for e in s if e["outcome"] == "failure" and not e["statement"].startswith("SELECT address")]
     assert [e["statement"] for e in failed] == [
         "SELECT name::int FROM pref_osaka.residents WHERE resident_id = 'R001';"]
     # a statement that fails before it runs (unknown table) writes no AUDIT line
     assert not _by_statement(s, "SELECT * FROM pref_osaka.nosuch")
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(strict=True, reason="an ERROR marks the last AUDIT line of its session and transaction as "
+                   "failed; in an explicit transaction that can be an earlier statement that succeeded, when "
+                   "the one that failed wrote no AUDIT line (unknown table). The ERROR's statement text could "
+                   "tell them apart, but not from a function's inner statement failing (logged as its own text)")
+def test_an_error_in_a_transaction_fails_only_its_own_statement(sessions: dict[str, list[dict[str, Any]]]) -> None:
+    before = _by_statement(sessions["statements"], "SELECT address")
+    assert [e["outcome"] for e in before] == ["success"]
 
 
 @pytest.mark.postgres
@@ -364,10 +378,6 @@ def test_columnar_path_reads_the_variants_as_the_line_reader_does(logs: dict[str
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="pgaudit_stage reads each parameter as its own field, while pgaudit writes "
-                   "all of a statement's values as one CSV list field (the line reader's params_and_rows "
-                   "splits it), and it skips permission-denied ERRORs (the line reader's _Mapper.denied): "
-                   "the columnar path must do the same (owned by the ingest-speed work)")
 def test_columnar_path_reads_bound_lists_and_denials_as_the_line_reader_does(logs: dict[str, Path],
                                                                             tmp_path: Path) -> None:
     log = _rewritten(logs["csv"], tmp_path / "todo.csv", lambda r: not r[13].startswith("AUDIT: ")
