@@ -50,7 +50,7 @@ SELECT relname FROM pg_class WHERE relname = 'residents';
 SET pgaudit.log_catalog = off;
 SELECT relname FROM pg_class WHERE relname = 'health';
 SET pgaudit.log_relation = off;
-SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id);
+SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R001';
 SET pgaudit.log_relation = on;
 SET pgaudit.log_statement_once = off;
 SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R002';
@@ -221,14 +221,19 @@ def test_log_catalog_reads_of_the_catalog_have_no_owner(sessions: dict[str, list
 
 
 @pytest.mark.postgres
-def test_log_relation_off_gives_one_event_on_the_first_table(sessions: dict[str, list[dict[str, Any]]]) -> None:
+def test_log_relation_off_gives_the_events_of_log_relation_on(sessions: dict[str, list[dict[str, Any]]]) -> None:
     joins = _by_statement(sessions["settings"], "SELECT r.name FROM pref_osaka.residents r JOIN")
-    # log_relation off: one line without a relation; on (log_statement_once off): one per table,
-    # each carrying the statement again
-    off, on = joins[:1], joins[1:]
-    assert [(e["resource"], e["action"]) for e in off] == [("pref_osaka.residents", "export")]
-    assert sorted(e["resource"] for e in on) == ["pref_osaka.health", "pref_osaka.residents"]
-    assert all(e["subjects"] == [("pref_osaka", "R002")] and e["action"] == "view" for e in on)
+
+    def shape(subject: str) -> list[tuple[Any, ...]]:
+        return sorted((e["resource"], e["owner_id"], e["action"], e["columns"], e["subjects"], e["source_line"] > 0)
+                      for e in joins if (e["statement"] or "").endswith(f"'{subject}';"))
+
+    # log_relation off: one line naming no table; on (log_statement_once off): one line per table,
+    # each with the statement again. The same events either way: one per table.
+    expected = [("pref_osaka.health", "pref_osaka", "view", ["name"], [("pref_osaka", "{}")], True),
+                ("pref_osaka.residents", "pref_osaka", "view", ["name"], [("pref_osaka", "{}")], True)]
+    for subject in ("R001", "R002"):
+        assert shape(subject) == [(*e[:4], [(e[4][0][0], subject)], e[5]) for e in expected]
 
 
 @pytest.mark.postgres
@@ -365,15 +370,20 @@ def _rewritten(src: Path, out: Path, keep: Callable[[list[str]], bool]) -> Path:
     return out
 
 
-def _columnar_todo(row: list[str]) -> bool:
-    """What the columnar path does not read as the line reader does yet: an AUDIT line of a
-    statement with two or more parameters (pgaudit logs them as one list), a permission ERROR."""
+def _lists_denials(row: list[str]) -> bool:
+    """An AUDIT line of a statement with two or more parameters (pgaudit logs them as one list),
+    a permission ERROR."""
     return (row[13].startswith("AUDIT: ") and "$2" in row[13]) or row[12] == "42501"
+
+
+def _relation_off_join(row: list[str]) -> bool:
+    """A join logged with log_relation off: one line naming no table."""
+    return row[13].startswith("AUDIT: ") and row[13].split(",")[5:7] == ["", ""] and " JOIN " in row[13]
 
 
 @pytest.mark.postgres
 def test_columnar_path_reads_the_variants_as_the_line_reader_does(logs: dict[str, Path], tmp_path: Path) -> None:
-    log = _rewritten(logs["csv"], tmp_path / "single.csv", lambda r: not _columnar_todo(r))
+    log = _rewritten(logs["csv"], tmp_path / "single.csv", lambda r: not _lists_denials(r) and not _relation_off_join(r))
     assert _same_both_ways(tmp_path, log) > 50
 
 
@@ -381,5 +391,16 @@ def test_columnar_path_reads_the_variants_as_the_line_reader_does(logs: dict[str
 def test_columnar_path_reads_bound_lists_and_denials_as_the_line_reader_does(logs: dict[str, Path],
                                                                             tmp_path: Path) -> None:
     log = _rewritten(logs["csv"], tmp_path / "todo.csv", lambda r: not r[13].startswith("AUDIT: ")
-                     or _columnar_todo(r))
+                     or _lists_denials(r))
+    assert _same_both_ways(tmp_path, log) > 2
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(strict=True, reason="with log_relation off (pgaudit's default) a join is one AUDIT line naming "
+                   "no table; the line reader gives it one event per table (_Mapper._other_tables), as "
+                   "log_relation on would; pgaudit_stage gives one event, on the first table (ingest-speed work)")
+def test_columnar_path_reads_log_relation_off_joins_as_the_line_reader_does(logs: dict[str, Path],
+                                                                           tmp_path: Path) -> None:
+    log = _rewritten(logs["csv"], tmp_path / "joins.csv", lambda r: not r[13].startswith("AUDIT: ")
+                     or _relation_off_join(r))
     assert _same_both_ways(tmp_path, log) > 2

@@ -308,7 +308,9 @@ class _Mapper:
         self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
         # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
         # right after an AUDIT line means that statement failed.
-        self.open: dict[tuple[str, str], dict[str, Any]] = {}
+        self.open: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # events of the last AUDIT line after the one record() returned (log_relation off: a join)
+        self.more: list[dict[str, Any]] = []
         # (session, statement, substatement, relation) already emitted: with session AND object
         # auditing on, pgaudit writes one SESSION and one OBJECT line for the same access.
         self.emitted: OrderedDict[tuple[str, str, str, str | None], None] = OrderedDict()
@@ -389,8 +391,7 @@ class _Mapper:
                 return login
             severity = str(row.get("error_severity") or "")
             if severity in ("ERROR", "FATAL", "PANIC") and row.get("virtual_transaction_id"):
-                failed = self.open.pop((session, str(row["virtual_transaction_id"])), None)
-                if failed is not None:
+                for failed in self.open.pop((session, str(row["virtual_transaction_id"])), ()):
                     failed["outcome"] = "failure"
             if severity == "ERROR" and row.get("sql_state_code") == _DENIED and row.get("query"):
                 return self.denied(row, line)
@@ -448,10 +449,31 @@ class _Mapper:
             "source_line": line,
             "subjects": subjects,
         }
+        recs = [rec]
+        if not audit["object_name"] and audit["command"] in _COUNTED and mapped and len(mapped.tables) > 1:
+            recs += self._other_tables(rec, mapped, params, key, database)
+        self.more = recs[1:]
         vxid = str(row.get("virtual_transaction_id") or "")
         if vxid:
-            self.open[(session, vxid)] = rec
+            self.open[(session, vxid)] = recs
         return rec
+
+    def _other_tables(self, rec: dict[str, Any], mapped: SqlAccess, params: list[str],
+                      key: tuple[str, str, str], database: str | None) -> list[dict[str, Any]]:
+        """pgaudit.log_relation = off (its default) logs a statement once, naming no table: the
+        first table the SQL names is ``rec``; each other one gets the same event, as the
+        one-line-per-table log of log_relation = on would have given."""
+        out = []
+        for table in mapped.tables[1:]:
+            if (*key, table) in self.emitted:
+                continue
+            self.emitted[(*key, table)] = None
+            self.emitted[(*key[:2], "*", table)] = None
+            owner = self.owners.owner_of(database, table)
+            subjects = sorted({(owner, v) for v in key_values(mapped, params)
+                               if not v.startswith("$") and v != _SUPPRESSED}) if owner and mapped.keys else []
+            out.append({**rec, "resource": table, "owner_id": owner, "subjects": subjects})
+        return out
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -634,6 +656,9 @@ def _chunks(path: Path, owners: OwnerMap | None, local: ZoneInfo | None) -> Iter
                         rec = None
                     if rec is not None:
                         chunk.access.append(rec)
+                        if mapper.more:
+                            chunk.access.extend(mapper.more)
+                            mapper.more = []
                 elif reason is None:  # a log line with nothing for us (checkpoint, plain LOG, ...)
                     recognised = True
                     continue
