@@ -51,6 +51,7 @@ SET pgaudit.log_catalog = off;
 SELECT relname FROM pg_class WHERE relname = 'health';
 SET pgaudit.log_relation = off;
 SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R001';
+COPY (SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id)) TO STDOUT;
 SET pgaudit.log_relation = on;
 SET pgaudit.log_statement_once = off;
 SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R002';
@@ -234,6 +235,10 @@ def test_log_relation_off_gives_the_events_of_log_relation_on(sessions: dict[str
                 ("pref_osaka.residents", "pref_osaka", "view", ["name"], [("pref_osaka", "{}")], True)]
     for subject in ("R001", "R002"):
         assert shape(subject) == [(*e[:4], [(e[4][0][0], subject)], e[5]) for e in expected]
+    # COPY of a join: the query's line (no table) and the COPY's own line, one export per table
+    copy = _by_statement(sessions["settings"], "COPY (SELECT r.name")
+    assert sorted((e["action"], e["resource"]) for e in copy) == [
+        ("export", "pref_osaka.health"), ("export", "pref_osaka.residents")]
 
 
 @pytest.mark.postgres
