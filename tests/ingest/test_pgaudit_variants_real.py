@@ -90,6 +90,7 @@ DO $$ BEGIN PERFORM name FROM pref_osaka.residents WHERE resident_id = 'R002'; E
 SELECT pref_osaka.lookup('R001');
 WITH x AS (SELECT * FROM pref_osaka.residents WHERE resident_id = 'R001') SELECT name FROM x;
 COPY pref_osaka.residents TO STDOUT;
+COPY pref_osaka.residents TO '@OUT@';
 \copy (SELECT name FROM pref_osaka.residents WHERE resident_id = 'R002') TO '/dev/null'
 BEGIN;
 DECLARE cur CURSOR FOR SELECT * FROM pref_osaka.residents;
@@ -178,7 +179,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
         try:
             server.psql(SETUP, host="127.0.0.1")
             server.psql(SETTINGS, host="127.0.0.1")
-            server.psql(STATEMENTS, host="127.0.0.1")
+            server.psql(STATEMENTS.replace("@OUT@", str(server.root / "out.csv")), host="127.0.0.1")
             server.psql(IDENTITY, host="127.0.0.1")
             server.as_user("clerk", CLERK)  # unix socket: no client address
             server.as_user("postgres", "SELECT 1 FROM pref_osaka.residents WHERE resident_id = 'R002';\n",
@@ -282,7 +283,10 @@ def test_statement_forms(sessions: dict[str, list[dict[str, Any]]]) -> None:
         ("view", r, one),      # CTE
         ("export", r, []),     # COPY table TO STDOUT
     ]
-    assert data[6] == ("export", r, two)  # \copy (query) TO file: one export, not two
+    assert data[6:8] == [
+        ("export", r, []),     # COPY table TO 'file' (on the server)
+        ("export", r, two),    # \copy (query) TO file: one export, not two
+    ]
     cursor = _by_statement(s, "DECLARE cur")
     assert [(e["action"], e["resource"]) for e in cursor] == [("export", r), ("other", None)]
     into = _by_statement(s, "SELECT * INTO")
