@@ -95,6 +95,16 @@ def test_permission_denied_for_a_schema_is_a_failed_access_to_its_table(tmp_path
         "view", "secret.t", "failure", [("secret", "X1")])
 
 
+def test_a_jsonlog_named_like_any_log_is_read_as_jsonlog(tmp_path: Path) -> None:
+    log = tmp_path / "db01-postgresql.log"
+    log.write_text('{"timestamp":"2024-01-05 10:00:00.123 JST","user":"op1","dbname":"kintai","pid":7,'
+                   '"remote_host":"10.0.0.5","session_id":"65a.1","vxid":"3/1","error_severity":"LOG",'
+                   '"message":"AUDIT: SESSION,1,1,READ,SELECT,TABLE,cc.t,SELECT * FROM cc.t WHERE id = $1,X1"}\n',
+                   encoding="utf-8")
+    [event] = _events(log)
+    assert (event["resource"], event["subjects"], event["source_ip"]) == ("cc.t", [("cc", "X1")], "10.0.0.5")
+
+
 def test_stderr_log_is_refused_naming_the_setting(tmp_path: Path) -> None:
     log = tmp_path / "postgresql-2024-01-05.log"
     log.write_text(

@@ -592,9 +592,19 @@ def _json_rows(text: IO[str]) -> Iterator[Row]:
 
 
 def is_jsonlog(path: Path) -> bool:
-    """By name: PostgreSQL names its jsonlog files *.json."""
+    """By name: PostgreSQL names its jsonlog files *.json; a file named otherwise (a log shipper's
+    *.log) by its first record, which in a jsonlog is an object starting with its timestamp."""
     name = path.name.lower().removesuffix(".gz")
-    return name.endswith(".json") or name.endswith(".jsonl")
+    if name.endswith((".json", ".jsonl")):
+        return True
+    if name.endswith(".csv"):
+        return False
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(len(_JSON_START) + 3)
+    except (OSError, EOFError, zlib.error):
+        return False  # the reader reports the damage
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_JSON_START.encode())
 
 
 def pgaudit_reader(ws: Workspace) -> Callable[[Path], Iterator[Chunk]]:
