@@ -68,6 +68,9 @@ def test_a_quoted_japanese_table_is_named_as_the_parser_names_it(tmp_path: Path)
     ("SELECT name FROM s.t WHERE resident_id = p_id AND kind_code = p_kind", "SELECT", "search", ["s.t"]),
     # two tables: the same shape is a join condition
     ("SELECT name FROM s.t JOIN s.u ON resident_id = id", "SELECT", "export", ["s.t", "s.u"]),
+    # a WITH name is no table
+    ("WITH x AS (SELECT * FROM s.t WHERE id = 'A') SELECT name FROM x", "SELECT", "view", ["s.t"]),
+    ("WITH x AS (SELECT * FROM s.t) SELECT * FROM x JOIN s.u USING (k)", "SELECT", "export", ["s.u", "s.t"]),
 ])
 def test_statements_inside_statements(sql: str, command: str, action: str, tables: list[str]) -> None:
     m = map_sql(sql, [], command)

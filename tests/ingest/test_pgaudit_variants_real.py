@@ -52,6 +52,7 @@ SELECT relname FROM pg_class WHERE relname = 'health';
 SET pgaudit.log_relation = off;
 SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R001';
 COPY (SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id)) TO STDOUT;
+WITH x AS (SELECT * FROM pref_osaka.residents WHERE resident_id = 'R002') SELECT name FROM x;
 SET pgaudit.log_relation = on;
 SET pgaudit.log_statement_once = off;
 SELECT r.name FROM pref_osaka.residents r JOIN pref_osaka.health h USING (resident_id) WHERE resident_id = 'R002';
@@ -240,6 +241,10 @@ def test_log_relation_off_gives_the_events_of_log_relation_on(sessions: dict[str
     copy = _by_statement(sessions["settings"], "COPY (SELECT r.name")
     assert sorted((e["action"], e["resource"]) for e in copy) == [
         ("export", "pref_osaka.health"), ("export", "pref_osaka.residents")]
+    # a WITH name is no table: the one event is on the table the WITH reads
+    cte = _by_statement(sessions["settings"], "WITH x AS")
+    assert [(e["action"], e["resource"], e["subjects"]) for e in cte] == [
+        ("view", "pref_osaka.residents", [("pref_osaka", "R002")])]
 
 
 @pytest.mark.postgres

@@ -70,6 +70,10 @@ class _Collector(Visitor):  # type: ignore[misc]
         # key_col = name: a join condition, or (in a PL/pgSQL body, which pgaudit logs as written)
         # a look-up by a variable whose value the text does not show; _map_node decides which
         self.by_name: list[str] = []
+        self.ctes: set[str] = set()  # WITH names: a FROM naming one reads no table of that name
+
+    def visit_CommonTableExpr(self, ancestors: object, node: ast.CommonTableExpr) -> None:
+        self.ctes.add(str(node.ctename))
 
     def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
         name = node.funcname[-1].sval if node.funcname else ""
@@ -293,6 +297,7 @@ def _map_node(node: ast.Node | None, command: str | None) -> SqlAccess:
         return wrapped
     c = _Collector()
     c(node)
+    c.tables = [t for t in c.tables if t not in c.ctes]
     if isinstance(node, ast.SelectStmt):
         if c.set_config:  # SELECT set_config('pgaudit.log', 'none', false)
             return SqlAccess(action="admin", tables=c.tables, setting=c.set_config)
