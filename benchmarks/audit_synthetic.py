@@ -162,7 +162,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--dir", type=Path, default=None)
     p.add_argument("--full-repeat", type=int, default=None, help="full runs (default: --repeat)")
-    p.add_argument("--memory-limit", default=None, help="DuckDB memory_limit for the runs, e.g. 3GB")
+    p.add_argument("--memory-limit", default=None, help="DuckDB memory_limit for the runs, e.g. 3GB, or 'off' "
+                   "(default: the audit's own, kansa.audit.memory)")
     p.add_argument("--reuse", action="store_true", help="audit the workspace already in --dir/ws (days added by "
                    "earlier daily runs included) instead of generating one")
     args = p.parse_args()
@@ -173,21 +174,21 @@ def main() -> None:
         row = ws.con.execute("SELECT count(*), max(CAST(ts AS DATE)) FROM access_events").fetchone()
         n = int(row[0]) if row else 0
         args.days = (row[1] - START).days + 1 if row and row[1] else 0  # the daily runs continue after it
+        got = ws.con.execute("SELECT count(*) FROM actors").fetchone()
+        args.actors = int(got[0]) if got else args.actors  # the daily runs add days for the same actors
     else:
         ws = init_workspace(tmp / "ws")
         _registry(ws.con, args.actors, args.days)
         n = _events(ws.con, args.actors, 0, args.days, args.per_day)
     t_gen = time.perf_counter() - t0
-    if args.memory_limit:
-        ws.con.execute(f"SET memory_limit = '{args.memory_limit}'")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
     print(f"workspace: {n} access events, {args.actors} actors, {args.days} days (generated in {t_gen:.1f} s)",
           flush=True)
     full, full_cpu, peer_full, peer_full_cpu, found = [], [], [], [], None
-    for _ in range(args.full_repeat or args.repeat):
+    for _ in range(args.repeat if args.full_repeat is None else args.full_repeat):
         _reset_audit(ws)
-        secs, cpu, found = _cpu_timed(lambda: run_audit(ws))
+        secs, cpu, found = _cpu_timed(lambda: run_audit(ws, memory_limit=args.memory_limit))
         full.append(secs)
         full_cpu.append(cpu)
         p_secs, p_cpu, _ = _cpu_timed(lambda: _peer(ws.con))
@@ -195,26 +196,33 @@ def main() -> None:
         peer_full_cpu.append(p_cpu)
         print(f"  full run: {secs:.2f} s wall, {cpu:.2f} s CPU; load {os.getloadavg()[0]:.2f}", flush=True)
     if found:
-        print(f"  per detector (last run): {found['seconds']}")
+        print(f"  per detector (last run), wall s: {found['seconds']}")
+        print(f"  per detector (last run), CPU s: {found['cpu_seconds']}")
+    if full:
+        print(f"  peak RSS after the full runs: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+              flush=True)
     if full:
         print(f"full audit: median {statistics.median(full):.2f} s wall {sorted(round(x, 2) for x in full)}, "
               f"CPU {statistics.median(full_cpu):.2f} s; peer GROUP BY: median {statistics.median(peer_full):.2f} s "
               f"wall, {statistics.median(peer_full_cpu):.2f} s CPU; findings {found['findings'] if found else 0}",
               flush=True)
     daily, daily_cpu, peer_daily, peer_daily_cpu = [], [], [], []
+    if not args.repeat:
+        ws.close()
+        return
     day_ix = args.days
     for i in range(args.repeat):
         while (START + timedelta(days=day_ix)).isoweekday() > 5:
             day_ix += 1
         added = _events(ws.con, args.actors, day_ix, 1, args.per_day)
-        secs, cpu, out = _cpu_timed(lambda: run_audit(ws))
+        secs, cpu, out = _cpu_timed(lambda: run_audit(ws, memory_limit=args.memory_limit))
         daily.append(secs)
         daily_cpu.append(cpu)
         p_secs, p_cpu, _ = _cpu_timed(lambda d=START + timedelta(days=day_ix): _peer(ws.con, d))
         peer_daily.append(p_secs)
         peer_daily_cpu.append(p_cpu)
         print(f"  daily run {i + 1}: {added} new events, computed {out['computed'].get('behaviour')}, {secs:.2f} s "
-              f"wall, {cpu:.2f} s CPU, load {os.getloadavg()[0]:.2f}; per detector {out['seconds']}", flush=True)
+              f"wall, {cpu:.2f} s CPU, load {os.getloadavg()[0]:.2f}; per detector CPU s {out['cpu_seconds']}", flush=True)
         day_ix += 1
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"daily audit: median {statistics.median(daily):.2f} s wall, {statistics.median(daily_cpu):.2f} s CPU; "
