@@ -31,7 +31,7 @@ from kansa.model.formats import CSVLOG_COLUMNS
 BLOCK_BYTES = 16 << 20
 # The columns the pgaudit mapper reads (see pgaudit._USED); the other 17 are checked, not kept.
 USED = ("log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
-        "virtual_transaction_id", "error_severity", "message")
+        "virtual_transaction_id", "error_severity", "sql_state_code", "message", "query")
 
 
 class Irregular(Exception):

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
 from kansa.ingest.csvlog_blocks import Irregular, RecordBlock, record_blocks
-from kansa.ingest.pgaudit import _ABBREV, OwnerMap, _Mapper, parse_log_time
+from kansa.ingest.pgaudit import _ABBREV, _DENIED, OwnerMap, _Mapper, _source_ip, parse_log_time
 from kansa.ingest.pipeline import FileResult, ingest_staged_blocks
 from kansa.ingest.sqlmap import _PARAM_MARK
 from kansa.model.workspace import Workspace
@@ -45,6 +45,7 @@ _WANTED_SQL = """
     OR starts_with(message, 'replication connection authorized: ') OR starts_with(message, 'disconnection: ')
     OR starts_with(message, 'password authentication failed')
     OR (error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> '')
+    OR (error_severity = 'ERROR' AND sql_state_code = '42501')
 """
 
 # part: 0 context (previous block), 1 this block, 2 look-ahead (next block; failures only)
@@ -117,7 +118,25 @@ WITH a0 AS (
                         OR length(rest) = list_sum(list_transform(raw_tail, lambda x: length(x) + 1))) AS regular
     FROM a6
 )
-SELECT *, CASE WHEN statement_raw <> {_PREV} THEN statement_raw END AS stmt, NULL::BIGINT AS prior_n FROM a
+, a7 AS (
+    SELECT *, CASE WHEN len(tail) IN (1, 2) AND contains(tail[1], '"')
+                   THEN regexp_extract_all(',' || tail[1], ',({_QUOTED}|[^,"]*)', 1) END AS quoted_items
+    FROM a
+), a8 AS (
+    SELECT * EXCLUDE (quoted_items),
+           CASE WHEN len(tail) NOT IN (1, 2) THEN NULL
+                WHEN NOT regexp_matches(tail[1], '[,"\r\n]') THEN [tail[1]]
+                WHEN NOT regexp_matches(tail[1], '["\r\n]') THEN string_split(tail[1], ',')
+                WHEN quoted_items IS NOT NULL
+                     AND length(tail[1]) + 1 = list_sum(list_transform(quoted_items, lambda x: length(x) + 1))
+                    THEN list_transform(quoted_items, lambda x: {_UNQUOTE.format("x")})
+           END AS tail_list
+    FROM a7
+)
+SELECT * EXCLUDE (regular),
+       regular AND (tail_list IS NOT NULL OR tail[1] IN ({_PREV}, '<none>', '<not logged>')
+                    OR NOT (len(tail) = 1 OR len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+'))) AS regular,
+       CASE WHEN statement_raw <> {_PREV} THEN statement_raw END AS stmt, NULL::BIGINT AS prior_n FROM a8
 """
 
 # Only when the block has "<previously logged>" lines (pgaudit.log_statement_once): their statement.
@@ -169,24 +188,28 @@ def _time_sql() -> str:
 _OUT = f"""
 WITH j AS (
     SELECT b.n, b.part, b.sess, b.vxid, b.stmt_id, b.substmt, b.command, b.object_name, b.statement_raw,
-           b.stmt, b.prior_n, b.tail,
+           b.stmt, b.prior_n, b.tail, b.tail_list,
            s.mapped, s.action, s.resource, s.owner, s.columns, s.keys, s.tables,
            CASE
                WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
                WHEN b.tail[1] = {_PREV} THEN 'prev'
+               WHEN len(b.tail) = 1 THEN 'list'
+               WHEN len(b.tail) = 2 AND regexp_full_match(b.tail[2], '[0-9]+') AND len(b.tail_list) >= s.n_params
+                   THEN 'list_counted'
                WHEN len(b.tail) = s.n_params + 1 AND regexp_full_match(b.tail[-1], '[0-9]+') THEN 'counted'
                ELSE 'all'
            END AS tail_kind
     FROM b JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
         AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
 ), l AS (
-    SELECT * EXCLUDE (tail),
+    SELECT * EXCLUDE (tail, tail_list),
            CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
+               WHEN 'list' THEN tail_list WHEN 'list_counted' THEN tail_list
                WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0,
            CASE
                WHEN tail_kind IN ('none', 'prev') THEN
                    CASE WHEN len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+') THEN try_cast(tail[2] AS BIGINT) END
-               WHEN tail_kind = 'counted' THEN try_cast(tail[-1] AS BIGINT)
+               WHEN tail_kind IN ('counted', 'list_counted') THEN try_cast(tail[-1] AS BIGINT)
            END AS nrows
     FROM j
 ), c AS (
@@ -332,7 +355,7 @@ class CsvlogStager:
             raise Irregular(f"line {bad}: an AUDIT body the columnar path does not split")
         self._add_shapes()
         out = con.sql(_OUT).to_arrow_table()
-        out = self._fill_times(out)
+        out = self._add_denied(self._fill_times(out))
         self.context = con.sql(
             f"SELECT * EXCLUDE (sess, session_kind) FROM r WHERE part = 1 ORDER BY n DESC LIMIT {CONTEXT_ROWS}"
         ).to_arrow_table()
@@ -345,6 +368,29 @@ class CsvlogStager:
                               "raw": pa.array([], pa.string())})
         return StagedBlock(good, subjects, empty_bad, block.end_line - block.first_line + 1,
                            block.first_line, block.end_line, block.end_offset, block.digest)
+
+    def _add_denied(self, out: pa.Table) -> pa.Table:
+        """Statements the server refused for lack of privilege (SQLSTATE 42501): they have no AUDIT
+        line, only the ERROR; the line reader's ``_Mapper.denied`` reads each (they are rare)."""
+        denied = self.con.sql(
+            "SELECT n, log_time, user_name, database_name, message, query, connection_from FROM r "
+            f"WHERE part = 1 AND error_severity = 'ERROR' AND sql_state_code = '{_DENIED}' AND query <> '' ORDER BY n"
+        ).fetchall()
+        if not denied:
+            return out
+        rows: list[dict[str, Any]] = []
+        for n, log_time, user, database, message, query, connection_from in denied:
+            try:
+                got = self.mapper.denied({"log_time": log_time, "user_name": user, "database_name": database,
+                                          "message": message, "query": query,
+                                          "source_ip": _source_ip(connection_from)}, n)
+            except ValueError as exc:
+                raise Irregular(f"line {n}: {exc}") from exc
+            rows.append({**got, "n": n, "reason": None, "purpose": None, "ticket": None, "bytes": None,
+                         "system": None, "log_time": log_time,
+                         "subjects": [v for _, v in got["subjects"]]})
+        extra = pa.Table.from_pylist(rows, schema=out.schema)
+        return pa.concat_tables([out, extra]).sort_by("n")
 
     def _fill_times(self, out: pa.Table) -> pa.Table:
         """Times the SQL left NULL (zone abbreviations it does not know): parse_log_time decides,
