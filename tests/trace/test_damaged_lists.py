@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -110,6 +111,10 @@ def _wareki_forms(d: date, k: int) -> str:
 
 def _old_kanji(name: str) -> str:
     return "".join(OLD_FORMS.get(c, c) for c in name)
+
+
+def _circled_chome(address: str) -> str:
+    return re.sub(r"(?<!\d)([1-9])丁目", lambda m: chr(0x2460 + int(m.group(1)) - 1) + "丁目", address, count=1)
 
 
 def _new_kanji(name: str) -> str:
@@ -242,7 +247,8 @@ def excel_title_blank_rows_and_sheets(w: World, tmp: Path) -> Case:
 def cp932_vendor_characters(w: World, tmp: Path) -> Case:
     rows = w.leak(11)
     body = [["氏名", "勤務先", "住所", "電話番号", "備考"]]
-    body += [[_old_kanji(p.name), f"㈱{p.name[0]}商事", f"{p.address}　①号棟", p.phone, "№①"] for p in rows]
+    # NEC circled digits typed for the 丁目 number (④丁目), IBM kanji in names (髙, 﨑), ㈱ and №
+    body += [[_old_kanji(p.name), f"㈱{p.name[0]}商事", _circled_chome(p.address), p.phone, "№①"] for p in rows]
     return Case(tmp / "cp932.csv", list(rows), {"encoding": "cp932"}, {0: "name", 2: "address", 3: "phone"}) \
         .write(_csv_bytes(body, "cp932"))
 
@@ -288,7 +294,28 @@ def totals_and_blank_lines(w: World, tmp: Path) -> Case:
         if i % 40 == 39:
             body.append(["", "", ""])
     body += [[], ["合計", f"{len(rows)}件", ""], [], []]
-    return Case(tmp / "totals.csv", [*rows, None], {}, {0: "name", 1: "dob", 2: "phone"}).write(_csv_bytes(body))
+    totals_line = len(body) - 2  # 1-based: one line per row here
+    return Case(tmp / "totals.csv", [*rows, None], {"skipped_lines": [{"line": totals_line, "reason": "totals line"}]},
+                {0: "name", 1: "dob", 2: "phone"}).write(_csv_bytes(body))
+
+
+def header_repeated_at_page_breaks(w: World, tmp: Path) -> Case:
+    """A list printed to PDF and copied back, or pasted together from pages: the header again
+    every 50 rows."""
+    rows = w.leak(22)
+    header = ["氏名", "生年月日", "住所"]
+    body: list[list[str]] = [header]
+    people: list[Person | None] = []
+    for i, p in enumerate(rows):
+        if i and i % 50 == 0:
+            body.append(header)
+            people.append(None)
+        body.append([p.name, p.birth.isoformat(), p.address])
+        people.append(p)
+    skipped = [{"line": k + 1, "reason": "header repeated (a page break of a printed or merged list)"}
+               for k, r in enumerate(body) if k and r == header]
+    return Case(tmp / "pages.csv", people, {"header": True, "skipped_lines": skipped},
+                {0: "name", 1: "dob", 2: "address"}).write(_csv_bytes(body))
 
 
 def duplicated_rows(w: World, tmp: Path) -> Case:
@@ -341,7 +368,7 @@ MAKERS: list[Any] = [
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
     wareki_in_every_form, wareki_without_other_keys, excel_title_blank_rows_and_sheets,
     cp932_vendor_characters, euc_jp, utf16_unicode_text, tsv, quoted_newlines, totals_and_blank_lines,
-    duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column,
+    duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
     pytest.param(name_and_reading_only, marks=pytest.mark.xfail(strict=True, reason=(
         "term frequencies count the person's own record (linkage.py, another helper's file): an exact"
         " name and reading unique among 1,200 people weighs log2(0.87 × 1200) ≈ 10 bits against a"
@@ -380,3 +407,17 @@ def test_the_simulated_people_are_varied_enough(world: World) -> None:
     surnames = {p.name.split("\u3000")[0] for p in world.held}
     assert len(surnames) < 0.9 * HELD  # common surnames repeat, as in any real list
     assert any(set(p.name) & set(OLD_FORMS) for p in world.held)
+
+
+@pytest.mark.parametrize("day", [date(1989, 1, 8), date(1989, 1, 7), date(1970, 3, 2), date(2019, 5, 1),
+                                 date(1926, 12, 25), date(1945, 8, 15)])
+def test_every_wareki_form_of_a_day_is_read_as_that_day(tmp_path: Path, day: date) -> None:
+    """Era boundaries included: 平成元年1月8日 (H1/1/8) is the day after 昭和64年1月7日."""
+    from kansa.trace.normalize import norm_date
+
+    forms = [_wareki_forms(day, k) for k in range(7)]
+    path = tmp_path / "dates.csv"
+    path.write_bytes(_csv_bytes([["山田　太郎", f] for f in forms]))
+    table = read_table(path)
+    assert table.columns.get("dob") == 1
+    assert [norm_date(r[1]) for r in table.rows] == [day.isoformat()] * len(forms)

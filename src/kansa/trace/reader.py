@@ -551,6 +551,16 @@ def _header_row(kept: list[tuple[int, list[str]]], id_column: str | None) -> int
     return None
 
 
+_TOTALS_RE = re.compile(r"^(?:合計|総計|小計|件数|総件数|以上|計$|total|sum\b|grand total)")
+
+
+def _is_totals(row: Sequence[str]) -> bool:
+    """A spreadsheet's closing line (合計 200件, Total: 200): a label first, a count or two after.
+    No name or reading starts with these words; the line carries no person."""
+    cells = [c.strip() for c in row if c.strip()]
+    return bool(cells) and len(cells) <= 3 and bool(_TOTALS_RE.match(fold(cells[0]).lower()))
+
+
 def read_table(path: Path, encoding: str | None = None, id_column: str | None = None) -> Table:
     """Read a CSV/TSV/Excel list and work out its columns. Raises InputError naming the file."""
     path = Path(path)
@@ -628,8 +638,13 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         raise InputError("no personal-data column recognised (氏名, カナ, 生年月日, 電話, 住所)", path=str(path))
     width = len(header)
     types = [c.type for c in described[:width]]
+    header_key = [c.strip() for c in header]
     for i, r in enumerate(rows):
-        if len(r) > width and has_header and any(c.strip() for c in r[width:]):
+        if has_header and [c.strip() for c in r] == header_key:
+            table.skipped[i] = "header repeated (a page break of a printed or merged list)"
+        elif _is_totals(r):
+            table.skipped[i] = "totals line"
+        elif len(r) > width and has_header and any(c.strip() for c in r[width:]):
             fixed = _repair(r, width, types)
             if fixed is None:
                 table.skipped[i] = f"{len(r)} cells for {width} columns"
