@@ -43,7 +43,11 @@ def _render_index(data: dict[str, Any]) -> None:
     for d in details:
         table.add_row(d["dataset_id"], str(d["records"]), ", ".join(d["fields"]), str(d["skipped"]))
     console.print(table)
-    console.print("no raw personal data stored: keyed hashes and Bloom filters only / 生の個人データは保存していません")
+    if data.get("mode") == "plaintext":
+        console.print("plaintext mode (opted in): normalised values stored in clear beside the keyed hashes"
+                      " / 平文モード: 正規化した値を平文でも保存しています (--mode keyed で消去)")
+    else:
+        console.print("no raw personal data stored: keyed hashes and Bloom filters only / 生の個人データは保存していません")
 
 
 def _pct(v: Any) -> str:
@@ -113,14 +117,24 @@ def index_cmd(
     version: Annotated[str | None, typer.Option(help="Dataset version (snapshot).")] = None,
     id_column: Annotated[str | None, typer.Option(help="Column holding the owner's record id.")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="Index mode, kept by the workspace: keyed (default; erases clear values stored before) or"
+                          " plaintext (opt-in: normalised values also stored in clear)."),
+    ] = None,
     ws_path: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Index owners' datasets as keyed hashes and Bloom filters (no raw personal data kept)."""
     from kansa.trace import index_dataset, index_world_datasets
+    from kansa.trace.index import ensure_trace_tables
+    from kansa.trace.mode import set_index_mode
 
     _world_or_file(world, file, owner, name)
     with workspace(ws_path, "trace index", str(world or file)) as ws:
+        if mode is not None:
+            ensure_trace_tables(ws)
+            set_index_mode(ws, mode)
         if world is not None:
             result = index_world_datasets(ws, world)
         else:

@@ -118,9 +118,12 @@ def _distinct(values: Iterable[Any]) -> tuple[list[Any], list[int]]:
 _ABSENT = object()
 
 
-def encode_rows(hkey: bytes, bkey: bytes, rows: list[dict[str, object]], parallel: bool) -> list[list[Any] | None]:
+def encode_rows(
+    hkey: bytes, bkey: bytes, rows: list[dict[str, object]], parallel: bool, keep_text: bool = False
+) -> list[list[Any] | None]:
     """Per row the ``RECORD_COLUMNS`` values (None where a field is missing), or None when the row
-    has no usable personal field for a Bloom filter; the same as folding and encoding row by row."""
+    has no usable personal field for a Bloom filter; the same as folding and encoding row by row.
+    ``keep_text`` (plaintext mode only) appends the normalised values of ``HASH_FIELDS``."""
     n = len(rows)
     pool = None
     if parallel and workers() > 1:
@@ -145,7 +148,10 @@ def encode_rows(hkey: bytes, bkey: bytes, rows: list[dict[str, object]], paralle
         if all(b is None for b in bf):
             out.append(None)
             continue
-        out.append([*bf, *(h[2] if (h := col[i]) is not None else None for col in hashes)])
+        enc = [*bf, *(h[2] if (h := col[i]) is not None else None for col in hashes)]
+        if keep_text:
+            enc += [t[0] or None if (t := col[i]) is not None else None for col in hashes]
+        out.append(enc)
     return out
 
 

@@ -23,6 +23,7 @@ from kansa.model.migrations import Migration
 from kansa.model.workspace import Workspace
 from kansa.trace.batch import RECORD_COLUMNS, encode_rows
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, blooms, field_hashes
+from kansa.trace.mode import PLAIN_COLUMNS, index_mode
 from kansa.trace.reader import read_table
 
 TRACE_MIGRATIONS: list[Migration] = [
@@ -92,6 +93,21 @@ TRACE_MIGRATIONS: list[Migration] = [
             """,
         ],
     ),
+    Migration(
+        4,
+        "opt-in plaintext index mode",
+        [
+            *(f"ALTER TABLE trace_records ADD COLUMN p_{f} VARCHAR" for f in HASH_FIELDS),
+            "ALTER TABLE trace_datasets ADD COLUMN plaintext BOOLEAN DEFAULT false",
+            """
+            CREATE TABLE trace_settings (
+                name        VARCHAR PRIMARY KEY,  -- index_mode
+                value       VARCHAR NOT NULL,
+                set_at      TIMESTAMPTZ
+            )
+            """,
+        ],
+    ),
 ]
 
 
@@ -114,12 +130,15 @@ Python and dominates a large trace; below this size starting the workers costs m
 saves."""
 
 
-def encode_table_rows(ws: Workspace, rows: list[dict[str, object]]) -> list[list[Any] | None]:
+def encode_table_rows(
+    ws: Workspace, rows: list[dict[str, object]], keep_text: bool = False
+) -> list[list[Any] | None]:
     """Normalise and encode raw field dicts: per row the ``RECORD_COLUMNS`` values (None where a
-    field is missing), or None when the row has no usable personal field at all. Each distinct
-    value is folded once (``batch``); large inputs use one worker process per available core."""
+    field is missing), or None when the row has no usable personal field at all; with
+    ``keep_text`` (plaintext mode) followed by the normalised values (``PLAIN_COLUMNS``). Each
+    distinct value is folded once (``batch``); large inputs use one worker process per core."""
     hkey, bkey = trace_keys(ws)
-    return encode_rows(hkey, bkey, rows, parallel=len(rows) >= PARALLEL_MIN)
+    return encode_rows(hkey, bkey, rows, parallel=len(rows) >= PARALLEL_MIN, keep_text=keep_text)
 
 
 def encode_records(ws: Workspace, records: list[dict[str, str]]) -> list[list[Any] | None]:
@@ -157,7 +176,8 @@ def index_dataset(
     table = read_table(path, encoding=encoding, id_column=id_column)
     dataset_id = f"{owner}/{name}/{version or ''}"
     raw = [table.fields(r) for r in table.rows]
-    encoded = encode_table_rows(ws, raw)
+    plaintext = index_mode(ws) == "plaintext"
+    encoded = encode_table_rows(ws, raw, keep_text=plaintext)
     id_idx = table.columns.get("id")
     rec_rows: list[tuple[Any, ...]] = []
     skipped = 0
@@ -173,8 +193,9 @@ def index_dataset(
         rec_rows.append((dataset_id, record_no, subject, *enc))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store_index(ws, dataset_id, owner, name, version, rec_rows, table.canonical_fields, str(path), digest,
-                valid_from, valid_to)
-    return {"dataset_id": dataset_id, "records": len(rec_rows), "fields": table.canonical_fields, "skipped": skipped}
+                valid_from, valid_to, plaintext=plaintext)
+    return {"dataset_id": dataset_id, "records": len(rec_rows), "fields": table.canonical_fields, "skipped": skipped,
+            "mode": "plaintext" if plaintext else "keyed"}
 
 
 def store_index(
@@ -189,25 +210,28 @@ def store_index(
     digest: str | None = None,
     valid_from: date | str | None = None,
     valid_to: date | str | None = None,
+    plaintext: bool = False,
 ) -> None:
     """Replace the index of one dataset version in one transaction. ``rows``: (dataset_id,
-    record_no, subject_id, *RECORD_COLUMNS values) as ``encode_records`` gives them."""
+    record_no, subject_id, *RECORD_COLUMNS values) as ``encode_records`` gives them, followed by
+    the ``PLAIN_COLUMNS`` values when ``plaintext`` (the workspace's opt-in mode)."""
     ensure_trace_tables(ws)
-    recs_df = pd.DataFrame(rows, columns=["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
+    stored = [*RECORD_COLUMNS, *(PLAIN_COLUMNS if plaintext else [])]
+    recs_df = pd.DataFrame(rows, columns=["dataset_id", "record_no", "subject_id", *stored])
     con = ws.con.cursor()  # own cursor: the shared connection may hold an unfetched result
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
         for t in ("trace_records", "trace_datasets"):
             con.execute(f"DELETE FROM {t} WHERE dataset_id = ?", [dataset_id]).fetchall()
         con.register("recs_df", recs_df)
-        cols = ", ".join(["dataset_id", "record_no", "subject_id", *RECORD_COLUMNS])
+        cols = ", ".join(["dataset_id", "record_no", "subject_id", *stored])
         con.execute(f"INSERT INTO trace_records ({cols}) SELECT {cols} FROM recs_df").fetchall()
         con.unregister("recs_df")
         con.execute(
             "INSERT INTO trace_datasets (dataset_id, owner_id, name, version, source_file, digest, records, fields,"
-            " indexed_at, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " indexed_at, valid_from, valid_to, plaintext) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [dataset_id, owner, name, version, source, digest, len(rows), fields, datetime.now(UTC),
-             valid_from, valid_to],
+             valid_from, valid_to, plaintext],
         ).fetchall()
         con.execute("COMMIT").fetchall()
     except Exception:
@@ -217,6 +241,7 @@ def store_index(
 
 def index_world_datasets(ws: Workspace, world_dir: Path) -> dict[str, Any]:
     """Index every manifest entry of kind ``dataset`` in a world directory."""
+    ensure_trace_tables(ws)
     world_dir = Path(world_dir)
     manifest = world_dir / "manifest.json"
     try:
@@ -245,4 +270,5 @@ def index_world_datasets(ws: Workspace, world_dir: Path) -> dict[str, Any]:
                 valid_to=entry.get("valid_to"),
             )
         )
-    return {"datasets": len(done), "records": sum(d["records"] for d in done), "details": done}
+    return {"datasets": len(done), "records": sum(d["records"] for d in done), "details": done,
+            "mode": index_mode(ws)}
