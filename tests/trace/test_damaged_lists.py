@@ -299,6 +299,35 @@ def totals_and_blank_lines(w: World, tmp: Path) -> Case:
                 {0: "name", 1: "dob", 2: "phone"}).write(_csv_bytes(body))
 
 
+_CITY = re.compile(r"^(.+?[都道府県])(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])(.*)$")
+
+
+def _address_parts(address: str) -> list[str]:
+    """大阪府 / 大阪市北区 / 梅田1丁目2番3号 / ハイツ101 (the building empty when there is none)."""
+    street, _, building = address.partition("\u3000")
+    m = _CITY.match(street)
+    assert m is not None, street
+    return [m.group(1), m.group(2), m.group(3), building]
+
+
+def address_over_four_columns(w: World, tmp: Path) -> Case:
+    rows = w.leak(23)
+    body = [["氏名", "都道府県", "市区町村", "番地", "建物名", "電話番号"]]
+    body += [[p.name, *_address_parts(p.address), p.phone] for p in rows]
+    return Case(tmp / "address4.csv", list(rows), {"address_parts": [1, 2, 3, 4], "fields": ["address", "name", "phone"]},
+                {0: "name", 1: "address_part", 2: "address", 3: "address_part", 4: "address_part", 5: "phone"}) \
+        .write(_csv_bytes(body))
+
+
+def address_in_numbered_columns(w: World, tmp: Path) -> Case:
+    rows = w.leak(24)
+    body = [["お名前", "住所1", "住所2", "生年月日"]]
+    body += [[p.name, "".join(_address_parts(p.address)[:3]), _address_parts(p.address)[3], p.birth.isoformat()]
+             for p in rows]
+    return Case(tmp / "address12.csv", list(rows), {"address_parts": [1, 2]},
+                {0: "name", 1: "address", 2: "address_part", 3: "dob"}).write(_csv_bytes(body))
+
+
 def header_repeated_at_page_breaks(w: World, tmp: Path) -> Case:
     """A list printed to PDF and copied back, or pasted together from pages: the header again
     every 50 rows."""
@@ -369,6 +398,7 @@ MAKERS: list[Any] = [
     wareki_in_every_form, wareki_without_other_keys, excel_title_blank_rows_and_sheets,
     cp932_vendor_characters, euc_jp, utf16_unicode_text, tsv, quoted_newlines, totals_and_blank_lines,
     duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
+    address_over_four_columns, address_in_numbered_columns,
     pytest.param(name_and_reading_only, marks=pytest.mark.xfail(strict=True, reason=(
         "term frequencies count the person's own record (linkage.py, another helper's file): an exact"
         " name and reading unique among 1,200 people weighs log2(0.87 × 1200) ≈ 10 bits against a"

@@ -185,6 +185,7 @@ class Table:
     empty_lines: int = 0
     preamble_lines: list[int] = field(default_factory=list)  # title lines above the header
     sheets: list[str] = field(default_factory=list)  # Excel: the sheets read, in order (rows are per sheet)
+    address_parts: list[int] = field(default_factory=list)  # columns joined into the address, in order
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -208,6 +209,8 @@ class Table:
     def fields(self, row: Sequence[str]) -> dict[str, object]:
         """Field → raw value for one data row (never a sensitive number)."""
         out: dict[str, object] = {k: (row[i] if i < len(row) else "") for k, i in self.columns.items()}
+        if self.address_parts:
+            out["address"] = " ".join(row[i].strip() for i in self.address_parts if i < len(row) and row[i].strip())
         combined = out.pop("name_address", None)
         if combined:
             parts = split_name_address(str(combined))
@@ -242,6 +245,7 @@ class Table:
             "empty_lines": self.empty_lines,
             "preamble_lines": self.preamble_lines,
             "sheets": self.sheets,
+            "address_parts": self.address_parts,
             "postcode_check": self.postcode_check(),
         }
 
@@ -551,6 +555,37 @@ def _header_row(kept: list[tuple[int, list[str]]], id_column: str | None) -> int
     return None
 
 
+# Japanese forms split the address: 都道府県 / 市区町村 / 番地 / 建物名, or 住所1 / 住所2 / 住所3.
+ADDRESS_PART_WORDS = ("都道府県", "市区町村", "市町村", "市区郡", "町名", "町域", "番地", "丁目", "建物", "ビル名",
+                      "マンション", "アパート", "部屋番号", "号室", "addressline", "street", "building", "city")
+_ADDRESS_NUMBERED = re.compile(r"^(?:住所|address|addr)\d$")
+
+
+def _is_address_part(header: str) -> bool:
+    key = _header_key(header)
+    return bool(_ADDRESS_NUMBERED.match(key)) or any(w in key for w in ADDRESS_PART_WORDS)
+
+
+def _join_address_parts(table: Table) -> None:
+    """Columns whose headers name parts of an address become one address, in column order.
+
+    Their values alone look like nothing (大阪府, 1丁目2番3号, ハイツ101) or like the wrong thing (a
+    building name passes for a name), so the header decides; it takes two such columns, or one
+    beside a column typed as the address, to call it a split address."""
+    parts = [c for c in table.described
+             if c.type == "address" or (_is_address_part(c.header) and (c.type is None or c.source == "content"))]
+    if len(parts) < 2:
+        return
+    for c in parts:
+        if c.type != "address":
+            if c.type is not None and table.columns.get(c.type) == c.index:
+                del table.columns[c.type]
+            c.note = f"part of the address (header {c.header!r})" + (f"; values looked like {c.type}" if c.type else "")
+            c.type, c.source = "address_part", "header"
+    table.address_parts = [c.index for c in parts]
+    table.columns["address"] = parts[0].index
+
+
 _TOTALS_RE = re.compile(r"^(?:合計|総計|小計|件数|総件数|以上|計$|total|sum\b|grand total)")
 
 
@@ -627,6 +662,8 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
             table.sensitive[c.index] = c.type
         elif c.type is not None and c.type != "email":
             table.columns.setdefault(c.type, c.index)
+    if has_header:
+        _join_address_parts(table)
     if id_column is not None:
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
