@@ -306,9 +306,10 @@ class _Mapper:
         self.shapes: dict[tuple[str | None, str, str, str | None], tuple[
             SqlAccess | None, str, str | None, str | None]] = {}
         self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
-        # Records not yet handed out, by (session, virtual xid): an ERROR in the same transaction
-        # right after an AUDIT line means that statement failed.
-        self.open: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # The last audited statement of each (session, virtual xid): its statement id, the texts
+        # its lines logged, its events. An ERROR in the same transaction after it means it failed,
+        # unless the ERROR names another statement (see record()).
+        self.open: dict[tuple[str, str], tuple[str, set[str], list[dict[str, Any]]]] = {}
         # events of the last AUDIT line after the one record() returned (log_relation off: a join)
         self.more: list[dict[str, Any]] = []
         # (session, statement, substatement, relation) already emitted: with session AND object
@@ -391,8 +392,16 @@ class _Mapper:
                 return login
             severity = str(row.get("error_severity") or "")
             if severity in ("ERROR", "FATAL", "PANIC") and row.get("virtual_transaction_id"):
-                for failed in self.open.pop((session, str(row["virtual_transaction_id"])), ()):
-                    failed["outcome"] = "failure"
+                last = self.open.pop((session, str(row["virtual_transaction_id"])), None)
+                # The ERROR carries the failing statement's text (query, while log_min_error_statement
+                # is error, the default). In an explicit transaction, a statement pgaudit did not log
+                # (unknown table, a class not audited) can fail after one that succeeded: that one
+                # keeps its success. A function's inner statement failing names the outer call,
+                # which pgaudit logged under the same statement id. Without the text: the last one.
+                query = row.get("query")
+                if last is not None and (not query or query in last[1]):
+                    for failed in last[2]:
+                        failed["outcome"] = "failure"
             if severity == "ERROR" and row.get("sql_state_code") == _DENIED and row.get("query"):
                 return self.denied(row, line)
             return None
@@ -455,7 +464,12 @@ class _Mapper:
         self.more = recs[1:]
         vxid = str(row.get("virtual_transaction_id") or "")
         if vxid:
-            self.open[(session, vxid)] = recs
+            last = self.open.get((session, vxid))
+            if last is None or last[0] != audit["statement_id"]:
+                self.open[(session, vxid)] = last = (audit["statement_id"], set(), [])
+            if statement:
+                last[1].add(statement)
+            last[2].extend(recs)
         return rec
 
     def _other_tables(self, rec: dict[str, Any], mapped: SqlAccess, params: list[str],
