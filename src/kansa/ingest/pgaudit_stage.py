@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
 from kansa.ingest.csvlog_blocks import Irregular, RecordBlock, record_blocks
-from kansa.ingest.pgaudit import _ABBREV, _DENIED, OwnerMap, _Mapper, _source_ip, parse_log_time
+from kansa.ingest.pgaudit import _ABBREV, _COUNTED, _DENIED, OwnerMap, _Mapper, _source_ip, parse_log_time
 from kansa.ingest.pipeline import FileResult, ingest_staged_blocks
 from kansa.ingest.sqlmap import _PARAM_MARK
 from kansa.model.workspace import Workspace
@@ -164,6 +164,10 @@ _SHAPE_TYPES = pa.schema([
     ("mapped", pa.bool_()), ("action", pa.string()), ("resource", pa.string()), ("owner", pa.string()),
     ("columns", pa.list_(pa.string())), ("n_params", pa.int64()),
     ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())]))), ("tables", pa.list_(pa.string())),
+    # pgaudit.log_relation = off (its default): a statement on several tables is one line naming
+    # none; the tables after the first get the same event (the line reader's _Mapper._other_tables)
+    ("others", pa.list_(pa.struct([("resource", pa.string()), ("owner", pa.string()),
+                                   ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())])))]))),
 ])
 
 def _time_sql() -> str:
@@ -189,7 +193,7 @@ _OUT = f"""
 WITH j AS (
     SELECT b.n, b.part, b.sess, b.vxid, b.stmt_id, b.substmt, b.command, b.object_name, b.statement_raw,
            b.stmt, b.prior_n, b.tail, b.tail_list,
-           s.mapped, s.action, s.resource, s.owner, s.columns, s.keys, s.tables,
+           s.mapped, s.action, s.resource, s.owner, s.columns, s.keys, s.tables, s.others,
            CASE
                WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
                WHEN b.tail[1] = {_PREV} THEN 'prev'
@@ -212,7 +216,7 @@ WITH j AS (
                WHEN tail_kind IN ('counted', 'list_counted') THEN try_cast(tail[-1] AS BIGINT)
            END AS nrows
     FROM j
-), c AS (
+), c0 AS (
     SELECT l.* EXCLUDE (params0),
            CASE
                WHEN l.statement_raw = {_PREV} AND (l.params0 = [{_PREV}] OR len(l.params0) = 0)
@@ -224,6 +228,14 @@ WITH j AS (
         SELECT n, CASE WHEN params0 = [{_PREV}] THEN []::VARCHAR[] ELSE params0 END AS stored
         FROM l WHERE statement_raw <> {_PREV} AND n IN (SELECT prior_n FROM l)
     ) pp ON pp.n = l.prior_n
+), c AS (
+    SELECT *, 0 AS xk FROM c0
+    UNION ALL BY NAME
+    SELECT c0.* EXCLUDE (resource, owner, keys), x.o.resource AS resource, x.o.owner AS owner,
+           x.o.keys AS keys, x.xk
+    FROM c0, (SELECT n AS xn, unnest(others) AS o, generate_subscripts(others, 1) AS xk
+              FROM c0 WHERE len(others) > 0) x
+    WHERE c0.n = x.xn
 ), cp AS (
     SELECT k.n FROM (
         SELECT n, sess, stmt_id, tables FROM c
@@ -231,8 +243,8 @@ WITH j AS (
     ) k JOIN c AS x ON x.sess = k.sess AND x.stmt_id = k.stmt_id AND x.n < k.n
     GROUP BY k.n, k.tables HAVING list_has_all(list(x.resource), k.tables)
 ), e AS (
-    SELECT * FROM c WHERE n IN (
-        SELECT min(n) FROM c WHERE n NOT IN (SELECT n FROM cp) GROUP BY sess, stmt_id, substmt, resource)
+    SELECT * FROM c WHERE n NOT IN (SELECT n FROM cp)
+    QUALIFY row_number() OVER (PARTITION BY sess, stmt_id, substmt, resource ORDER BY n, xk) = 1
 ), err AS (
     SELECT n, sess, virtual_transaction_id AS vxid FROM r
     WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
@@ -254,7 +266,7 @@ WITH j AS (
                list_transform(e.keys, lambda k: CASE WHEN k.p = 0 THEN k.v
                                                      WHEN k.p <= len(e.params) THEN e.params[k.p]
                                                      ELSE '$' || k.p END),
-               lambda v: NOT starts_with(v, '$')))) END AS subjects
+               lambda v: NOT starts_with(v, '$') AND v <> '<long param suppressed>'))) END AS subjects, e.xk
     FROM e JOIN r USING (n) WHERE e.part = 1
     UNION ALL
     SELECT n, log_time,
@@ -265,7 +277,7 @@ WITH j AS (
            CASE session_kind WHEN 2 THEN 'logout' ELSE 'login' END,
            CASE WHEN sess <> '' THEN 'session:' || sess END, NULL::VARCHAR[], NULL::VARCHAR, connection_from,
            CASE session_kind WHEN 3 THEN 'failure' ELSE 'success' END, NULL::BIGINT, message, 'postgresql',
-           []::VARCHAR[]
+           []::VARCHAR[], 0
     FROM r WHERE session_kind IS NOT NULL AND part = 1
 ), ip AS (
     SELECT connection_from,
@@ -285,7 +297,7 @@ SELECT n, NULL::VARCHAR AS reason, {_time_sql()} AS ts, account, action, resourc
        NULL::VARCHAR AS purpose, NULL::VARCHAR AS ticket, NULL::VARCHAR AS terminal, source_ip,
        outcome, row_count, NULL::BIGINT AS bytes, statement, NULL::VARCHAR AS system, subjects, source_system,
        log_time
-FROM u ORDER BY n
+FROM u ORDER BY n, xk
 """
 
 
@@ -327,12 +339,23 @@ class CsvlogStager:
                 "n_params": mapped.n_params if mapped else 0,
                 "keys": [{"p": _param_number(v), "v": v} for _, v in keys],
                 "tables": list(mapped.tables) if mapped else [],
+                "others": self._other_tables(mapped, command, object_name, db),
             })
         self.con.register("_new_shapes", pa.Table.from_pylist(rows, schema=_SHAPE_TYPES))
         try:
             self.con.execute("INSERT INTO shapes SELECT * FROM _new_shapes")
         finally:
             self.con.unregister("_new_shapes")
+
+    def _other_tables(self, mapped: Any, command: str, object_name: str, db: str | None) -> list[dict[str, Any]]:
+        if object_name or command not in _COUNTED or not mapped or len(mapped.tables) < 2:
+            return []
+        out = []
+        for table in mapped.tables[1:]:
+            owner = self.mapper.owners.owner_of(db, table)
+            keys = [{"p": _param_number(v), "v": v} for _, v in mapped.keys] if owner and mapped.keys else []
+            out.append({"resource": table, "owner": owner, "keys": keys})
+        return out
 
     def stage(self, block: RecordBlock, ahead: RecordBlock | None) -> StagedBlock:
         con = self.con
