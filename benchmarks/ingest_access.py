@@ -9,6 +9,9 @@ CPU time (user + system, all threads) and peak RSS are reported as the median of
 the load average, because this machine is shared.
 
     python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip]
+
+The kansa child samples its own resident memory every second and reports the peak of each tenth
+of its life, so a memory that grows with the file shows as a rising row.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ACTIONS = ("view", "view", "view", "search", "export", "update", "login")
 
@@ -49,8 +53,16 @@ def write_log(path: Path, events: int, seed: int = 1, packed: bool = False) -> N
 
 
 CHILD_KANSA = """
-import sys, time, resource, json
+import sys, time, resource, json, threading
 from pathlib import Path
+from typing import Any
+samples = []
+def _sample():
+    while True:
+        with open("/proc/self/status") as fh:
+            samples.append(next(int(l.split()[1]) // 1024 for l in fh if l.startswith("VmRSS")))
+        time.sleep(1.0)
+threading.Thread(target=_sample, daemon=True).start()
 from kansa.model.workspace import init_workspace
 from kansa.ingest import ingest_access_file
 ws = init_workspace(sys.argv[2])
@@ -58,8 +70,10 @@ r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
 res = ingest_access_file(ws, Path(sys.argv[1]))
 ws.close()
 wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
+tenths = [max(samples[len(samples) * i // 10:max(len(samples) * (i + 1) // 10, len(samples) * i // 10 + 1)])
+          for i in range(10)] if samples else []
 print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
-                  "rss_mb": r1.ru_maxrss / 1024, "events": res["events"]}))
+                  "rss_mb": r1.ru_maxrss / 1024, "events": res["events"], "rss_by_tenth": tenths}))
 """
 
 CHILD_DUCKDB = """
@@ -76,7 +90,7 @@ print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime -
 """
 
 
-def _run(child: str, log: Path, out: Path) -> dict[str, float]:
+def _run(child: str, log: Path, out: Path) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], check=True, capture_output=True,
                           text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -114,6 +128,9 @@ def main() -> None:
         print(f"| {label} | {m['wall']:.2f} | {args.events / m['wall']:,.0f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} |")
     print(f"ratio kansa/peer: wall {med['kansa']['wall'] / med['duckdb']['wall']:.2f}x, "
           f"CPU {med['kansa']['cpu'] / med['duckdb']['cpu']:.2f}x")
+    for i, r in enumerate(ours):
+        print(f"kansa run {i}: resident MiB, peak of each tenth of the child process (imports first):",
+              " ".join(str(v) for v in r["rss_by_tenth"]))
     print("raw runs:", json.dumps({"kansa": ours, "duckdb": peer}))
 
 

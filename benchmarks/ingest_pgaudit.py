@@ -8,6 +8,12 @@ do in real applications.
 
     python -m benchmarks.ingest_pgaudit [--events 300000] [--repeat 3] [--cases peer,columnar,line]
     python -m benchmarks.ingest_pgaudit --size-mb 2000 --cases columnar --repeat 1   # memory on a big file
+    python -m benchmarks.ingest_pgaudit --events 1000000 --copies 11 --cases columnar --repeat 1  # ~3 GB, fast to write
+
+--copies K writes the --events log once and then K times over with the session ids renamed per copy
+(the generator is pure Python and slow; a copy is a regular-expression pass), so a log of several
+GB takes minutes to make. The child samples its own resident memory every second, and reports it
+at each tenth of its life, so a memory that grows with the file shows as a rising row.
 
 Each run is a fresh subprocess (its peak RSS is its own); wall, CPU (user + system, all threads,
 from getrusage) and peak RSS are the medians of --repeat runs, cases alternated so that each sees
@@ -27,6 +33,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from kansa.model.formats import CSVLOG_COLUMNS
 
@@ -90,15 +98,37 @@ def write_log(path: Path, events: int, seed: int = 7) -> int:
     return written
 
 
+def copy_log(base: Path, path: Path, copies: int) -> int:
+    """``copies`` copies of ``base`` in one file, each copy's session ids renamed (``66…`` → ``g6…``,
+    ``h6…``, ...) so that no two copies share a session; returns the number of lines."""
+    data = base.read_bytes()
+    pattern = re.compile(rb",66([0-9a-f]{6}\.)")
+    with path.open("wb") as fh:
+        for k in range(copies):
+            prefix = f",{chr(ord('g') + k % 20)}{k // 20}6".encode()
+            fh.write(pattern.sub(prefix + rb"\1", data))
+    return data.count(b"\n") * copies
+
+
 _CHILD_PRELUDE = """
-import sys, time, resource, json
+import sys, time, resource, json, threading
 from pathlib import Path
+from typing import Any
 log, out = Path(sys.argv[1]), sys.argv[2]
+samples = []
+def _sample():
+    while True:
+        with open("/proc/self/status") as fh:
+            samples.append(next(int(l.split()[1]) // 1024 for l in fh if l.startswith("VmRSS")))
+        time.sleep(1.0)
+threading.Thread(target=_sample, daemon=True).start()
 """
 _CHILD_END = """
 wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
+tenths = [max(samples[len(samples) * i // 10:max(len(samples) * (i + 1) // 10, len(samples) * i // 10 + 1)])
+          for i in range(10)] if samples else []
 print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
-                  "rss_mb": r1.ru_maxrss / 1024, "events": events}))
+                  "rss_mb": r1.ru_maxrss / 1024, "events": events, "rss_by_tenth": tenths}))
 """
 CHILDREN = {
     "columnar": """
@@ -132,10 +162,11 @@ con.close()
 }
 
 
-def _run(case: str, log: Path, out: Path) -> dict[str, float]:
+def _run(case: str, log: Path, out: Path) -> dict[str, Any]:
     child = _CHILD_PRELUDE + CHILDREN[case] + _CHILD_END
-    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{case} run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -146,6 +177,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", default="peer,columnar,line")
     ap.add_argument("--tmp", default=None, help="where to write the log and the workspaces (default: $TMPDIR)")
+    ap.add_argument("--log", default=None, help="ingest this existing csvlog instead of writing one")
+    ap.add_argument("--copies", type=int, default=1, help="the --events log this many times, session ids renamed")
     args = ap.parse_args()
     cases = args.cases.split(",")
     started = time.time()
@@ -153,10 +186,20 @@ def main() -> None:
         tmp = Path(d)
         log = tmp / "postgresql.csv"
         events = args.events if not args.size_mb else int(args.size_mb * 1e6 / 284)  # ~284 bytes a line
-        n = write_log(log, events)
+        if args.log:
+            log = Path(args.log)
+            with log.open("rb") as fh:
+                n = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b""))
+        else:
+            n = write_log(log, events)
+        if args.copies > 1 and not args.log:
+            base = tmp / "base.csv"
+            log.rename(base)
+            n = copy_log(base, log, args.copies)
+            base.unlink()
         size_mb = log.stat().st_size / 1e6
         load = os.getloadavg()
-        runs: dict[str, list[dict[str, float]]] = {c: [] for c in cases}
+        runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cases}
         for i in range(args.repeat):
             for case in cases:
                 runs[case].append(_run(case, log, tmp / f"{case}{i}"))
@@ -181,6 +224,11 @@ def main() -> None:
             if c != "peer":
                 print(f"ratio {c}/peer: wall {med[c]['wall'] / med['peer']['wall']:.2f}x,"
                       f" CPU {med[c]['cpu'] / med['peer']['cpu']:.2f}x")
+    for c in cases:
+        for i, r in enumerate(runs[c]):
+            if r.get("rss_by_tenth"):
+                print(f"{c} run {i}: resident MiB, peak of each tenth of the child process (imports first):",
+                      " ".join(str(v) for v in r["rss_by_tenth"]))
     print("raw runs:", json.dumps(runs))
     print(f"benchmark took {time.time() - started:.0f} s")
 

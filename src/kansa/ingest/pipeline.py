@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kansa.ingest.blocks import StagedBlock, staged_blocks
+from kansa.ingest.memory import ingest_memory
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
 from kansa.ingest.textfile import BLOCK_BYTES, content_digest, is_gzip, open_binary
 from kansa.ledger import ensure_ledger, seal_pending, seal_range
@@ -445,6 +446,16 @@ def ingest_staged_blocks(
     set-wise SQL over each block. ``resume_at_line_end``: a grown file resumes after the last line
     ingested, not at the recorded size (a record left unfinished is read again).
     """
+    # Only this path commits a big file in batches: under the cap, each batch's rows and index
+    # entries must fit until its commit, so the one-transaction line reader keeps DuckDB's own limit.
+    with ingest_memory(ws.con):
+        return _ingest_staged_blocks(ws, path, source, stage, resume_at_line_end)
+
+
+def _ingest_staged_blocks(
+    ws: Workspace, path: Path, source: str, stage: Callable[[int, int, Any], Iterator[StagedBlock]],
+    resume_at_line_end: bool,
+) -> FileResult:
     name = str(path)
     result = FileResult(path=name, source=source)
     gz = is_gzip(path)
