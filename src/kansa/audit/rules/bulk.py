@@ -66,6 +66,13 @@ def _days_sql(export_ok: str) -> str:
         WITH sc AS (
             SELECT event_id, count(*) AS n FROM access_subjects WHERE event_id BETWEEN ? AND ? GROUP BY event_id
         ),
+        wh AS (     -- the task-scope test only for whole-table exports (few), not for every event
+            SELECT e.event_id
+            FROM access_events e LEFT JOIN actors a USING (actor_id)
+            WHERE e.ts < ? AND e.ts >= ? AND e.row_count IS NULL
+              AND e.statement IN (SELECT statement FROM _kansa_whole_stmts)
+              AND coalesce(a.role, '') <> 'service' AND e.owner_id IS NOT NULL AND NOT {export_ok}
+        ),
         ev AS (
             SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
                    e.action, e.owner_id,
@@ -76,9 +83,10 @@ def _days_sql(export_ok: str) -> str:
                                                ?) END,
                             nullif(sc.n, 0), 1) AS n_rows,
                    e.row_count IS NULL AND w.statement IS NOT NULL AS whole,
-                   coalesce(a.role, '') <> 'service' AND e.owner_id IS NOT NULL AND NOT {export_ok} AS unassigned
+                   wh.event_id IS NOT NULL AS unassigned
             FROM access_events e LEFT JOIN actors a USING (actor_id) LEFT JOIN sc USING (event_id)
                  LEFT JOIN _kansa_whole_stmts w ON w.statement = e.statement
+                 LEFT JOIN wh USING (event_id)
             WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
               AND coalesce(e.outcome, 'success') <> 'failure'
         )
@@ -183,7 +191,7 @@ def bulk_pull(
         export_ok = COVERED.format(extra=f"AND (lower(coalesce(s.kind, '')) IN ({listed}) "
                                          f"OR lower(coalesce(s.purpose, '')) IN ({listed}))")
         id_lo, id_hi = event_id_range(cur, lo, cutoff)
-        cur.execute(_days_sql(export_ok), [id_lo, id_hi, unknown_rows, cutoff, lo])
+        cur.execute(_days_sql(export_ok), [id_lo, id_hi, cutoff, lo, unknown_rows, cutoff, lo])
         cur.unregister("_kansa_whole_stmts")
         refresh(cur, BULK_TABLE, _BULK_DDL, since, cutoff,
                 [(f"INSERT INTO {BULK_TABLE} SELECT actor_id, day, role, n_rows FROM _kansa_bulk_days", [])])
