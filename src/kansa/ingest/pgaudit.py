@@ -306,10 +306,10 @@ class _Mapper:
         self.shapes: dict[tuple[str | None, str, str, str | None], tuple[
             SqlAccess | None, str, str | None, str | None]] = {}
         self.statements: OrderedDict[tuple[str, str, str], tuple[str, list[str]]] = OrderedDict()
-        # The last audited statement of each (session, virtual xid): its statement id, the texts
-        # its lines logged, its events. An ERROR in the same transaction after it means it failed,
-        # unless the ERROR names another statement (see record()).
-        self.open: dict[tuple[str, str], tuple[str, set[str], list[dict[str, Any]]]] = {}
+        # The last audited statement of each (session, virtual xid): [its statement id, its events
+        # ...] (one list: a chunk keeps thousands alive). An ERROR in the same transaction after it
+        # means it failed, unless the ERROR names another statement (see record()).
+        self.open: dict[tuple[str, str], list[Any]] = {}
         # events of the last AUDIT line after the one record() returned (log_relation off: a join)
         self.more: list[dict[str, Any]] = []
         # (session, statement, substatement, relation) already emitted: with session AND object
@@ -399,8 +399,8 @@ class _Mapper:
                 # keeps its success. A function's inner statement failing names the outer call,
                 # which pgaudit logged under the same statement id. Without the text: the last one.
                 query = row.get("query")
-                if last is not None and (not query or query in last[1]):
-                    for failed in last[2]:
+                if last is not None and (not query or any(r["statement"] == query for r in last[1:])):
+                    for failed in last[1:]:
                         failed["outcome"] = "failure"
             if severity == "ERROR" and row.get("sql_state_code") == _DENIED and row.get("query"):
                 return self.denied(row, line)
@@ -458,18 +458,16 @@ class _Mapper:
             "source_line": line,
             "subjects": subjects,
         }
-        recs = [rec]
         if not audit["object_name"] and audit["command"] in _COUNTED and mapped and len(mapped.tables) > 1:
-            recs += self._other_tables(rec, mapped, params, key, database)
-        self.more = recs[1:]
+            self.more = self._other_tables(rec, mapped, params, key, database)
         vxid = str(row.get("virtual_transaction_id") or "")
         if vxid:
             last = self.open.get((session, vxid))
             if last is None or last[0] != audit["statement_id"]:
-                self.open[(session, vxid)] = last = (audit["statement_id"], set(), [])
-            if statement:
-                last[1].add(statement)
-            last[2].extend(recs)
+                self.open[(session, vxid)] = [audit["statement_id"], rec, *self.more]
+            else:
+                last.append(rec)
+                last.extend(self.more)
         return rec
 
     def _other_tables(self, rec: dict[str, Any], mapped: SqlAccess, params: list[str],
