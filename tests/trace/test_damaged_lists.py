@@ -46,7 +46,6 @@ class World:
     ws: Workspace
     held: list[Person]  # the owner's customers that leaked
     strangers: list[Person]  # people the owner never held (a broker's other sources)
-    rows: list[Person] = field(default_factory=list)
 
     def leak(self, seed: int) -> list[Person]:
         """Held and stranger rows in a shuffled order (a broker's list is never in id order)."""
