@@ -11,6 +11,7 @@ resolved from the registry so that audit compares people, not account names.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
 from kansa.ingest.textfile import BLOCK_BYTES, content_digest, is_gzip, open_binary
 from kansa.ledger import ensure_ledger, seal_pending, seal_range
 from kansa.model.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 # Content bytes per committed batch of a big file: bounds the open transaction (its rows, index
 # entries and ledger leaves are held until commit), so memory stays flat whatever the file's size.
@@ -496,6 +499,8 @@ def _ingest_staged_blocks(
                         result.events = result.endpoint_events = result.quarantined = 0
                         return result
                 batch.commit(batch_digest, size, lines_done, resolved=True, check_duplicate=False)
+                log.debug("%s: batch %d committed, %d content bytes, %d events", name, batch.batch_id, size,
+                          result.events)
                 batch = _FileBatch(ws, path, source, result)
                 batch.open()
                 batch_from = size
