@@ -1,4 +1,4 @@
-"""The batched ingest path runs under a capped DuckDB buffer pool and gives the workspace its limit back."""
+"""KANSA_INGEST_MEMORY_LIMIT caps DuckDB during a batched ingest and the workspace gets its limit back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from kansa.ingest import ingest_access_file, ingest_chunks
 from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
 from kansa.ingest.blocks import StagedBlock, staged_blocks
-from kansa.ingest.memory import DEFAULT_LIMIT, ENV_LIMIT, size_bytes
+from kansa.ingest.memory import ENV_LIMIT, size_bytes
 from kansa.ingest.pipeline import ingest_staged_blocks
 from kansa.ingest.records import Chunk
 from kansa.model.workspace import Workspace
@@ -31,8 +31,10 @@ def test_sizes_as_duckdb_prints_them() -> None:
     assert size_bytes("lots") is None
 
 
-def test_line_reader_path_keeps_duckdbs_limit(ws: Workspace, tmp_path: Path) -> None:
+def test_line_reader_path_keeps_duckdbs_limit(ws: Workspace, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """It holds a whole file in one transaction, which a cap sized for one batch could not hold."""
+    monkeypatch.setenv(ENV_LIMIT, "256MiB")
     before = _limit(ws)
     seen: list[int] = []
 
@@ -47,7 +49,8 @@ def test_line_reader_path_keeps_duckdbs_limit(ws: Workspace, tmp_path: Path) -> 
 
 
 def test_staged_path_runs_under_the_cap_even_when_it_fails(ws: Workspace, tmp_path: Path,
-                                                           line: Callable[..., str]) -> None:
+                                                           line: Callable[..., str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     before = _limit(ws)
     seen: list[int] = []
     f = tmp_path / "a.jsonl"
@@ -60,13 +63,19 @@ def test_staged_path_runs_under_the_cap_even_when_it_fails(ws: Workspace, tmp_pa
         raise RuntimeError("reader died")
 
     with pytest.raises(RuntimeError):
+        ingest_staged_blocks(ws, f, "access", stage)  # no cap asked for: DuckDB's own limit
+    monkeypatch.setenv(ENV_LIMIT, "256MiB")
+    with pytest.raises(RuntimeError):
         ingest_staged_blocks(ws, f, "access", stage)
-    assert seen == [size_bytes(DEFAULT_LIMIT)]
+    assert seen == [before, 256 << 20]
+    assert before > 256 << 20  # the test machine's default is far above the cap
     assert _limit(ws) == before
     assert ws.con.execute("SELECT count(*) FROM access_events").fetchall()[0][0] == 0
 
 
-def test_a_lower_limit_already_set_is_kept(ws: Workspace, tmp_path: Path, line: Callable[..., str]) -> None:
+def test_a_lower_limit_already_set_is_kept(ws: Workspace, tmp_path: Path, line: Callable[..., str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_LIMIT, "256MiB")
     ws.con.execute("SET memory_limit = '100MiB'")
     f = tmp_path / "a.jsonl"
     f.write_text(line() + "\n")

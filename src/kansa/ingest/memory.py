@@ -1,14 +1,15 @@
-"""A cap on the workspace DuckDB's buffer pool while a file is ingested.
+"""An optional cap on the workspace DuckDB's buffer pool while a big file is ingested.
 
-Ingest writes each batch once and never reads it back, yet DuckDB keeps every page it wrote
-(table row groups and the ART indexes of event ids, times, subjects and ledger leaves) cached in
-its buffer pool up to its memory limit, which by default is 80 % of the machine's RAM. On a big
-file that cache was the only part of the process that grew with the file (about half a MiB per MB
-of csvlog, measured per committed batch). Under a limit DuckDB evicts those pages (they are on
-disk after each batch's checkpoint) and the process stays flat. The limit is DuckDB's own, for
-the database, so it is set for the ingest and restored afterwards; a lower limit already in force
-is kept. Only the batched path (``pipeline.ingest_staged_blocks``) runs under it: the line reader
-holds a whole file in one transaction, which a cap sized for one batch could not hold.
+What grows with the file during an ingest is DuckDB's memory, not kansa's: it caches every page it
+writes (table row groups and the ART indexes of event ids, times, subjects and ledger leaves), by
+default up to 80 % of the machine's RAM; about half a MiB per MB of csvlog, measured per committed
+batch. A limit makes DuckDB evict the table pages, but not all of the index memory: with 256 MiB a
+3 GB csvlog stopped with DuckDB's out-of-memory error after 4.4 M events (1.2 GB), the pool's
+floor rising with the indexes. So a cap is opt-in (``KANSA_INGEST_MEMORY_LIMIT``), for a file
+known to fit it; by default DuckDB's own limit applies. The limit is the database's, so it is set
+for the ingest and restored afterwards; a lower limit already in force is kept. Only the batched
+path (``pipeline.ingest_staged_blocks``) reads it: the line reader holds a whole file in one
+transaction.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ from functools import cache
 
 import duckdb
 
-# 256 MiB: a batch's uncommitted rows and the index pages its inserts touch fit with room to spare
-# (about 50 MiB per 64 MiB batch of csvlog), and the rest of a 1 GB budget is left to the reader
-# thread's blocks and both threads' query working memory (about 600 MiB measured on csvlog).
-DEFAULT_LIMIT = "256MiB"
 ENV_LIMIT = "KANSA_INGEST_MEMORY_LIMIT"
 
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "kib": 1 << 10, "mb": 10**6, "mib": 1 << 20,
@@ -39,8 +36,8 @@ def size_bytes(text: str) -> int | None:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def chosen_limit() -> str:
-    return os.environ.get(ENV_LIMIT) or DEFAULT_LIMIT
+def chosen_limit() -> str | None:
+    return os.environ.get(ENV_LIMIT) or None
 
 
 @cache
@@ -52,8 +49,12 @@ def _default_text() -> str:
 
 @contextmanager
 def ingest_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the body with DuckDB's memory limit at most the ingest's; restore the limit afterwards."""
+    """Run the body with DuckDB's memory limit at most ``KANSA_INGEST_MEMORY_LIMIT`` (when set);
+    restore the limit afterwards."""
     limit = chosen_limit()
+    if limit is None:
+        yield
+        return
     wanted = size_bytes(limit)
     if wanted is None:
         raise ValueError(f"{ENV_LIMIT}: not a size: {limit!r}")

@@ -449,8 +449,7 @@ def ingest_staged_blocks(
     set-wise SQL over each block. ``resume_at_line_end``: a grown file resumes after the last line
     ingested, not at the recorded size (a record left unfinished is read again).
     """
-    # Only this path commits a big file in batches: under the cap, each batch's rows and index
-    # entries must fit until its commit, so the one-transaction line reader keeps DuckDB's own limit.
+    # Only this path commits a big file in batches, so only it takes the optional cap (memory.py).
     with ingest_memory(ws.con):
         return _ingest_staged_blocks(ws, path, source, stage, resume_at_line_end)
 
