@@ -11,6 +11,11 @@ wrapped by name, so the script also runs against an older kansa (``PYTHONPATH=<o
 long as those names exist there.
 
     python -m benchmarks.ledger_seal_steps [--events 100000] [--subjects-max 2] [--block 65536] [--repeat 3]
+    python -m benchmarks.ledger_seal_steps --rows pgaudit [--events 100000]
+
+``--rows pgaudit``: instead of the synthetic rows, the access events and subjects that ingesting
+the csvlog of benchmarks/ingest_pgaudit.py gives (ingested once, unsealed, then copied into each
+run's transaction): wider rows, most with a ``columns`` list and 0 to 2 subjects.
 """
 
 from __future__ import annotations
@@ -52,14 +57,39 @@ def _instrument() -> None:
     store.save_frontier = _timed("save frontier", store.save_frontier)  # type: ignore[method-assign]
 
 
-def _one(root: Path, args: argparse.Namespace, sealing: bool) -> dict[str, float]:
+def _pgaudit_rows(root: Path, events: int) -> Path:
+    """A workspace database holding the pgaudit benchmark's events, ingested without sealing."""
+    import kansa.ingest.pipeline as pipeline
+    from benchmarks.ingest_pgaudit import write_log
+    from kansa.ingest import ingest_pgaudit_file
+
+    log = root / "pg.csv"
+    write_log(log, events)
+    real = pipeline.seal_range, pipeline.seal_pending
+    pipeline.seal_range = pipeline.seal_pending = lambda *_a, **_k: {}  # type: ignore[assignment]
+    try:
+        with init_workspace(root / "rows") as ws:
+            ingest_pgaudit_file(ws, log)
+    finally:
+        pipeline.seal_range, pipeline.seal_pending = real
+    return root / "rows" / "kansa.duckdb"
+
+
+def _one(root: Path, args: argparse.Namespace, sealing: bool, rows: Path | None = None) -> dict[str, float]:
     SPENT.clear()
     with init_workspace(root) as ws:
         ensure_ledger(ws)
         con = ws.con
+        if rows is not None:
+            con.execute(f"ATTACH '{rows}' AS rows_src (READ_ONLY)")
+            args.events = int(con.execute("SELECT max(event_id) + 1 FROM rows_src.access_events").fetchall()[0][0])
         con.begin()
-        con.execute(FILL, [args.events])
-        con.execute(FILL_SUBJECTS, [args.subjects_max, args.events])
+        if rows is None:
+            con.execute(FILL, [args.events])
+            con.execute(FILL_SUBJECTS, [args.subjects_max, args.events])
+        else:  # ids 0.. in order, as ingest hands them out
+            con.execute("INSERT INTO access_events SELECT * FROM rows_src.access_events")
+            con.execute("INSERT INTO access_subjects SELECT * FROM rows_src.access_subjects")
         start = time.process_time()
         if sealing:
             for first in range(0, args.events, args.block):
@@ -81,18 +111,21 @@ def main() -> None:
     ap.add_argument("--subjects-max", type=int, default=2)
     ap.add_argument("--block", type=int, default=65_536, help="events per seal_range call")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rows", choices=("synthetic", "pgaudit"), default="synthetic")
     args = ap.parse_args()
     _instrument()
     load = os.getloadavg()
     runs: dict[str, list[dict[str, float]]] = {"sealed": [], "peer": []}
     with tempfile.TemporaryDirectory() as d:
+        rows = _pgaudit_rows(Path(d), args.events) if args.rows == "pgaudit" else None
         _one(Path(d) / "warm", argparse.Namespace(**{**vars(args), "events": 1000}), True)  # first imports
         for i in range(args.repeat):
-            runs["sealed"].append(_one(Path(d) / f"s{i}", args, True))
-            runs["peer"].append(_one(Path(d) / f"p{i}", args, False))
+            runs["sealed"].append(_one(Path(d) / f"s{i}", args, True, rows))
+            runs["peer"].append(_one(Path(d) / f"p{i}", args, False, rows))
     print(
         f"kansa from {Path(kansa.__file__).parent}; load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n"
-        f"command: python -m benchmarks.ledger_seal_steps --events {args.events} --subjects-max {args.subjects_max}"
+        f"command: python -m benchmarks.ledger_seal_steps --rows {args.rows} --events {args.events}"
+        f" --subjects-max {args.subjects_max}"
         f" --block {args.block} --repeat {args.repeat}\n"
         "CPU seconds, medians (steps inside seal_range are part of it)"
     )
