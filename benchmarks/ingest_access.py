@@ -91,8 +91,9 @@ print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime -
 
 
 def _run(child: str, log: Path, out: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
