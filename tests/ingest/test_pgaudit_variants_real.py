@@ -417,10 +417,6 @@ def test_columnar_path_reads_bound_lists_and_denials_as_the_line_reader_does(log
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="an ERROR fails the last audited statement of its transaction only when it "
-                   "names that statement's text (or names none), and then every event of it (each table of a "
-                   "join): the line reader's _Mapper.record; pgaudit_stage marks the last AUDIT line "
-                   "whatever the ERROR names (ingest-speed work)")
 def test_columnar_path_reads_transaction_errors_as_the_line_reader_does(logs: dict[str, Path],
                                                                        tmp_path: Path) -> None:
     log = _rewritten(logs["csv"], tmp_path / "txn.csv", lambda r: not r[13].startswith("AUDIT: ")

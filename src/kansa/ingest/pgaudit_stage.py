@@ -246,16 +246,28 @@ WITH j AS (
     SELECT * FROM c WHERE n NOT IN (SELECT n FROM cp)
     QUALIFY row_number() OVER (PARTITION BY sess, stmt_id, substmt, resource ORDER BY n, xk) = 1
 ), err AS (
-    SELECT n, sess, virtual_transaction_id AS vxid FROM r
+    SELECT n, sess, virtual_transaction_id AS vxid, query FROM r
     WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
       AND error_severity IN ('ERROR', 'FATAL', 'PANIC') AND virtual_transaction_id <> ''
+), q AS (
+    SELECT n, sess, vxid, stmt_id FROM e WHERE vxid <> '' AND (sess, vxid) IN (SELECT (sess, vxid) FROM err)
+    UNION ALL
+    SELECT n, sess, virtual_transaction_id, split_part(substr(message, 8), ',', 2) FROM r
+    WHERE part = 2 AND starts_with(message, 'AUDIT: ') AND virtual_transaction_id <> ''
+), hit AS (
+    -- each ERROR's last audited statement; the first ERROR after it settles it (a later one marks nothing)
+    SELECT err.n AS err_n, err.sess, err.vxid, err.query, q.n AS qn, q.stmt_id FROM err ASOF JOIN q
+        ON err.sess = q.sess AND err.vxid = q.vxid AND err.n > q.n
+    QUALIFY row_number() OVER (PARTITION BY err.sess, err.vxid, q.n ORDER BY err.n) = 1
+), texts AS (
+    SELECT h.err_n, list(b.stmt) FILTER (WHERE b.stmt IS NOT NULL) AS stmts FROM hit h
+    JOIN b ON b.sess = h.sess AND b.vxid = h.vxid AND b.stmt_id = h.stmt_id AND b.n < h.err_n
+    GROUP BY h.err_n
 ), failed AS (
-    SELECT DISTINCT q.n FROM err ASOF JOIN (
-        SELECT n, sess, vxid FROM e WHERE vxid <> '' AND (sess, vxid) IN (SELECT (sess, vxid) FROM err)
-        UNION ALL
-        SELECT n, sess, virtual_transaction_id FROM r
-        WHERE part = 2 AND starts_with(message, 'AUDIT: ') AND virtual_transaction_id <> ''
-    ) q ON err.sess = q.sess AND err.vxid = q.vxid AND err.n > q.n
+    -- the ERROR names that statement (or none): all its events failed; else it was another, unaudited one
+    SELECT DISTINCT e.n FROM hit h JOIN texts t USING (err_n)
+    JOIN e ON e.sess = h.sess AND e.vxid = h.vxid AND e.stmt_id = h.stmt_id AND e.n < h.err_n
+    WHERE coalesce(h.query, '') = '' OR list_contains(t.stmts, h.query)
 ), o AS (
     SELECT e.n, r.log_time, nullif(r.user_name, '') AS account, e.action, e.resource, e.columns,
            e.owner AS owner_id, r.connection_from,
