@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -36,7 +37,7 @@ def _endpoint(ws: Workspace, ts: datetime, host: str, actor: str, path: str, rem
 
 
 def session(ws: Workspace, start: datetime, minutes: float, ip: str, actor: str | None,
-            statements: list[tuple[str, str]] = (), account: str = "maint_admin") -> str:
+            statements: Sequence[tuple[str, str]] = (), account: str = "maint_admin") -> str:
     sid = f"session:{start:%H%M%S}.{ip}"
     _event(ws, start, "login", account, ip, actor, sid, "connection authorized: user=maint_admin")
     for k, (action, sql) in enumerate(statements):
