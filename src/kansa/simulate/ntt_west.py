@@ -297,7 +297,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
                         tu = t + timedelta(seconds=rng.randint(60, 400))
                         app({**base, "time": tu, "action": "update", "subjects": [subj], "rows": 1, "bytes": 300},
                             f"UPDATE {c.owner.schema_table} SET call_result = $1, called_at = now() WHERE id = $2",
-                            f"{rng.choice(['不在', '完了', '折返し', '拒否'])},{subj}", "WRITE", "UPDATE")
+                            [rng.choice(['不在', '完了', '折返し', '拒否']), subj], "WRITE", "UPDATE")
                         t = tu
                 else:
                     subj_l = sorted(rng.sample(c.call_list, min(len(c.call_list), rng.randint(2, 8))))
@@ -319,7 +319,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
                          "owner": sub_owner.owner_id, "subjects": [rid], "rows": 1, "purpose": "data_entry",
                          "terminal": term, "source_ip": addr, "outcome": "success", "bytes": 900,
                          "system": "callcenter"},
-                        f"UPDATE {sub_owner.schema_table} SET form_data = $1 WHERE id = $2", f"<form>,{rid}",
+                        f"UPDATE {sub_owner.schema_table} SET form_data = $1 WHERE id = $2", ["<form>", rid],
                         "WRITE", "UPDATE")
         appdb.close_day(day)
 

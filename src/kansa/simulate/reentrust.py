@@ -228,7 +228,7 @@ def build(seed: int, days: int, scale: float, out: Path, start: date = date(2024
                 t += timedelta(seconds=rng.randint(60, 420))
                 appdb.event({**base, "time": t, "action": "update", "subjects": [rid], "rows": 1, "bytes": 1200},
                             f"UPDATE {owner.schema_table} SET form_data = $1, entered_by = $2 WHERE id = $3",
-                            f"<form>,{s.aid},{rid}", "WRITE", "UPDATE")
+                            ["<form>", s.aid, rid], "WRITE", "UPDATE")
                 to_deliver.setdefault(owner.owner_id, set()).add(rid)
                 if rng.random() < 0.05:   # a duplicate application? search by kana
                     t += timedelta(seconds=rng.randint(20, 90))

@@ -81,14 +81,19 @@ class DbLog:
         ]))
 
     def audit(self, s: dict[str, Any], t: datetime, cls: str, command: str, obj: str, sql: str,
-              params: str = "") -> None:
-        """One pgaudit statement (two lines for COPY of a query, as the extension writes)."""
+              params: str | list[str] = "") -> None:
+        """One pgaudit statement (two lines for COPY of a query, as the extension writes).
+
+        ``params``: the bound values, in $n order. pgaudit writes them as ONE field: each value
+        CSV-quoted when it needs it, joined by commas, and that list quoted again.
+        """
         s["stmt"] += 1
         quoted = pgaudit_csv(sql)
         is_copy = sql.lstrip().upper().startswith("COPY")
         tag = "COPY" if is_copy else command
         obj_type = "TABLE" if obj else ""
-        pars = params or "<none>"
+        values = [params] if isinstance(params, str) and params else list(params)
+        pars = pgaudit_csv(",".join(pgaudit_csv(v) for v in values)) if values else "<none>"
         self._line(s, t, tag, f"AUDIT: SESSION,{s['stmt']},1,{cls},{command},{obj_type},{obj},{quoted},{pars}",
                    vxid=True)
         if is_copy:
@@ -132,7 +137,8 @@ class AppDb:
             self.db.close(s, at(day, hour + self.rng.random() * 0.3))
         self.pool = []
 
-    def event(self, ev: dict[str, Any], sql: str, params: str, cls: str = "READ", command: str = "SELECT") -> None:
+    def event(self, ev: dict[str, Any], sql: str, params: str | list[str], cls: str = "READ",
+              command: str = "SELECT") -> None:
         """Log ``ev`` in the app log and the statement it ran in the database log."""
         self.w.app.append(ev)
         t = ev["time"] + timedelta(milliseconds=self.rng.randint(5, 80))
