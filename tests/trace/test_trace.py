@@ -196,3 +196,25 @@ def test_fuzzy_match_without_any_exact_key(ws: Workspace, tmp_path: Path) -> Non
     got = {m["line"]: m["subject_id"] for m in report["matches"]}
     assert sum(1 for i in range(30) if got.get(i + 2) == people[i].pid) >= 28
     assert not any(line >= 32 for line in got)
+
+
+def test_lines_are_the_file_lines_with_title_and_blank_lines(ws: Workspace, tmp_path: Path) -> None:
+    """A list with a title line, blank lines between rows and a stranger: the reported lines
+    (matches and unattributed) are the lines of the file, not data-row counts."""
+    people = make_people(60, seed=21, prefix="L")
+    index_dataset(ws, write_csv(tmp_path / "own.csv", HEADER, [p.row() for p in people]), "o", "n", "1",
+                  id_column="顧客番号")
+    stranger = make_people(1, seed=99, prefix="S")[0]
+    lines = ["顧客リスト（抜粋）", ",".join(HEADER)]
+    where: dict[str, int] = {}
+    for i, p in enumerate([*people[:6], stranger]):
+        if i in (2, 4):
+            lines.append("")
+        lines.append(",".join(p.row()))
+        where[p.pid] = len(lines)
+    leak = tmp_path / "leak.csv"
+    leak.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = trace_file(ws, leak)
+    got = {m["subject_id"]: m["line"] for m in report["matches"]}
+    assert got == {p.pid: where[p.pid] for p in people[:6]}
+    assert report["unattributed_lines"] == [where[stranger.pid]]

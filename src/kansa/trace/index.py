@@ -189,7 +189,7 @@ def index_dataset(
             continue
         subject = row[id_idx].strip() if id_idx is not None and id_idx < len(row) else str(record_no)
         if not subject:
-            raise InputError("empty record id", path=str(path), line=table.first_data_line + i)
+            raise InputError("empty record id", path=str(path), line=table.line_of(i))
         rec_rows.append((dataset_id, record_no, subject, *enc))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store_index(ws, dataset_id, owner, name, version, rec_rows, table.canonical_fields, str(path), digest,

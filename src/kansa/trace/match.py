@@ -113,7 +113,7 @@ def trace_file(ws: Workspace, path: Path, until: date | datetime | None = None) 
         "matched_rows": len(attributed),
         "unattributed_rows": len(unattributed),
         "unattributed_reasons": reasons,
-        "unattributed_lines": [table.first_data_line + d.row for d in unattributed][:100],
+        "unattributed_lines": [table.line_of(d.row) for d in unattributed][:100],
         "ambiguous_rows": sum(1 for d in attributed if d.other_owners),
         "unexplained_by_logged_access": ranked["unexplained"],
         "datasets": datasets,
@@ -121,7 +121,7 @@ def trace_file(ws: Workspace, path: Path, until: date | datetime | None = None) 
         "until": cutoff,
         # per leaked line its record (owner record ids, never names): the owner notifies exactly these
         "matches": [
-            {"line": table.first_data_line + d.row, "row": d.row + 1, "dataset_id": d.dataset_id,
+            {"line": table.line_of(d.row), "row": d.row + 1, "dataset_id": d.dataset_id,
              "owner": meta[d.dataset_id].owner, "subject_id": d.subject_id, "probability": round(d.probability, 6),
              "score": round(d.probability, 3), "also_owners": d.other_owners}
             for d in attributed if d.dataset_id is not None
