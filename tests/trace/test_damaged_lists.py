@@ -398,10 +398,7 @@ MAKERS: list[Any] = [
     cp932_vendor_characters, euc_jp, utf16_unicode_text, tsv, quoted_newlines, totals_and_blank_lines,
     duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
     address_over_four_columns, address_in_numbered_columns,
-    pytest.param(name_and_reading_only, marks=pytest.mark.xfail(strict=True, reason=(
-        "term frequencies count the person's own record (linkage.py, another helper's file): an exact"
-        " name and reading unique among 1,200 people weighs log2(0.87 × 1200) ≈ 10 bits against a"
-        " prior of −10.2 bits, so a row with nothing else stays below 0.5"))),
+    name_and_reading_only,
 ]
 
 

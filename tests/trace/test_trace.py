@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -185,14 +185,16 @@ def test_unreadable_list_names_the_file(ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_fuzzy_match_without_any_exact_key(ws: Workspace, tmp_path: Path) -> None:
-    """Name kept, address slightly changed (no exact two-field key agrees): Bloom Dice decides.
-    A namesake living elsewhere must not be taken for the same person."""
+    """Name kept, address slightly changed, no birth date (no exact two-field key agrees): Bloom
+    Dice decides. A namesake — born on another day, living elsewhere — must not be taken for the
+    same person. (Same name and another address alone cannot tell them apart: a full name no other
+    indexed person holds is, by Bayes, more likely the person who moved than a stranger.)"""
     people = make_people(100, seed=12, prefix="F")
     index_dataset(ws, write_csv(tmp_path / "own.csv", HEADER, [p.row() for p in people]), "o", "n", "1",
                   id_column="顧客番号")
-    moved = [[p.name, p.address[:-1] + ("9" if p.address[-1] != "9" else "8")] for p in people[:30]]
-    namesakes = [[p.name, "沖縄県那覇市久茂地3-1-1"] for p in people[30:40]]
-    report = trace_file(ws, write_csv(tmp_path / "leak.csv", ["氏名", "住所"], moved + namesakes))
+    moved = [[p.name, "", p.address[:-1] + ("9" if p.address[-1] != "9" else "8")] for p in people[:30]]
+    namesakes = [[p.name, (p.dob - timedelta(days=3000)).isoformat(), "沖縄県那覇市久茂地3-1-1"] for p in people[30:40]]
+    report = trace_file(ws, write_csv(tmp_path / "leak.csv", ["氏名", "生年月日", "住所"], moved + namesakes))
     got = {m["line"]: m["subject_id"] for m in report["matches"]}
     assert sum(1 for i in range(30) if got.get(i + 2) == people[i].pid) >= 28
     assert not any(line >= 32 for line in got)

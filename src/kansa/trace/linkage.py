@@ -28,7 +28,15 @@ from splink import DuckDBAPI, Linker
 
 from kansa.model.workspace import Workspace
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
-from kansa.trace.splink_settings import BLOCKING_RULES, SPECS, TF_FIELDS, settings, specs_for
+from kansa.trace.splink_settings import (
+    BLOCKING_RULES,
+    SPECS,
+    TF_FIELDS,
+    settings,
+    specs_for,
+    term_frequency_sql,
+    unseen_u,
+)
 
 MAX_BLOCK = 200
 """A name, reading, birth date or postcode alone is a blocking key only when at most this many
@@ -48,15 +56,13 @@ is a share of true pairs; 50,000 rows give it a standard error under 0.003, far 
 a weight, while EM on all of a million rows blocked on birth date would compare tens of millions
 of pairs against ten million holdings."""
 EM_RULES: tuple[str, ...] = ("l.h_dob = r.h_dob", "l.h_phone = r.h_phone")
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 """Bump when the comparisons change: a stored u of other comparisons is not reused."""
 LINK_MEMORY = "4GB"
 """DuckDB's memory limit while linking; beyond it DuckDB spills to the workspace database's temp
 directory. The issue's budget for a whole trace is 8 GB, and DuckDB's default (80 % of the
 machine) would let the linkage alone take it while the Python side holds the leak's encodings
 and the scored pairs; half of the budget goes to DuckDB."""
-U_FLOOR = 1e-6
-"""u of a level no sampled pair reached (an agreement rarer than one in the sample)."""
 
 
 @contextmanager
@@ -116,12 +122,14 @@ def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     every = sorted({f for spec in SPECS for f in spec.fields})
     linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=list(SPECS)), log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1, num_chunks=1)
+    n = con.execute("SELECT count(*) FROM u_sample").fetchall()[0][0]
+    floor = unseen_u(min(U_MAX_PAIRS, n * (n - 1) // 2))
     model = linker.misc.save_model_to_json()
     out: dict[str, list[float]] = {}
     for comp in model["comparisons"]:
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        # a level no sampled pair reached gets Splink's floor; never 0 (an infinite weight)
-        out[comp["output_column_name"]] = [max(float(lv.get("u_probability") or 0.0), U_FLOOR) for lv in levels]
+        # a level no sampled pair reached: never 0 (an infinite weight), see unseen_u
+        out[comp["output_column_name"]] = [max(float(lv.get("u_probability") or 0.0), floor) for lv in levels]
     return out
 
 
@@ -197,15 +205,16 @@ def _link(
         """
     ).fetchall()
     total = con.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
-    for f in TF_FIELDS:
+    people = _distinct_people(con, records)
+    for f in TF_FIELDS:  # floored at the u of an exact agreement on the field alone
         con.execute(
-            f"""CREATE TABLE tf_{f} AS SELECT h_{f}, count(*) / {float(total)} AS tf_h_{f}
-                FROM {records} WHERE h_{f} IS NOT NULL GROUP BY h_{f}"""
+            f"""CREATE TABLE tf_{f} AS SELECT h_{f}, {term_frequency_sql("count(*)", total, people, u[f][0])}
+                AS tf_h_{f} FROM {records} WHERE h_{f} IS NOT NULL GROUP BY h_{f}"""
         ).fetchall()
     api = DuckDBAPI(con)
     left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
     right = api.register("hold_side", table_name="hold_side_in", dataset_display_name="holdings")
-    prior = 1.0 / max(1, _distinct_people(con, records))
+    prior = 1.0 / max(1, people)
     tf = {f: api.register(f"tf_{f}", table_name=f"tf_{f}_in") for f in TF_FIELDS if f in fields}
     model: Any = settings(fields, prior, u=u)
     if EM_MIN_ROWS <= len(leak) <= EM_SAMPLE:

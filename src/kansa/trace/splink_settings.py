@@ -138,6 +138,39 @@ TF_FIELDS: tuple[str, ...] = ("name", "kana")
 """Exact agreement on these is weighted by how common the value is in the index."""
 
 
+def unseen_u(pairs: int) -> float:
+    """u of a level that none of ``pairs`` random pairs of indexed records reached.
+
+    Not 0 (an infinite weight) and not a fixed small number either: zero agreements among a
+    thousand pairs says much less than zero among a million. Laplace's rule of succession,
+    1 / (pairs + 2), is the expected rate after that many misses; at Splink's million sampled
+    pairs it is the 1e-6 kansa used before, in an index of 100 people (4,950 pairs) 2e-4 —
+    so that a full name no other of 100 people holds is not taken as one in a million.
+    """
+    return 1.0 / (max(pairs, 0) + 2)
+
+
+def term_frequency_sql(count: str, records: int, people: int, level_u: float) -> str:
+    """SQL for the u of an exact agreement on a value that ``count`` indexed records carry.
+
+    u is the chance that the leaked row of *someone else* carries the value. Splink's usual
+    term frequency, count / records, counts the candidate's own record among those someone else
+    might be: a name only the candidate holds then looks as common as one in ``records``, which
+    in an index of mostly unique names is far above the level's average u, so an exact name
+    weighs less than the level says (3.6 bits in FEBRL 4). Among the other people indexed, the
+    share carrying the value is (count / copies − 1) / (people − 1), copies being the records
+    per person (versions of a dataset repeat the same people). For a value nobody else holds
+    that share is 0, yet the population beyond the index may carry it: all the index says of
+    such a value is what it says of the average one. By Good–Turing, the chance that one more
+    person carries a value seen once is about 2·n₂ / (n₁·N) (n₁ values seen once, n₂ twice),
+    which is the share of random pairs that agree when most values are rare: the level's u,
+    estimated by random sampling. So the level's u is the floor: a value is weighted above the
+    level only when others in the index are known to carry it.
+    """
+    copies = records / max(people, 1)
+    return f"greatest(({count} / {copies!r} - 1) / {float(max(people - 1, 1))!r}, {level_u!r})"
+
+
 def specs_for(fields: list[str]) -> list[Spec]:
     """The comparisons for a leak with these fields: combined ones where it has both members."""
     have = set(fields)
