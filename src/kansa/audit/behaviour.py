@@ -39,7 +39,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from kansa.audit.baseline import OUTLIER_Z
-from kansa.audit.features import COUNT_FEATURES, FEATURES, SHARE_FEATURES, feature_sql
+from kansa.audit.features import COUNT_FEATURES, FEATURES, SHARE_FEATURES, features_sql, monday
 from kansa.audit.finding import Finding, severity_for
 from kansa.audit.rules.state import refresh
 from kansa.model.workspace import Workspace
@@ -90,7 +90,7 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
     recomputed periods are read, not the whole history.
     """
     con = ws.con
-    week_since = since - timedelta(days=since.weekday())
+    week_since = monday(since)
     cutoff = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
     refresh(con, RESOURCE_TABLE, _RESOURCE_DDL, week_since, cutoff, [(_RESOURCE_INSERT, [cutoff])])
     con.execute("BEGIN TRANSACTION")
@@ -98,12 +98,11 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
         con.execute("DELETE FROM behaviour_features WHERE grain = 'day' AND period >= ?", [since])
         con.execute("DELETE FROM behaviour_features WHERE grain = 'week' AND period >= ?", [week_since])
         cols = ", ".join(FEATURES)
-        for grain, start in (("day", since), ("week", week_since)):
-            con.execute(
-                f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
-                f"SELECT '{grain}', actor_id, period, {cols} FROM "
-                f"({feature_sql(start, until, grain, first_touch_table=RESOURCE_TABLE)})"
-            )
+        con.execute(
+            f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
+            f"SELECT grain, actor_id, period, {cols} FROM "
+            f"({features_sql(since, until, first_touch_table=RESOURCE_TABLE)})"
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

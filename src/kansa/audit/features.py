@@ -25,7 +25,7 @@ Features (one row per actor and period):
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import sqlglot
 
@@ -45,8 +45,14 @@ SHARE_FEATURES: tuple[str, ...] = ("unjustified_share", "off_hours_share")
 DAY_START_HOUR = 7
 DAY_END_HOUR = 20  # events from this hour on are off hours
 _MONDAY = "DATE '1970-01-05'"
+_DOW = "date_diff('day', " + _MONDAY + ", {d}) % 7"  # 0 = Monday, whatever the engine's numbering
 
-# {period} is the bucket an event falls in: its local day, or the Monday of its week.
+# Both grains in one pass. The events are read twice, each time into a table much smaller than
+# they are: per (actor, day, owner) every sum the features need, and per (actor, week, person)
+# the weekdays that person was touched on. Days come from the first, weeks by summing it again
+# (distinct owners per week from its owner column); distinct people per day are the persons whose
+# weekday flag is set, per week all of them. An earlier form ran one query per grain, each joining
+# every event to its subjects and counting distinct people per period: the same join twice.
 _TEMPLATE = """
 WITH ev AS (
     SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, hour(e.ts) AS hr, e.action, e.owner_id,
@@ -55,54 +61,80 @@ WITH ev AS (
     WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'{lower}
 ),
 pev AS (
-    SELECT ev.*, {period} AS period FROM ev WHERE {period} >= DATE '{since}'
+    SELECT ev.*, CAST(date_trunc('week', ev.day) AS DATE) AS week FROM ev WHERE ev.day >= DATE '{week_since}'
 ),
-scope AS (
-    SELECT DISTINCT actor_id, day, owner_id FROM pev WHERE owner_id IS NOT NULL
+ado AS (
+    SELECT actor_id, day, week, owner_id, count(*) AS events,
+           sum(CASE WHEN action IN ('view', 'search', 'export', 'print', 'update') THEN n_rows ELSE 0 END)
+               AS rows_read,
+           sum(CASE WHEN action IN ('export', 'print') THEN n_rows ELSE 0 END) AS rows_exported,
+           sum(CASE WHEN ticket IS NULL THEN 1 ELSE 0 END) AS no_ticket,
+           sum(CASE WHEN hr < {start_hour} OR hr >= {end_hour} OR {dow_day} >= 5 THEN 1 ELSE 0 END)
+               AS off_hours_events
+    FROM pev GROUP BY actor_id, day, week, owner_id
 ),
 covered AS (
     SELECT DISTINCT c.actor_id, c.day, c.owner_id
-    FROM scope c
+    FROM ado c
     LEFT JOIN actors a ON a.actor_id = c.actor_id
     JOIN assignments s
       ON (s.actor_id = c.actor_id OR (s.actor_id IS NULL AND s.team IS NOT NULL AND s.team = a.team))
      AND (s.owner_id IS NULL OR s.owner_id = c.owner_id)
      AND c.day >= coalesce(s.valid_from, DATE '0001-01-01')
      AND c.day <= coalesce(s.valid_to, DATE '9999-12-31')
+    WHERE c.owner_id IS NOT NULL
+),
+adu AS (
+    SELECT o.actor_id, o.day, o.week, o.owner_id, o.events, o.rows_read, o.rows_exported, o.off_hours_events,
+           CASE WHEN o.owner_id IS NOT NULL THEN o.events ELSE 0 END AS owner_events,
+           CASE WHEN o.owner_id IS NOT NULL AND cv.actor_id IS NULL THEN o.no_ticket ELSE 0 END AS unjustified_events
+    FROM ado o
+    LEFT JOIN covered cv ON cv.actor_id = o.actor_id AND cv.day = o.day AND cv.owner_id = o.owner_id
+),
+agg AS (
+    SELECT 'day' AS grain, actor_id, day AS period, sum(events) AS events, count(owner_id) AS owners,
+           sum(rows_read) AS rows_read, sum(rows_exported) AS rows_exported, sum(owner_events) AS owner_events,
+           sum(unjustified_events) AS unjustified_events, sum(off_hours_events) AS off_hours_events
+    FROM adu WHERE day >= DATE '{since}' GROUP BY actor_id, day
+    UNION ALL
+    SELECT 'week' AS grain, actor_id, week AS period, sum(events) AS events, count(DISTINCT owner_id) AS owners,
+           sum(rows_read) AS rows_read, sum(rows_exported) AS rows_exported, sum(owner_events) AS owner_events,
+           sum(unjustified_events) AS unjustified_events, sum(off_hours_events) AS off_hours_events
+    FROM adu GROUP BY actor_id, week
+),
+wp AS (
+    SELECT pev.actor_id, pev.week, {weekday_flags}
+    FROM pev JOIN access_subjects x ON x.event_id = pev.event_id
+    GROUP BY pev.actor_id, pev.week, coalesce(x.owner_id, pev.owner_id, ''), x.subject_id
+),
+wsum AS (
+    SELECT actor_id, week, count(*) AS subjects, {weekday_sums} FROM wp GROUP BY actor_id, week
+),
+days AS (
+    SELECT DISTINCT day, week FROM ado WHERE day >= DATE '{since}'
+),
+subj AS (
+    SELECT 'week' AS grain, actor_id, week AS period, subjects FROM wsum
+    UNION ALL
+    SELECT 'day' AS grain, w.actor_id, d.day AS period, CASE {dow_d} {weekday_pick} END AS subjects
+    FROM wsum w JOIN days d ON d.week = w.week
 ),
 recent AS (
     SELECT DISTINCT actor_id, resource FROM pev WHERE resource IS NOT NULL
 ),
 first_touch AS ({first_touch}),
+touch AS (
+    SELECT actor_id, first_day, CAST(date_trunc('week', first_day) AS DATE) AS first_week
+    FROM first_touch WHERE first_day >= DATE '{week_since}'
+),
 new_res AS (
-    SELECT actor_id, {first_period} AS period, count(*) AS new_resources
-    FROM first_touch WHERE {first_period} >= DATE '{since}'
-    GROUP BY actor_id, {first_period}
-),
-subj AS (
-    SELECT pev.actor_id, pev.period,
-           count(DISTINCT concat(coalesce(x.owner_id, pev.owner_id, ''), '|', x.subject_id)) AS subjects
-    FROM pev JOIN access_subjects x ON x.event_id = pev.event_id
-    GROUP BY pev.actor_id, pev.period
-),
-agg AS (
-    SELECT pev.actor_id, pev.period,
-           count(*) AS events,
-           count(DISTINCT pev.owner_id) AS owners,
-           sum(CASE WHEN pev.action IN ('view', 'search', 'export', 'print', 'update')
-                    THEN pev.n_rows ELSE 0 END) AS rows_read,
-           sum(CASE WHEN pev.action IN ('export', 'print') THEN pev.n_rows ELSE 0 END) AS rows_exported,
-           sum(CASE WHEN pev.owner_id IS NOT NULL THEN 1 ELSE 0 END) AS owner_events,
-           sum(CASE WHEN pev.owner_id IS NOT NULL AND pev.ticket IS NULL AND cv.actor_id IS NULL
-                    THEN 1 ELSE 0 END) AS unjustified_events,
-           sum(CASE WHEN pev.hr < {start_hour} OR pev.hr >= {end_hour}
-                      OR date_diff('day', {monday}, pev.day) % 7 >= 5
-                    THEN 1 ELSE 0 END) AS off_hours_events
-    FROM pev
-    LEFT JOIN covered cv ON cv.actor_id = pev.actor_id AND cv.day = pev.day AND cv.owner_id = pev.owner_id
-    GROUP BY pev.actor_id, pev.period
+    SELECT 'day' AS grain, actor_id, first_day AS period, count(*) AS new_resources
+    FROM touch WHERE first_day >= DATE '{since}' GROUP BY actor_id, first_day
+    UNION ALL
+    SELECT 'week' AS grain, actor_id, first_week AS period, count(*) AS new_resources
+    FROM touch GROUP BY actor_id, first_week
 )
-SELECT g.actor_id, g.period, g.events,
+SELECT g.grain, g.actor_id, g.period, g.events,
        coalesce(s.subjects, 0) AS subjects,
        g.owners, g.rows_read, g.rows_exported,
        CASE WHEN g.owner_events > 0 THEN CAST(g.unjustified_events AS DOUBLE) / g.owner_events ELSE 0.0 END
@@ -110,16 +142,10 @@ SELECT g.actor_id, g.period, g.events,
        CAST(g.off_hours_events AS DOUBLE) / g.events AS off_hours_share,
        coalesce(n.new_resources, 0) AS new_resources
 FROM agg g
-LEFT JOIN subj s ON s.actor_id = g.actor_id AND s.period = g.period
-LEFT JOIN new_res n ON n.actor_id = g.actor_id AND n.period = g.period
-ORDER BY g.period, g.actor_id
+LEFT JOIN subj s ON s.grain = g.grain AND s.actor_id = g.actor_id AND s.period = g.period
+LEFT JOIN new_res n ON n.grain = g.grain AND n.actor_id = g.actor_id AND n.period = g.period
+ORDER BY g.grain, g.period, g.actor_id
 """
-
-_PERIODS = {
-    "day": ("ev.day", "first_day"),
-    "week": ("CAST(date_trunc('week', ev.day) AS DATE)", "CAST(date_trunc('week', first_day) AS DATE)"),
-}
-
 
 _FIRST_TOUCH = """
     SELECT ev.actor_id, ev.resource, min(ev.day) AS first_day
@@ -127,37 +153,61 @@ _FIRST_TOUCH = """
     GROUP BY ev.actor_id, ev.resource
 """
 
+GRAINS = ("day", "week")
+
+
+def monday(day: date) -> date:
+    """The Monday of ``day``'s week: the label of its week period."""
+    return day - timedelta(days=day.weekday())
+
+
+def features_sql(since: date, until: date, dialect: str = "duckdb", first_touch_table: str | None = None) -> str:
+    """The feature query for both grains, in ``dialect`` (duckdb, spark, ...): column ``grain`` then
+    ``actor_id``, ``period`` and ``FEATURES``.
+
+    Day rows for days in [since, until]; week rows for the weeks that hold them (labelled by their
+    Monday, the first one complete from its Monday even when ``since`` falls later in it). Events up
+    to ``until`` are read (history tells which resources are new). With ``first_touch_table``
+    (columns actor_id, resource, day: the first day each actor touched each resource, kept up to date
+    by the caller) history is not read: only events from the Monday of ``since``'s week are.
+    """
+    week_since = monday(since)
+    if first_touch_table is None:
+        lower, first_touch = "", _FIRST_TOUCH
+    else:
+        lower = f" AND CAST(e.ts AS DATE) >= DATE '{week_since.isoformat()}'"
+        first_touch = (f"SELECT actor_id, resource, day AS first_day FROM {first_touch_table} "
+                       f"WHERE day >= DATE '{week_since.isoformat()}' AND day <= DATE '{until.isoformat()}'")
+    dow_ev = _DOW.format(d="pev.day")
+    sql = _TEMPLATE.format(
+        lower=lower,
+        first_touch=first_touch,
+        since=since.isoformat(),
+        week_since=week_since.isoformat(),
+        until=until.isoformat(),
+        start_hour=DAY_START_HOUR,
+        end_hour=DAY_END_HOUR,
+        dow_day=_DOW.format(d="day"),
+        dow_d=_DOW.format(d="d.day"),
+        weekday_flags=", ".join(f"max(CASE WHEN {dow_ev} = {i} THEN 1 ELSE 0 END) AS d{i}" for i in range(7)),
+        weekday_sums=", ".join(f"sum(d{i}) AS n{i}" for i in range(7)),
+        weekday_pick=" ".join(f"WHEN {i} THEN w.n{i}" for i in range(7)),
+    )
+    if dialect == "duckdb":
+        return sql
+    return str(sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0])
+
 
 def feature_sql(
     since: date, until: date, period: str = "day", dialect: str = "duckdb", first_touch_table: str | None = None
 ) -> str:
-    """The feature query for periods starting in [since, until], in ``dialect`` (duckdb, spark, ...).
-
-    Events up to ``until`` are read (history is needed to know which resources are new); rows are
-    produced only for periods from ``since``. A week period is labelled by its Monday. With
-    ``first_touch_table`` (columns actor_id, resource, day: the first day each actor touched each
-    resource, kept up to date by the caller) history is not read: only events from ``since`` are.
-    """
-    if period not in _PERIODS:
-        raise ValueError(f"period must be one of {', '.join(_PERIODS)}")
-    bucket, first_bucket = _PERIODS[period]
-    if first_touch_table is None:
-        lower, first_touch = "", _FIRST_TOUCH
-    else:
-        lower = f" AND CAST(e.ts AS DATE) >= DATE '{since.isoformat()}'"
-        first_touch = (f"SELECT actor_id, resource, day AS first_day FROM {first_touch_table} "
-                       f"WHERE day >= DATE '{since.isoformat()}' AND day <= DATE '{until.isoformat()}'")
-    sql = _TEMPLATE.format(
-        lower=lower,
-        first_touch=first_touch,
-        period=bucket,
-        first_period=first_bucket,
-        since=since.isoformat(),
-        until=until.isoformat(),
-        start_hour=DAY_START_HOUR,
-        end_hour=DAY_END_HOUR,
-        monday=_MONDAY,
-    )
+    """One grain of ``features_sql``: rows ``actor_id``, ``period``, ``FEATURES`` for periods from ``since``
+    (a week from its Monday), ordered by period and actor."""
+    if period not in GRAINS:
+        raise ValueError(f"period must be one of {', '.join(GRAINS)}")
+    cols = ", ".join(("actor_id", "period", *FEATURES))
+    sql = (f"SELECT {cols} FROM ({features_sql(since, until, first_touch_table=first_touch_table)}) f "
+           f"WHERE f.grain = '{period}' ORDER BY period, actor_id")
     if dialect == "duckdb":
         return sql
     return str(sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0])
