@@ -391,6 +391,52 @@ def an_empty_column(w: World, tmp: Path) -> Case:
                 {0: "name", 1: None, 2: "dob", 3: "address"}).write(_csv_bytes(body))
 
 
+def romaji_names_given_first(w: World, tmp: Path) -> Case:
+    """A list kept by a system that only takes Latin letters: the name in romaji, given name
+    first (Taro Yamada), and the birth date; no kanji, no kana. The romaji is the reading."""
+    rows = w.leak(25)
+    body = [["Name", "Date of Birth"]]
+    body += [[" ".join(reversed(_romaji(p.kana).title().split())), p.birth.isoformat()] for p in rows]
+    return Case(tmp / "romaji.csv", list(rows), {"fields": ["dob", "kana"]}, {0: "kana", 1: "dob"}) \
+        .write(_csv_bytes(body))
+
+
+def romaji_names_family_first(w: World, tmp: Path) -> Case:
+    """The passport order (YAMADA TARO), in capitals, with the phone number."""
+    rows = w.leak(26)
+    body = [["NAME", "TEL"]] + [[_romaji(p.kana), p.phone] for p in rows]
+    return Case(tmp / "romaji-ff.csv", list(rows), {"fields": ["kana", "phone"]}, {0: "kana", 1: "phone"}) \
+        .write(_csv_bytes(body))
+
+
+def phone_numbers_only(w: World, tmp: Path) -> Case:
+    """A dialling sheet: one column of phone numbers, no header, nothing else about the people."""
+    rows = [p for p in w.leak(27) if p.phone]
+    return Case(tmp / "phones.csv", list(rows), {"header": False, "fields": ["phone"]}, {0: "phone"}) \
+        .write(_csv_bytes([[p.phone] for p in rows]))
+
+
+def _excel_serial(d: date) -> str:
+    return str((d - date(1899, 12, 30)).days)
+
+
+def birth_dates_as_excel_serials(w: World, tmp: Path) -> Case:
+    """A workbook's date column saved as CSV without its number format: 生年月日 holds serial
+    numbers (25678); with the name and reading only, the date must be read right."""
+    rows = w.leak(28)
+    body = [["氏名", "フリガナ", "生年月日"]] + [[p.name, p.kana, _excel_serial(p.birth)] for p in rows]
+    return Case(tmp / "serials.csv", list(rows), {"fields": ["dob", "kana", "name"]},
+                {0: "name", 1: "kana", 2: "dob"}).write(_csv_bytes(body))
+
+
+def addresses_without_prefecture(w: World, tmp: Path) -> Case:
+    """A local list writes addresses from the municipality on (大阪市北区梅田…): name and address."""
+    rows = w.leak(29)
+    body = [["氏名", "住所"]] + [[p.name, p.address.removeprefix(_address_parts(p.address)[0])] for p in rows]
+    return Case(tmp / "no-pref.csv", list(rows), {"fields": ["address", "name"]}, {0: "name", 1: "address"}) \
+        .write(_csv_bytes(body))
+
+
 MAKERS: list[Any] = [
     no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
@@ -398,7 +444,8 @@ MAKERS: list[Any] = [
     cp932_vendor_characters, euc_jp, utf16_unicode_text, tsv, quoted_newlines, totals_and_blank_lines,
     duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
     address_over_four_columns, address_in_numbered_columns,
-    name_and_reading_only,
+    name_and_reading_only, romaji_names_given_first, romaji_names_family_first, phone_numbers_only,
+    birth_dates_as_excel_serials, addresses_without_prefecture,
 ]
 
 

@@ -21,20 +21,22 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import japanese_personal_name_dataset as jpnd
 from charset_normalizer import from_bytes
 
 from kansa.model.errors import InputError
 from kansa.trace.addresses import check_postcode, may_start_place, parse_address, postcode_places
 from kansa.trace.dates import looks_like_date
 from kansa.trace.ids import is_card_number, is_my_number
-from kansa.trace.kana import is_kana
+from kansa.trace.kana import is_japanese_romaji, is_kana, norm_kana
 from kansa.trace.names import is_romaji
 from kansa.trace.normalize import NORMALISERS, norm_date, norm_phone, norm_postcode, norm_sex
 from kansa.trace.phones import looks_like_phone
-from kansa.trace.text import fold
+from kansa.trace.text import NAME_SEPARATORS, fold
 
 # Header words per field, checked against the NFKC-folded, lower-cased header without spaces.
 # Order matters: kana before name (氏名カナ contains 氏名), email before address (メールアドレス),
@@ -186,6 +188,7 @@ class Table:
     preamble_lines: list[int] = field(default_factory=list)  # title lines above the header
     sheets: list[str] = field(default_factory=list)  # Excel: the sheets read, in order (rows are per sheet)
     address_parts: list[int] = field(default_factory=list)  # columns joined into the address, in order
+    romaji_given_first: bool = False  # the reading is romaji written given name first (Taro Yamada)
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -221,6 +224,8 @@ class Table:
             halves = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
             if whole not in out and any(halves):
                 out[whole] = "".join(str(p) for p in halves)
+        if self.romaji_given_first and is_romaji(out.get("kana", "")):
+            out["kana"] = " ".join(reversed([p for p in NAME_SEPARATORS.split(fold(out["kana"])) if p]))
         return out
 
     def records(self) -> list[dict[str, object]]:
@@ -586,6 +591,52 @@ def _join_address_parts(table: Table) -> None:
     table.columns["address"] = parts[0].index
 
 
+@lru_cache(maxsize=1)
+def _surname_readings() -> frozenset[str]:
+    """Reading keys of the commonest Japanese surnames (japanese_personal_name_dataset: about
+    2,000, which most people carry): what tells a family name from a given one in romaji."""
+    return frozenset(norm_kana(e["reading"]) for e in jpnd.get_last_names(limit=100_000))
+
+
+def _given_name_first(values: list[str]) -> bool:
+    """Do these romanised names put the given name first (Taro Yamada)? Decided for the whole
+    column, by how many values have a known surname last rather than first: one list keeps one
+    order, while a single name can read either way (a given name that is also a surname)."""
+    known = _surname_readings()
+    votes = 0
+    for v in values:
+        parts = [p for p in NAME_SEPARATORS.split(fold(v)) if p]
+        if len(parts) == 2:
+            votes += (norm_kana(parts[1]) in known) - (norm_kana(parts[0]) in known)
+    return votes > 0
+
+
+def _romaji_names_as_reading(table: Table) -> None:
+    """A name column written in romaji holds the name's reading, not its kanji: compared as the
+    name, it would disagree with every indexed kanji name (evidence *against* the right person).
+    So it becomes the reading, or is left out when the list has a reading column of its own; and
+    the reading's romaji is put family name first, as the index's readings are."""
+    name = table.columns.get("name")
+    if name is not None:
+        values = _column(table.rows[:SAMPLE], name)
+        romaji = sum(1 for v in values if is_romaji(v) and is_japanese_romaji(fold(v)))
+        if values and romaji / len(values) >= MIN_CONTENT:
+            col = table.described[name]
+            del table.columns["name"]
+            if "kana" in table.columns:
+                col.type, col.note = None, "romaji name: the list's reading column is compared instead"
+            else:
+                table.columns["kana"] = name
+                col.type, col.note = "kana", "romaji name: compared as the reading"
+    kana = table.columns.get("kana")
+    if kana is not None:
+        values = [v for v in _column(table.rows[:SAMPLE], kana) if is_romaji(v)]
+        if values and _given_name_first(values):
+            table.romaji_given_first = True
+            col = table.described[kana]
+            col.note = "; ".join(n for n in (col.note, "romaji given name first: read family name first") if n)
+
+
 _TOTALS_RE = re.compile(r"^(?:合計|総計|小計|件数|総件数|以上|計$|total|sum\b|grand total)")
 
 
@@ -664,6 +715,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
             table.columns.setdefault(c.type, c.index)
     if has_header:
         _join_address_parts(table)
+    _romaji_names_as_reading(table)
     if id_column is not None:
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
