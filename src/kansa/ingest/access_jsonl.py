@@ -3,14 +3,16 @@
 Only parses: each good line becomes an access record, each bad one a quarantined line with its
 number and why, so one broken line never costs the rest of the file.
 
-Two forms of the same rules: ``ACCESS_STAGE_SQL`` parses a block of lines inside DuckDB (the
-path the pipeline takes: no Python work per line, so a big log goes at the engine's speed), and
-``parse_access`` parses one object in Python (for callers that build records by hand). A test
-holds them to the same results on the same lines.
+Three forms of the same rules. ``mapping_sql`` holds the checks and the mapping onto access
+columns once, over already-typed keys; ``ACCESS_STAGE_SQL`` feeds it from a block of lines parsed
+one by one inside DuckDB (any line, however odd: the exact fallback), access_columnar.py from
+Arrow's JSON reader (the fast path for blocks of plain lines); ``parse_access`` parses one object
+in Python (for callers that build records by hand). Tests hold them to the same results.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +32,10 @@ _SHAPE = (
     '"source_ip":"VARCHAR","outcome":"VARCHAR","bytes":"VARCHAR","system":"VARCHAR",'
     '"statement":"VARCHAR","columns":"JSON"}'
 )
+# The keys that are text in the schema (the rest: rows and bytes are integers, subjects and
+# columns lists of text).
+TEXT_KEYS = ("time", "actor", "action", "resource", "owner", "purpose", "ticket", "terminal", "source_ip",
+             "outcome", "statement", "system")
 _ACTIONS_SQL = ", ".join(f"'{a}'" for a in ACTIONS)
 _WS = "E' \\t\\r\\n'"
 
@@ -38,6 +44,50 @@ def _quoted(col: str) -> str:
     return f"'''' || {col} || ''''"
 
 
+def mapping_sql(relation: str, *, first_checks: str = "", last_checks: str = "") -> str:
+    """The rules every parse of an access line shares, over ``relation``.
+
+    ``relation`` has ``n`` and the record's keys as columns: the text keys (TEXT_KEYS, with
+    "action" as ``action_text``: as given, not yet lower-cased) as VARCHAR, ``row_count`` and
+    ``bytes`` as BIGINT, ``subjects`` and ``columns`` as VARCHAR[]. A parse that can fail in ways
+    the typed columns no longer show (invalid JSON, a rows value that is not a number) names them
+    in ``first_checks`` (tried before the key checks) and ``last_checks`` (after them), so that
+    every parse gives the same reason for the same line. Output: the staged columns that
+    ``pipeline.ingest_staged_blocks`` takes.
+    """
+    return f"""
+SELECT n,
+       CASE
+           {first_checks}
+           WHEN coalesce("time", '') = '' THEN 'missing required key ''time'''
+           WHEN coalesce(actor, '') = '' THEN 'missing required key ''actor'''
+           WHEN coalesce(action_text, '') = '' THEN 'missing required key ''action'''
+           WHEN action NOT IN ({_ACTIONS_SQL}) THEN 'unknown action ' || {_quoted("action_text")}
+           WHEN ts IS NULL THEN 'bad time ' || {_quoted('"time"')}
+           {last_checks}
+       END AS reason,
+       ts, actor AS account, action, resource, columns, "owner" AS owner_id, purpose, ticket, terminal,
+       source_ip, outcome, row_count, bytes, "statement", "system", subjects
+FROM (SELECT *, try_cast("time" AS TIMESTAMPTZ) AS ts, lower(action_text) AS action FROM {relation})
+"""
+
+
+# A list of subjects gives its items as text, nulls and empty strings dropped (an empty id names
+# no one); a missing or null value gives none; any other value is one subject.
+_SUBJECTS_FROM_JSON = """CASE
+               WHEN j.subjects IS NULL OR json_type(j.subjects) = 'NULL' THEN []::VARCHAR[]
+               WHEN json_type(j.subjects) = 'ARRAY'
+                   THEN list_filter(json_transform(j.subjects, '["VARCHAR"]'), lambda x: coalesce(x, '') <> '')
+               ELSE list_filter([json_extract_string(j.subjects, '$')], lambda x: x <> '')
+           END"""
+
+_LINE_CHECKS = f"""WHEN j IS NULL THEN 'not valid JSON'
+           WHEN NOT starts_with(ltrim(line, {_WS}), '{{') THEN 'not a JSON object'"""
+_NUMBER_CHECKS = f"""WHEN row_count IS NULL AND nullif(rows_text, '') IS NOT NULL
+               THEN 'rows is not an integer: ' || {_quoted("rows_text")}
+           WHEN bytes IS NULL AND nullif(bytes_text, '') IS NOT NULL
+               THEN 'bytes is not an integer: ' || {_quoted("bytes_text")}"""
+
 # Input: a relation _kansa_block(line, n). Output: one row per non-blank line with its number `n`,
 # the access columns, `system`, `subjects` (VARCHAR[]) and `reason` (NULL for a good line). The
 # raw line is not carried along: the pipeline fetches it again for the few quarantined lines.
@@ -45,47 +95,36 @@ ACCESS_STAGE_SQL = f"""
 WITH parsed AS (
     SELECT n, line, try(json_transform(line, '{_SHAPE}')) AS j
     FROM _kansa_block
-), typed AS (
-    SELECT n, line, j,
-           try_cast(j.time AS TIMESTAMPTZ) AS ts,
-           lower(j.action) AS action,
+), fields AS (
+    SELECT n, line, j, j.time AS "time", j.actor AS actor, j.action AS action_text, j.resource AS resource,
+           j.owner AS "owner", j.purpose AS purpose, j.ticket AS ticket, j.terminal AS terminal,
+           j.source_ip AS source_ip, j.outcome AS outcome, j.statement AS "statement", j.system AS "system",
+           j.rows AS rows_text, j.bytes AS bytes_text,
            try_cast(nullif(j.rows, '') AS BIGINT) AS row_count,
            try_cast(nullif(j.bytes, '') AS BIGINT) AS bytes,
-           CASE json_type(j.subjects)
-               WHEN 'ARRAY' THEN list_filter(json_transform(j.subjects, '["VARCHAR"]'), lambda x: x IS NOT NULL)
-               WHEN 'NULL' THEN []::VARCHAR[]
-               ELSE [json_extract_string(j.subjects, '$')]
-           END AS subjects
+           {_SUBJECTS_FROM_JSON} AS subjects,
+           CASE WHEN json_type(j.columns) = 'ARRAY' THEN json_transform(j.columns, '["VARCHAR"]') END AS columns
     FROM parsed
     WHERE j IS NOT NULL OR trim(line, {_WS}) <> ''  -- blank lines are skipped (but keep their number)
 )
-SELECT n,
-       CASE
-           WHEN j IS NULL THEN 'not valid JSON'
-           WHEN NOT starts_with(ltrim(line, {_WS}), '{{') THEN 'not a JSON object'
-           WHEN coalesce(j.time, '') = '' THEN 'missing required key ''time'''
-           WHEN coalesce(j.actor, '') = '' THEN 'missing required key ''actor'''
-           WHEN coalesce(j.action, '') = '' THEN 'missing required key ''action'''
-           WHEN action NOT IN ({_ACTIONS_SQL}) THEN 'unknown action ' || {_quoted("j.action")}
-           WHEN ts IS NULL THEN 'bad time ' || {_quoted("j.time")}
-           WHEN row_count IS NULL AND nullif(j.rows, '') IS NOT NULL
-               THEN 'rows is not an integer: ' || {_quoted("j.rows")}
-           WHEN bytes IS NULL AND nullif(j.bytes, '') IS NOT NULL
-               THEN 'bytes is not an integer: ' || {_quoted("j.bytes")}
-       END AS reason,
-       ts, j.actor AS account, action, j.resource AS resource,
-       CASE WHEN json_type(j.columns) = 'ARRAY' THEN json_transform(j.columns, '["VARCHAR"]') END AS columns,
-       j.owner AS owner_id, j.purpose AS purpose, j.ticket AS ticket, j.terminal AS terminal,
-       j.source_ip AS source_ip, j.outcome AS outcome, row_count, bytes, j.statement AS statement,
-       j.system AS system, subjects
-FROM typed
-"""
+{mapping_sql("fields", first_checks=_LINE_CHECKS, last_checks=_NUMBER_CHECKS)}"""
 
 
 def _int(value: Any) -> int | None:
     if value is None or value == "":
         return None
     return int(value)
+
+
+def _text(value: Any) -> str:
+    """A JSON value as the SQL parse reads it into VARCHAR: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _subjects(value: Any) -> list[str]:
+    """The subjects rule of ``ACCESS_STAGE_SQL`` (see ``_SUBJECTS_FROM_JSON``)."""
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    return [t for t in (_text(v) for v in items if v is not None) if t]
 
 
 def parse_access(obj: Any, line: int) -> dict[str, Any]:
@@ -100,9 +139,6 @@ def parse_access(obj: Any, line: int) -> dict[str, Any]:
         raise ValueError(f"unknown action {obj['action']!r}")
     ts = datetime.fromisoformat(str(obj["time"]).replace("Z", "+00:00"))
     owner = obj.get("owner")
-    subjects = obj.get("subjects") or []
-    if not isinstance(subjects, list):
-        subjects = [subjects]
     columns = obj.get("columns")
     return {
         "ts": ts,
@@ -122,7 +158,7 @@ def parse_access(obj: Any, line: int) -> dict[str, Any]:
         "system": obj.get("system"),
         "source_system": "access",
         "source_line": line,
-        "subjects": [(owner, str(s)) for s in subjects],
+        "subjects": [(owner, s) for s in _subjects(obj.get("subjects"))],
     }
 
 

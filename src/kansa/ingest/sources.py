@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
+from kansa.ingest.access_columnar import access_stage
 from kansa.ingest.cert import cert_files, read_cert_file
 from kansa.ingest.ocsf import looks_like_ocsf, read_ocsf
-from kansa.ingest.pipeline import FileResult, file_digest, ingest_chunks, ingest_line_blocks
+from kansa.ingest.pipeline import FileResult, file_digest, ingest_chunks, ingest_staged_blocks
 from kansa.ingest.records import Chunk
 from kansa.model.errors import InputError
 from kansa.model.workspace import Workspace
@@ -38,7 +38,7 @@ def ingest_access_file(ws: Workspace, path: Path) -> dict[str, Any]:
     path = _need_file(path)
     if looks_like_ocsf(path):
         return ingest_chunks(ws, path, "ocsf", read_ocsf).to_dict()
-    return ingest_line_blocks(ws, path, "access", ACCESS_STAGE_SQL).to_dict()
+    return ingest_staged_blocks(ws, path, "access", access_stage(path, ws.timezone.key)).to_dict()
 
 
 def ingest_ocsf_file(ws: Workspace, path: Path) -> dict[str, Any]:
