@@ -8,7 +8,11 @@ transaction per file. Each run is a fresh subprocess (so peak RSS is that run's 
 CPU time (user + system, all threads) and peak RSS are reported as the median of the runs, with
 the load average, because this machine is shared.
 
-    python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip]
+    python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip] [--cases peer,kansa,lines]
+
+Cases: ``kansa`` is ``ingest_access_file`` (blocks read by Arrow's JSON reader, odd blocks line by
+line); ``lines`` is the same pipeline with every line parsed on its own by DuckDB
+(``ACCESS_STAGE_SQL``, the fallback and the path before); ``peer`` is DuckDB's ``read_json``.
 
 The kansa child samples its own resident memory every second and reports the peak of each tenth
 of its life, so a memory that grows with the file shows as a rising row.
@@ -64,10 +68,14 @@ def _sample():
         time.sleep(1.0)
 threading.Thread(target=_sample, daemon=True).start()
 from kansa.model.workspace import init_workspace
-from kansa.ingest import ingest_access_file
+from kansa.ingest import ingest_access_file, ingest_line_blocks
+from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
 ws = init_workspace(sys.argv[2])
 r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
-res = ingest_access_file(ws, Path(sys.argv[1]))
+if sys.argv[3] == "lines":
+    res = ingest_line_blocks(ws, Path(sys.argv[1]), "access", ACCESS_STAGE_SQL).to_dict()
+else:
+    res = ingest_access_file(ws, Path(sys.argv[1]))
 ws.close()
 wall = time.perf_counter() - t; r1 = resource.getrusage(resource.RUSAGE_SELF)
 tenths = [max(samples[len(samples) * i // 10:max(len(samples) * (i + 1) // 10, len(samples) * i // 10 + 1)])
@@ -90,11 +98,18 @@ print(json.dumps({"wall": wall, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime -
 """
 
 
-def _run(child: str, log: Path, out: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", child, str(log), str(out)], capture_output=True, text=True)
+def _run(child: str, log: Path, out: Path, case: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", child, str(log), str(out), case], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+LABELS = {
+    "kansa": "kansa `ingest_access_file` (Arrow parse, resolve, subjects, quarantine, seal)",
+    "lines": "kansa, every line parsed by DuckDB (`ACCESS_STAGE_SQL`: the fallback, the path before)",
+    "peer": "DuckDB `CREATE TABLE AS SELECT * FROM read_json` (peer)",
+}
 
 
 def main() -> None:
@@ -102,37 +117,45 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--gzip", action="store_true", help="ingest a gzipped log (the peer reads it too)")
+    ap.add_argument("--cases", default="peer,kansa,lines", help="comma-separated, of: " + ", ".join(LABELS))
     args = ap.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    if not cases or any(c not in LABELS for c in cases):
+        raise SystemExit(f"--cases: choose from {', '.join(LABELS)}")
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in cases}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         log = tmp / ("access.jsonl.gz" if args.gzip else "access.jsonl")
         write_log(log, args.events, packed=args.gzip)
         load = os.getloadavg()[0]
-        ours, peer = [], []
-        for i in range(args.repeat):  # alternate, so that both see the same load on average
-            peer.append(_run(CHILD_DUCKDB, log, tmp / f"peer{i}"))
-            ours.append(_run(CHILD_KANSA, log, tmp / f"ws{i}"))
+        for i in range(args.repeat):  # alternate, so that every case sees the same load on average
+            for case in cases:
+                child = CHILD_DUCKDB if case == "peer" else CHILD_KANSA
+                runs[case].append(_run(child, log, tmp / f"{case}{i}", case))
         size_mb = log.stat().st_size / 2**20
-    med = {k: {m: statistics.median(r[m] for r in runs) for m in ("wall", "cpu", "rss_mb")}
-           for k, runs in (("kansa", ours), ("duckdb", peer))}
-    assert all(r["events"] == args.events for r in ours + peer)
+    med = {c: {m: statistics.median(r[m] for r in rs) for m in ("wall", "cpu", "rss_mb")} for c, rs in runs.items()}
+    assert all(r["events"] == args.events for rs in runs.values() for r in rs)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}; load average at start {load:.1f}, after {os.getloadavg()[0]:.1f}")
     print(f"command: python -m benchmarks.ingest_access --events {args.events} --repeat {args.repeat}"
-          f"{' --gzip' if args.gzip else ''}  ({size_mb:.0f} MiB file)")
-    print("| | wall s (median) | events/s | CPU s | peak RSS MiB |")
-    print("|---|---|---|---|---|")
-    for name in ("kansa", "duckdb"):
-        m = med[name]
-        label = ("kansa `ingest_access_file` (parse, resolve, subjects, quarantine, seal)" if name == "kansa"
-                 else "DuckDB `CREATE TABLE AS SELECT * FROM read_json` (peer)")
-        print(f"| {label} | {m['wall']:.2f} | {args.events / m['wall']:,.0f} | {m['cpu']:.2f} | {m['rss_mb']:.0f} |")
-    print(f"ratio kansa/peer: wall {med['kansa']['wall'] / med['duckdb']['wall']:.2f}x, "
-          f"CPU {med['kansa']['cpu'] / med['duckdb']['cpu']:.2f}x")
-    for i, r in enumerate(ours):
-        print(f"kansa run {i}: resident MiB, peak of each tenth of the child process (imports first):",
-              " ".join(str(v) for v in r["rss_by_tenth"]))
-    print("raw runs:", json.dumps({"kansa": ours, "duckdb": peer}))
+          f"{' --gzip' if args.gzip else ''} --cases {','.join(cases)}  ({size_mb:.0f} MiB file)")
+    print("| | wall s (median) | events/s | CPU s | events per CPU-s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
+    for case in cases:
+        m = med[case]
+        print(f"| {LABELS[case]} | {m['wall']:.2f} | {args.events / m['wall']:,.0f} | {m['cpu']:.2f} |"
+              f" {args.events / m['cpu']:,.0f} | {m['rss_mb']:.0f} |")
+    if "peer" in med:
+        for case in cases:
+            if case != "peer":
+                print(f"ratio {case}/peer: wall {med[case]['wall'] / med['peer']['wall']:.2f}x, "
+                      f"CPU {med[case]['cpu'] / med['peer']['cpu']:.2f}x")
+    for case in cases:
+        for i, r in enumerate(runs[case]):
+            if "rss_by_tenth" in r:
+                print(f"{case} run {i}: resident MiB, peak of each tenth of the child process (imports first):",
+                      " ".join(str(v) for v in r["rss_by_tenth"]))
+    print("raw runs:", json.dumps(runs))
 
 
 if __name__ == "__main__":
