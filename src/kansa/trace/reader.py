@@ -33,6 +33,7 @@ from kansa.trace.addresses import check_postcode, may_start_place, parse_address
 from kansa.trace.dates import looks_like_date
 from kansa.trace.ids import is_card_number, is_my_number
 from kansa.trace.kana import is_japanese_romaji, is_kana, norm_kana
+from kansa.trace.kana_addresses import is_kana_address, kana_address_to_kanji
 from kansa.trace.names import is_romaji
 from kansa.trace.normalize import NORMALISERS, norm_date, norm_phone, norm_postcode, norm_sex
 from kansa.trace.phones import looks_like_phone
@@ -82,6 +83,8 @@ def _is_name(v: str) -> bool:
 
 
 def _is_address(v: str) -> bool:
+    if is_kana_address(v):  # ｵｵｻｶﾌｵｵｻｶｼ…1-2-3: an address only when a known place starts it
+        return bool(re.search(r"\d", fold(v))) and kana_address_to_kanji(v) != v
     p = parse_address(fold(v))
     return bool(p.municipality) or (bool(re.search(r"[都道府県市区町村]", v)) and bool(re.search(r"\d", fold(v))))
 
@@ -224,6 +227,9 @@ class Table:
             halves = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
             if whole not in out and any(halves):
                 out[whole] = "".join(str(p) for p in halves)
+        address = out.get("address")
+        if address and is_kana_address(address):
+            out["address"] = kana_address_to_kanji(address)
         if self.romaji_given_first and is_romaji(out.get("kana", "")):
             out["kana"] = " ".join(reversed([p for p in NAME_SEPARATORS.split(fold(out["kana"])) if p]))
         return out
@@ -637,6 +643,19 @@ def _romaji_names_as_reading(table: Table) -> None:
             col.note = "; ".join(n for n in (col.note, "romaji given name first: read family name first") if n)
 
 
+def _note_kana_addresses(table: Table) -> None:
+    """Say so when the address column is written in katakana (its place part is read back in
+    kanji row by row, ``Table.fields``)."""
+    col = table.columns.get("address")
+    if col is None or table.address_parts:
+        return
+    values = _column(table.rows[:SAMPLE], col)
+    kana = sum(1 for v in values if is_kana_address(v))
+    if kana:
+        c = table.described[col]
+        c.note = "; ".join(n for n in (c.note, f"{kana / len(values):.0%} in katakana: place read back in kanji") if n)
+
+
 _TOTALS_RE = re.compile(r"^(?:合計|総計|小計|件数|総件数|以上|計$|total|sum\b|grand total)")
 
 
@@ -716,6 +735,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
     if has_header:
         _join_address_parts(table)
     _romaji_names_as_reading(table)
+    _note_kana_addresses(table)
     if id_column is not None:
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
