@@ -81,15 +81,24 @@ def _one(root: Path, args: argparse.Namespace, sealing: bool, rows: Path | None 
         ensure_ledger(ws)
         con = ws.con
         if rows is not None:
+            # read, then detached before the run: an attached access_events would be a second
+            # table of that name in the session (kansa before 2026-12-02 framed its columns too)
             con.execute(f"ATTACH '{rows}' AS rows_src (READ_ONLY)")
-            args.events = int(con.execute("SELECT max(event_id) + 1 FROM rows_src.access_events").fetchall()[0][0])
+            events = con.sql("SELECT * FROM rows_src.access_events").to_arrow_table()
+            subjects = con.sql("SELECT * FROM rows_src.access_subjects").to_arrow_table()
+            con.execute("DETACH rows_src")
+            args.events = events.num_rows  # ids 0.. in order, as ingest hands them out
         con.begin()
         if rows is None:
             con.execute(FILL, [args.events])
             con.execute(FILL_SUBJECTS, [args.subjects_max, args.events])
-        else:  # ids 0.. in order, as ingest hands them out
-            con.execute("INSERT INTO access_events SELECT * FROM rows_src.access_events")
-            con.execute("INSERT INTO access_subjects SELECT * FROM rows_src.access_subjects")
+        else:
+            con.register("_rows_events", events)
+            con.register("_rows_subjects", subjects)
+            con.execute("INSERT INTO access_events SELECT * FROM _rows_events")
+            con.execute("INSERT INTO access_subjects SELECT * FROM _rows_subjects")
+            con.unregister("_rows_events")
+            con.unregister("_rows_subjects")
         start = time.process_time()
         if sealing:
             for first in range(0, args.events, args.block):

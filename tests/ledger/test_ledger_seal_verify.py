@@ -266,3 +266,15 @@ def test_sealing_in_small_chunks_gives_the_same_tree(tmp_path: Path, monkeypatch
             assert r["sealed"] == 10 and verify(w)["ok"]
             roots.append(r["root"])
     assert roots[0] == roots[1]
+
+
+def test_leaves_do_not_depend_on_what_is_attached(ws: Workspace, tmp_path: Path) -> None:
+    """A same-named event table in an attached database adds nothing to the frames: sealing with one
+    attached gives the leaves that verify, with nothing attached, recomputes."""
+    for i in range(4):
+        add_access(ws, i)
+    ws.con.execute("ATTACH ':memory:' AS other")
+    ws.con.execute("CREATE TABLE other.access_events (event_id BIGINT, note VARCHAR)")
+    assert seal_pending(ws)["sealed"] == 4
+    ws.con.execute("DETACH other")
+    assert verify(ws)["ok"]

@@ -143,10 +143,14 @@ def journal_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of a table's columns: what a frame-v2 leaf of its rows covers."""
+    """(name, DuckDB type) of a table's columns: what a frame-v2 leaf of its rows covers.
+
+    Only the workspace database's own table: a same-named table in an attached database would
+    otherwise add its columns to every frame, and the leaves would depend on what is attached.
+    """
     rows = con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?"
-        " ORDER BY column_index",
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database()"
+        " AND schema_name = 'main' AND table_name = ? ORDER BY column_index",
         [table],
     ).fetchall()
     return [(str(n), str(t)) for n, t in rows]
