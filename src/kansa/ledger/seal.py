@@ -101,10 +101,29 @@ def _check_encoding(con: duckdb.DuckDBPyConnection, start: int) -> None:
         )
 
 
+def _any_pending(con: duckdb.DuckDBPyConnection, since: int | None) -> bool:
+    """Is any event (from ``since`` on) without a leaf? Ids only, no framing: ingest has sealed
+    every block with seal_range before it signs, and the framed pending query, planned and run
+    for nothing, cost as much as the signing itself."""
+    for kind, table in store.EVENT_TABLES.items():
+        bound = "" if since is None else f" AND ref_id >= {int(since)}"
+        where = "" if since is None else f" WHERE e.event_id >= {int(since)}"
+        row = store.one(
+            con,
+            f"SELECT EXISTS (SELECT 1 FROM {table} e ANTI JOIN (SELECT ref_id FROM ledger_leaves"
+            f" WHERE kind = '{kind}'{bound}) l ON l.ref_id = e.event_id{where})",
+        )
+        if row is not None and row[0]:
+            return True
+    return False
+
+
 def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> dict[str, Any]:
     start = _size(con)
     _check_encoding(con, start)
     tree = _frontier(con, start)
+    if not _any_pending(con, since):
+        return _sign(ws, con, start, tree)
     con.execute(
         f"INSERT INTO ledger_leaves SELECT {start} - 1 + row_number() OVER (ORDER BY ref_id), kind, ref_id,"
         f" leaf_hash, ? FROM ({_pending_sql(con, since)})",
