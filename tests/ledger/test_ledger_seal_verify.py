@@ -133,7 +133,7 @@ def test_rewriting_leaf_hashes_too_is_caught_by_the_signed_heads(ws: Workspace) 
 
     new_hash = next(now for idx, _, _, _, now in current_leaves(ws.con) if idx == 6)
     assert new_hash is not None
-    ws.con.execute("UPDATE ledger_leaves SET leaf_hash = ? WHERE leaf_index = 6", [new_hash.hex()])
+    ws.con.execute("UPDATE ledger_leaves SET leaf_hash = ? WHERE leaf_index = 6", [new_hash])
     r = verify(ws)
     assert not r["ok"]
     assert [b["tree_size"] for b in r["bad_heads"]] == [8]

@@ -282,6 +282,19 @@ def test_old_leaves_keep_verifying_and_new_ones_cover_subjects(old_workspace: Pa
         assert verify(w)["first_bad"] == 0
 
 
+def test_hand_edited_hex_hash_survives_the_move_to_raw_bytes(old_workspace: Path) -> None:
+    """Opening a workspace whose leaf hashes are hex converts them to their bytes; a stored value
+    that is not kansa's hex (edited by hand) does not stop the upgrade and is reported at its leaf."""
+    with duckdb.connect(str(old_workspace / "kansa.duckdb")) as con:
+        con.execute("UPDATE ledger_leaves SET leaf_hash = 'edited by hand' WHERE leaf_index = 2")
+    with open_workspace(old_workspace) as w:
+        assert _bad(w) == [(2, "row changed")]  # the ledger's tables are upgraded on first use
+        assert w.con.execute("SELECT DISTINCT typeof(leaf_hash) FROM ledger_leaves").fetchall() == [("BLOB",)]
+        w.con.execute("UPDATE ledger_leaves SET leaf_hash = ? WHERE leaf_index = 2",
+                      [next(now for i, _, _, _, now in ledger_store.current_leaves(w.con) if i == 2)])
+        assert verify(w)["ok"]
+
+
 def test_fresh_ledger_covers_subjects_from_leaf_zero(ws: Workspace) -> None:
     ledger_store.ensure(ws)
     assert ws.con.execute("SELECT encoding, from_leaf FROM ledger_encodings ORDER BY 1").fetchall() == [

@@ -126,7 +126,7 @@ def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> d
         return _sign(ws, con, start, tree)
     con.execute(
         f"INSERT INTO ledger_leaves SELECT {start} - 1 + row_number() OVER (ORDER BY ref_id), kind, ref_id,"
-        f" leaf_hash, ? FROM ({_pending_sql(con, since)})",
+        f" unhex(leaf_hash), ? FROM ({_pending_sql(con, since)})",
         [datetime.now(UTC)],
     )
     for hashes in store.hash_batches(con, start, None, CHUNK):
@@ -135,14 +135,14 @@ def _seal(ws: Workspace, con: duckdb.DuckDBPyConnection, since: int | None) -> d
 
 
 def _insert_leaves(con: duckdb.DuckDBPyConnection, start: int, kind: str, ids: np.ndarray, hashes: list[bytes]) -> None:
-    """Append leaves start.. in one INSERT; the digests travel as one buffer, hex is the engine's job."""
+    """Append leaves start.. in one INSERT; the digests travel as one buffer."""
     n = len(ids)
     digests = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(b"".join(hashes))])
     leaves = pa.table({"i": pa.array(np.arange(n, dtype=np.int64)), "ref_id": pa.array(ids, pa.int64()), "h": digests})
     con.register("_ledger_new", leaves)
     try:
         con.execute(
-            "INSERT INTO ledger_leaves SELECT ? + i, ?, ref_id, lower(hex(h)), ? FROM _ledger_new",
+            "INSERT INTO ledger_leaves SELECT ? + i, ?, ref_id, h::BLOB, ? FROM _ledger_new",
             [start, kind, datetime.now(UTC)],
         )
     finally:
@@ -219,7 +219,7 @@ def journal(ws: Workspace, kind: str, payload: dict[str, Any], actor: str) -> in
         start = _size(con)
         tree = _frontier(con, start)
         con.execute(
-            "INSERT INTO ledger_leaves VALUES (?, 'journal', ?, ?, ?)", [start, jid, leaf.hex(), datetime.now(UTC)]
+            "INSERT INTO ledger_leaves VALUES (?, 'journal', ?, ?, ?)", [start, jid, leaf, datetime.now(UTC)]
         )
         tree.extend([leaf])
         result = _sign(ws, con, start, tree)
