@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kansa.ledger import seal_pending, verify
+from kansa.ledger import leaf_index_of, seal_pending, verify
 from kansa.model.workspace import Workspace
 
 T0 = datetime(2024, 4, 1, 9, 0, tzinfo=UTC)
@@ -97,3 +97,19 @@ def test_deleting_and_altering_one_event_name_its_leaf(sealed: Workspace) -> Non
     sealed.con.execute("DELETE FROM access_events WHERE event_id = 10")
     r = verify(sealed)
     assert r["first_bad"] == 5 and _problems(r) == [(5, "row deleted"), (7, "row changed")]
+
+
+def test_a_copy_of_a_sealed_row_is_caught(sealed: Workspace) -> None:
+    """The event tables carry no key (an ART index does not fit a big ingest's memory), so an admin
+    can insert an exact copy of a sealed event; verify names it at that event's leaf."""
+    con = sealed.con
+    con.execute("CREATE TABLE access_copy AS SELECT * FROM access_events")  # the table as it is, without a key
+    con.execute("DROP TABLE access_events")
+    con.execute("ALTER TABLE access_copy RENAME TO access_events")
+    assert verify(sealed)["ok"]
+    leaf = leaf_index_of(sealed, "access", 6)
+    con.execute("INSERT INTO access_events SELECT * FROM access_events WHERE event_id = 6")
+    r = verify(sealed)
+    assert not r["ok"] and r["first_bad"] == leaf
+    assert [(b["leaf_index"], b["problem"]) for b in r["bad_leaves"]] == [(leaf, "row duplicated")]
+    assert r["bad_leaves"][0]["reason_en"] and r["bad_leaves"][0]["reason_ja"]

@@ -21,6 +21,11 @@ REASONS: dict[str, tuple[str, str]] = {
         "An unsealed event row was slipped in among sealed ones (INSERT). Ingest numbers events in order and"
         " seals them in the transaction that writes them, so this does not happen through kansa.",
     ),
+    "row duplicated": (
+        "封印済みのイベントと同じ番号の行がもう一つあります（INSERT による複製）。イベントの件数や内容が水増しされています。",
+        "A second row carries a sealed event's id (a copy was INSERTed): events were added under an id"
+        " that was sealed once.",
+    ),
     "row deleted": (
         "封印済みのイベント行が削除されています（DELETE）。",
         "A sealed event row has been deleted (DELETE).",

@@ -343,17 +343,24 @@ def _changed_v2(
 
     The engine frames the rows exactly as sealing does and hashlib hashes them, as sealing does:
     the engine's own sha256 costs several times more per row than the framing itself.
+
+    Also "row duplicated": a second row under a sealed event's id. The event tables have no key
+    (an ART index would not fit the memory budget of a big ingest), so a copy of a sealed row
+    could be inserted; it joins its leaf twice, which the row count shows at no extra pass.
     """
     upper = "" if hi is None else f" AND l.leaf_index < {int(hi)}"
     kind_sql = {"access": "'access'", "endpoint": "'endpoint'"}[kind]
+    span = f"l.kind = {kind_sql} AND l.leaf_index >= {int(lo)}{upper}"
     reader = con.sql(
         f"SELECT l.leaf_index, l.ref_id, e.event_id IS NULL AS gone, l.leaf_hash AS stored,"
         f" {event_frame_sql(con, kind, subjects=subjects, texts=True)} AS frame FROM ledger_leaves l"
         f" LEFT JOIN {event_source(con, kind)} e ON e.event_id = l.ref_id{subjects_join(kind, 'l.ref_id', subjects)}"
-        f" WHERE l.kind = {kind_sql} AND l.leaf_index >= {int(lo)}{upper}"
+        f" WHERE {span}"
     ).to_arrow_reader(VERIFY_BATCH)
     found: list[tuple[int, str | None, int | None, str]] = []
+    joined = 0
     for rb in reader:
+        joined += rb.num_rows
         now = leaf_hashes(rb.column(4).to_pylist())
         gone = rb.column(2).to_pylist()
         stored = rb.column(3).to_pylist()
@@ -363,13 +370,23 @@ def _changed_v2(
                     int(rb.column(0)[pos].as_py()), kind, int(rb.column(1)[pos].as_py()),
                     "row deleted" if gone[pos] else "row changed",
                 ))
+    leaves = one(con, f"SELECT count(*) FROM ledger_leaves l WHERE {span}")
+    if leaves is not None and joined > int(leaves[0]):
+        table = EVENT_TABLES[kind]
+        for i, ref in con.execute(
+            f"SELECT l.leaf_index, l.ref_id FROM ledger_leaves l JOIN (SELECT event_id FROM {table}"
+            f" WHERE event_id IN (SELECT l.ref_id FROM ledger_leaves l WHERE {span})"
+            f" GROUP BY event_id HAVING count(*) > 1) d ON d.event_id = l.ref_id WHERE {span}"
+        ).fetchall():
+            found.append((int(i), kind, int(ref), "row duplicated"))
     return found
 
 
 def bad_leaves(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every leaf that no longer matches the ledger or its row, by leaf index.
 
-    Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row inserted"
+    Problems: "leaf missing" (an index absent from ledger_leaves), "leaf duplicated", "row duplicated"
+    (a second event row under a sealed id), "row inserted"
     (an unsealed event numbered among sealed ones, at the position it would take), "row deleted"
     (the event or journal row a leaf names is gone), "row changed" (the row, or for a frame-v2s
     access leaf the subjects it touched, hashes differently now). frame-v2 event leaves are
