@@ -38,11 +38,15 @@ class _PerBatch(logging.Handler):
         self.start = start
 
     def emit(self, record: logging.LogRecord) -> None:
-        pool = self.ws.con.execute(
-            "SELECT sum(memory_usage_bytes) // 1048576 FROM duckdb_memory()").fetchall()[0][0]
+        tags = self.ws.con.execute(
+            "SELECT tag, memory_usage_bytes // 1048576 FROM duckdb_memory() WHERE memory_usage_bytes > 0"
+            " ORDER BY 2 DESC").fetchall()
+        pool = sum(int(mib) for _, mib in tags)
+        # which kind of memory it is: ART_INDEX cannot be evicted, BASE_TABLE pages can
+        parts = ", ".join(f"{tag} {mib}" for tag, mib in tags if mib >= 8)
         args = record.args if isinstance(record.args, tuple) else ()
         done, events = (int(args[2]), int(args[3])) if len(args) == 4 else (0, 0)  # type: ignore[call-overload]
-        print(f"| {done / 1e6:,.0f} | {events:,} | {_rss_mib()} | {pool}"
+        print(f"| {done / 1e6:,.0f} | {events:,} | {_rss_mib()} | {pool} | {parts}"
               f" | {time.perf_counter() - self.start:.0f} |", flush=True)
 
 
@@ -61,8 +65,8 @@ def main() -> None:
         logger.setLevel(logging.DEBUG)
         logger.addHandler(_PerBatch(ws, start))
         print(f"load average at start {os.getloadavg()[0]:.1f}")
-        print("| content MB done | events | resident MiB | DuckDB buffer pool MiB | wall s |")
-        print("|---|---|---|---|---|")
+        print("| content MB done | events | resident MiB | DuckDB buffer pool MiB | of which (MiB, >= 8) | wall s |")
+        print("|---|---|---|---|---|---|")
         ingest = ingest_pgaudit_file if args.source == "pgaudit" else ingest_access_file
         events = ingest(ws, Path(args.log))["events"]
         r1 = resource.getrusage(resource.RUSAGE_SELF)

@@ -75,6 +75,14 @@ def inputs(tmp_path: Path) -> list[Path]:
     return [a, b]
 
 
+def _ids_are_the_sequence(ws: Workspace) -> None:
+    """Event ids are 0..n-1, each once: no key enforces it (model migration 3), the ingest sequence
+    does, and a kill between batches is where it could slip."""
+    ids = [r[0] for r in ws.con.execute(
+        "SELECT event_id FROM access_events UNION ALL SELECT event_id FROM endpoint_events ORDER BY 1").fetchall()]
+    assert ids == list(range(len(ids)))
+
+
 def _check_consistent(ws: Workspace) -> int:
     """Events ↔ batches ↔ ingest_files ↔ ledger agree; returns the number of events."""
     con = ws.con
@@ -91,6 +99,7 @@ def _check_consistent(ws: Workspace) -> int:
     n = int(con.execute("SELECT count(*) FROM access_events").fetchall()[0][0])
     subjects = int(con.execute("SELECT count(*) FROM access_subjects").fetchall()[0][0])
     assert subjects == n
+    _ids_are_the_sequence(ws)
     r = verify(ws)
     assert r["ok"] and r["pending"] == 0 and r["tree_size"] == n
     return n
@@ -160,6 +169,7 @@ def _check_batches_consistent(ws: Workspace) -> int:
     n, distinct = con.execute(
         "SELECT count(*), count(DISTINCT (source_file, source_line)) FROM access_events").fetchall()[0]
     assert n == distinct, "a line ingested twice"
+    _ids_are_the_sequence(ws)
     r = verify(ws)
     assert r["ok"] and r["pending"] == 0 and r["tree_size"] == n
     return int(n)

@@ -12,6 +12,32 @@ from __future__ import annotations
 
 from kansa.model.migrations import Migration
 
+# The event tables' columns as migration 3 leaves them: no key, the NOT NULLs of migration 1.
+ACCESS_EVENTS_COLUMNS = """
+    event_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, actor_id VARCHAR, account VARCHAR,
+    action VARCHAR NOT NULL, resource VARCHAR, columns VARCHAR[], owner_id VARCHAR, purpose VARCHAR,
+    ticket VARCHAR, terminal VARCHAR, source_ip VARCHAR, outcome VARCHAR, row_count BIGINT, bytes BIGINT,
+    statement VARCHAR, source_system VARCHAR NOT NULL, batch_id BIGINT NOT NULL, source_file VARCHAR,
+    source_line BIGINT
+"""
+ENDPOINT_EVENTS_COLUMNS = """
+    event_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, actor_id VARCHAR, account VARCHAR, host VARCHAR,
+    kind VARCHAR NOT NULL, device VARCHAR, path VARCHAR, bytes BIGINT, to_removable BOOLEAN,
+    source_system VARCHAR NOT NULL, batch_id BIGINT NOT NULL, source_file VARCHAR, source_line BIGINT
+"""
+
+
+def _rebuilt(table: str, columns: str) -> list[str]:
+    """Statements that replace ``table`` by a copy with ``columns`` (same names and order), rows in
+    event id order, so that the ledger reads every row back as it was sealed."""
+    return [
+        f"CREATE TABLE {table}_v3 ({columns})",
+        f"INSERT INTO {table}_v3 SELECT * FROM {table} ORDER BY event_id",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v3 RENAME TO {table}",
+    ]
+
+
 MODEL_MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -214,6 +240,22 @@ MODEL_MIGRATIONS: list[Migration] = [
                 owner_id    VARCHAR NOT NULL
             )
             """,
+        ],
+    ),
+    Migration(
+        3,
+        "event tables without ART indexes (ids unique by the ingest sequence; ledger verify checks them)",
+        [
+            # DuckDB keeps an ART index wholly in memory and cannot evict it: on a 10 GB log the
+            # event id keys, times and subject keys alone outgrow a 1 GB budget (docs/benchmarks.md,
+            # "Memory on a big csvlog"). Nothing needs them: event ids are appended in order, so a
+            # look-up by id or by an id range is answered by row-group min/max (zonemaps), as times
+            # are for a log read in time order; a subject look-up scans one narrow table.
+            # DuckDB cannot drop a PRIMARY KEY in place, so the two event tables are copied.
+            "DROP INDEX IF EXISTS access_events_ts",
+            "DROP INDEX IF EXISTS access_subjects_subject",
+            *_rebuilt("access_events", ACCESS_EVENTS_COLUMNS),
+            *_rebuilt("endpoint_events", ENDPOINT_EVENTS_COLUMNS),
         ],
     ),
 ]
