@@ -56,7 +56,7 @@ is a share of true pairs; 50,000 rows give it a standard error under 0.003, far 
 a weight, while EM on all of a million rows blocked on birth date would compare tens of millions
 of pairs against ten million holdings."""
 EM_RULES: tuple[str, ...] = ("l.h_dob = r.h_dob", "l.h_phone = r.h_phone")
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 """Bump when the comparisons change: a stored u of other comparisons is not reused."""
 LINK_MEMORY = "4GB"
 """DuckDB's memory limit while linking; beyond it DuckDB spills to the workspace database's temp
@@ -109,13 +109,20 @@ def u_probabilities(ws: Workspace) -> dict[str, list[float]]:
     return u
 
 
+def _one_version(db: str) -> str:
+    """SQL: the largest version of each owner's dataset. Versions repeat the same people, and u is
+    the chance agreement of *different* people: a pair of one person's copies is no chance."""
+    return f"SELECT arg_max(dataset_id, records) FROM {db}.main.trace_datasets GROUP BY owner_id, name"
+
+
 def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
     con.execute(
         f"""CREATE TABLE u_sample AS SELECT dataset_id || '#' || record_no AS unique_id, {bf}, {hs},
                    {", ".join(f"h_{f} AS h_{f}_rare" for f in RARE_FIELDS)}
-            FROM {db}.main.trace_records USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)"""
+            FROM (SELECT * FROM {db}.main.trace_records WHERE dataset_id IN ({_one_version(db)}))
+            USING SAMPLE reservoir({U_SAMPLE} ROWS) REPEATABLE (7)"""
     ).fetchall()
     api = DuckDBAPI(con)
     sample = api.register("u_sample", table_name="u_sample_in")
