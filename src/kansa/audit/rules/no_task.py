@@ -15,7 +15,6 @@ from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
 from kansa.audit.rules.common import (
     ACTIONS_SQL,
-    COVERED,
     EPOCH,
     EXPORT_SQL,
     evidence,
@@ -39,22 +38,47 @@ def no_task(
         return []  # no registry of tasks: the rule cannot speak (docs/audit.md)
     lo = midnight(since, cutoff) if since is not None else None
     with task_cover(con, cutoff, lo) as cur:
-        rows = fetch(
-            cur,
+        # Whether a task covers an access depends only on (actor, day, owner): the events are
+        # counted per such group first and the cover tested once per group (a test per event made
+        # the engine probe the day-by-day cover for each of millions of events); the event ids are
+        # then read back for the uncovered groups only.
+        cur.execute(
             f"""
-            SELECT e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, count(*) AS n,
-                   sum(coalesce(e.row_count, 1)) AS n_rows,
-                   count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp,
-                   list(e.event_id) AS ids
-            FROM access_events e LEFT JOIN actors a USING (actor_id)
-            WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
-              AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
-              AND coalesce(a.role, '') <> 'service'
-              AND NOT {COVERED.format(extra="")}
-            GROUP BY ALL ORDER BY day, e.actor_id, e.owner_id
+            CREATE OR REPLACE TEMP TABLE _kansa_no_task AS
+            WITH g AS (
+                SELECT e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, count(*) AS n,
+                       sum(coalesce(e.row_count, 1)) AS n_rows,
+                       count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp
+                FROM access_events e
+                WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.owner_id IS NOT NULL
+                  AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
+                GROUP BY ALL
+            )
+            SELECT g.* FROM g LEFT JOIN actors a USING (actor_id)
+            WHERE coalesce(a.role, '') <> 'service'
+              AND NOT EXISTS (SELECT 1 FROM _kansa_cover s
+                              WHERE s.actor_id = g.actor_id AND s.day = g.day
+                                AND (s.owner_id IS NULL OR s.owner_id = g.owner_id))
+              AND NOT EXISTS (SELECT 1 FROM _kansa_cover s
+                              WHERE s.actor_id IS NULL AND s.team = a.team AND s.day = g.day
+                                AND (s.owner_id IS NULL OR s.owner_id = g.owner_id))
             """,
             [cutoff, lo or EPOCH],
         )
+        rows = fetch(
+            cur,
+            f"""
+            SELECT t.actor_id, t.day, t.owner_id, t.n, t.n_rows, t.n_exp, list(e.event_id) AS ids
+            FROM access_events e
+            JOIN _kansa_no_task t ON t.actor_id = e.actor_id AND t.owner_id = e.owner_id AND t.day = CAST(e.ts AS DATE)
+            WHERE e.ts < ? AND e.ts >= ? AND e.action IN ({ACTIONS_SQL})
+              AND coalesce(e.outcome, 'success') <> 'failure'
+            GROUP BY ALL
+            ORDER BY t.day, t.actor_id, t.owner_id
+            """,
+            [cutoff, lo or EPOCH],
+        )
+        cur.execute("DROP TABLE _kansa_no_task")
     out = []
     for actor, day, owner, n, n_rows, n_exp, ids in rows:
         score = float(math.log10(1 + float(n_rows))) + (2.0 if n_exp else 0.0)
