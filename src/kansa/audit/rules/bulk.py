@@ -63,8 +63,11 @@ def _days_sql(export_ok: str) -> str:
     run held all of them in memory."""
     return f"""
         CREATE OR REPLACE TEMP TABLE _kansa_bulk_days AS
-        WITH sc AS (
-            SELECT event_id, count(*) AS n FROM access_subjects WHERE event_id BETWEEN ? AND ? GROUP BY event_id
+        WITH sc AS (   -- people named, counted only for the events whose log gave no row count
+            SELECT x.event_id, count(*) AS n FROM access_subjects x
+            WHERE x.event_id BETWEEN ? AND ?
+              AND x.event_id IN (SELECT event_id FROM access_events WHERE ts < ? AND ts >= ? AND row_count IS NULL)
+            GROUP BY x.event_id
         ),
         wh AS (     -- the task-scope test only for whole-table exports (few), not for every event
             SELECT e.event_id
@@ -191,7 +194,7 @@ def bulk_pull(
         export_ok = COVERED.format(extra=f"AND (lower(coalesce(s.kind, '')) IN ({listed}) "
                                          f"OR lower(coalesce(s.purpose, '')) IN ({listed}))")
         id_lo, id_hi = event_id_range(cur, lo, cutoff)
-        cur.execute(_days_sql(export_ok), [id_lo, id_hi, cutoff, lo, unknown_rows, cutoff, lo])
+        cur.execute(_days_sql(export_ok), [id_lo, id_hi, cutoff, lo, cutoff, lo, unknown_rows, cutoff, lo])
         cur.unregister("_kansa_whole_stmts")
         refresh(cur, BULK_TABLE, _BULK_DDL, since, cutoff,
                 [(f"INSERT INTO {BULK_TABLE} SELECT actor_id, day, role, n_rows FROM _kansa_bulk_days", [])])
