@@ -184,10 +184,16 @@ class _Peers:
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.df = df
-        self.ords = np.array([d.toordinal() for d in df["day"]], dtype=np.int64)
-        self.role = df["role"].to_numpy(dtype=object)
-        self.team = df["team"].to_numpy(dtype=object)
-        self.values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
+        ords = np.array([d.toordinal() for d in df["day"]], dtype=np.int64)
+        role = df["role"].to_numpy(dtype=object)
+        team = df["team"].to_numpy(dtype=object)
+        values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
+        # per role, its rows ordered by day: a window is then a slice, not a mask over every row
+        self.by_role: dict[str, tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = {}
+        for r in pd.unique(role):
+            rows = np.flatnonzero(role == r)
+            rows = rows[np.argsort(ords[rows], kind="stable")]
+            self.by_role[str(r)] = (ords[rows], team[rows], {f: v[rows] for f, v in values.items()})
         self.cache: dict[tuple[str, str, date], dict[str, tuple[float, float, int]] | None] = {}
 
     def stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
@@ -202,17 +208,22 @@ class _Peers:
         return self.cache[key]
 
     def _stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
+        if role not in self.by_role:
+            return None
+        ords, teams, values = self.by_role[role]
         d = day.toordinal()
-        window = (self.ords < d) & (self.ords >= d - PEER_WINDOW_DAYS) & (self.role == role)
-        part = window & (self.team == team) if team else np.zeros_like(window)
-        if int(part.sum()) < MIN_PEER_DAYS:
-            part = window
-        n = int(part.sum())
+        lo, hi = np.searchsorted(ords, [d - PEER_WINDOW_DAYS, d], side="left")
+        part = np.arange(int(lo), int(hi))
+        if team:
+            same = part[teams[part] == team]
+            if same.size >= MIN_PEER_DAYS:
+                part = same
+        n = int(part.size)
         if n < MIN_PEER_DAYS:
             return None
         stats: dict[str, tuple[float, float, int]] = {}
         for f in FEATURES:
-            vals = self.values[f][part]
+            vals = values[f][part]
             med = float(np.median(vals))
             q1, q3 = np.quantile(vals, [0.25, 0.75])
             stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), n)
