@@ -460,6 +460,15 @@ def addresses_in_katakana(w: World, tmp: Path) -> Case:
         .write(_csv_bytes(body, "cp932"))
 
 
+def address_labels_with_titles(w: World, tmp: Path) -> Case:
+    """A direct-mail label list: 宛名 with a title (山田 太郎 様, 殿), postcode and address."""
+    rows = w.leak(31)
+    titles = ["　様", "様", " 様", " 殿"]
+    body = [["宛名", "〒", "住所"]] + [[p.name + titles[i % 4], p.zip_code, p.address] for i, p in enumerate(rows)]
+    return Case(tmp / "labels.csv", list(rows), {"fields": ["address", "name", "postcode"]},
+                {0: "name", 1: "postcode", 2: "address"}).write(_csv_bytes(body))
+
+
 MAKERS: list[Any] = [
     no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
@@ -468,7 +477,7 @@ MAKERS: list[Any] = [
     duplicated_rows, another_source_mixed_in, shuffled_columns, an_empty_column, header_repeated_at_page_breaks,
     address_over_four_columns, address_in_numbered_columns,
     name_and_reading_only, romaji_names_given_first, romaji_names_family_first, phone_numbers_only,
-    birth_dates_as_excel_serials, addresses_without_prefecture, addresses_in_katakana,
+    birth_dates_as_excel_serials, addresses_without_prefecture, addresses_in_katakana, address_labels_with_titles,
 ]
 
 
@@ -515,6 +524,17 @@ def test_katakana_addresses_read_as_the_indexed_address(world: World, tmp_path: 
     same = sum(1 for r, p in zip(records, case.people, strict=True)
                if p is not None and norm_address(r["address"]) == norm_address(p.address))
     assert same >= 0.995 * len(records)
+
+
+def test_titles_are_no_part_of_the_name(world: World, tmp_path: Path) -> None:
+    """A label list's 様 and 殿 are cut off: the name read has the indexed record's key."""
+    from kansa.trace.normalize import norm_name
+
+    case = address_labels_with_titles(world, tmp_path)
+    records = read_table(case.path).records()
+    same = sum(1 for r, p in zip(records, case.people, strict=True)
+               if p is not None and norm_name(r["name"]) == norm_name(p.name))
+    assert same == len(records)
 
 
 @pytest.mark.parametrize("day", [date(1989, 1, 8), date(1989, 1, 7), date(1970, 3, 2), date(2019, 5, 1),

@@ -192,6 +192,7 @@ class Table:
     sheets: list[str] = field(default_factory=list)  # Excel: the sheets read, in order (rows are per sheet)
     address_parts: list[int] = field(default_factory=list)  # columns joined into the address, in order
     romaji_given_first: bool = False  # the reading is romaji written given name first (Taro Yamada)
+    honorific: bool = False  # the names carry a title (山田 太郎 様): cut off before comparing
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -230,6 +231,8 @@ class Table:
         address = out.get("address")
         if address and is_kana_address(address):
             out["address"] = kana_address_to_kanji(address)
+        if self.honorific and out.get("name"):
+            out["name"] = _HONORIFIC.sub("", str(out["name"]))
         if self.romaji_given_first and is_romaji(out.get("kana", "")):
             out["kana"] = " ".join(reversed([p for p in NAME_SEPARATORS.split(fold(out["kana"])) if p]))
         return out
@@ -643,6 +646,24 @@ def _romaji_names_as_reading(table: Table) -> None:
             col.note = "; ".join(n for n in (col.note, "romaji given name first: read family name first") if n)
 
 
+_HONORIFIC = re.compile(r"[\s\u3000]*(?:様|殿|さま|サマ|ｻﾏ|御中)[\s\u3000]*$")
+
+
+def _honorifics(table: Table) -> None:
+    """An address-label list writes 山田 太郎 様: the title is no part of the name (compared with
+    it, no name would ever agree). Cut off when most of the column's names carry one — a list
+    does so on every line — so that a name merely ending in such a character is never cut alone."""
+    col = table.columns.get("name")
+    if col is None:
+        return
+    values = _column(table.rows[:SAMPLE], col)
+    titled = sum(1 for v in values if _HONORIFIC.search(v))
+    if values and titled / len(values) >= 0.5:
+        table.honorific = True
+        c = table.described[col]
+        c.note = "; ".join(n for n in (c.note, "titles (様, 殿) cut off the names") if n)
+
+
 def _note_kana_addresses(table: Table) -> None:
     """Say so when the address column is written in katakana (its place part is read back in
     kanji row by row, ``Table.fields``)."""
@@ -736,6 +757,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         _join_address_parts(table)
     _romaji_names_as_reading(table)
     _note_kana_addresses(table)
+    _honorifics(table)
     if id_column is not None:
         if id_column not in header:
             raise InputError(f"id column {id_column!r} not in header {header}", path=str(path))
