@@ -1,4 +1,4 @@
-"""The fast access parse (Arrow's JSON reader per block) against the line-by-line parse in DuckDB:
+"""The fast access parse (DuckDB's read_json per block) against the line-by-line parse in DuckDB:
 the same events, subjects and quarantined lines, whichever of the two reads a block."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pytest
 
 from kansa.ingest import access_columnar, ingest_access_file, ingest_line_blocks, ingest_registry, textfile
@@ -88,7 +87,8 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _fast_blocks(f: Path) -> tuple[int, int]:
     blocks = list(textfile.line_blocks(f, block_bytes=textfile.BLOCK_BYTES))
-    return sum(access_columnar.arrow_records(b) is not None for b in blocks), len(blocks)
+    con = duckdb.connect()
+    return sum(access_columnar.read_block(con, b) is not None for b in blocks), len(blocks)
 
 
 def test_both_parses_give_the_same_rows(tmp_path: Path, line: Callable[..., str], small_blocks: None) -> None:
@@ -125,8 +125,9 @@ def test_a_plain_block_is_read_by_arrow_with_its_rejected_lines(
     lines = [line(subjects=[f"T{i}"]) for i in range(5)] + [line(action="steal"), line(time="soon")]
     f = _file(tmp_path, lines)
     (block,) = list(textfile.line_blocks(f))
-    assert access_columnar.arrow_records(block) is not None
-    staged = access_columnar.stage_block(duckdb.connect(), block)
+    con = duckdb.connect()
+    assert access_columnar.read_block(con, block) is not None
+    staged = access_columnar.stage_block(con, block)
     assert staged.bad.to_pylist() == [
         {"n": 6, "reason": "unknown action 'steal'", "raw": lines[5]},
         {"n": 7, "reason": "bad time 'soon'", "raw": lines[6]},
@@ -141,11 +142,11 @@ def test_a_plain_block_is_read_by_arrow_with_its_rejected_lines(
     '{"a": 1}{"a": 2}\n{"a": 3}\n',  # two objects on one line
     '{"a": 1} \n',
 ])
-def test_lines_arrow_cannot_number_go_line_by_line(tmp_path: Path, text: str) -> None:
+def test_lines_read_json_cannot_number_go_line_by_line(tmp_path: Path, text: str) -> None:
     f = tmp_path / "a.jsonl"
     f.write_bytes(text.encode())
     (block,) = list(textfile.line_blocks(f))
-    assert access_columnar.arrow_records(block) is None
+    assert access_columnar.read_block(duckdb.connect(), block) is None
 
 
 def _table(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
@@ -187,7 +188,7 @@ def test_the_simulated_worlds_access_log(tmp_path: Path) -> None:
     lines = gzip.decompress(log.read_bytes()).decode().splitlines()
     assert len(lines) > 100
     (block,) = list(textfile.line_blocks(log))
-    assert access_columnar.arrow_records(block) is not None  # the simulator writes plain lines
+    assert access_columnar.read_block(duckdb.connect(), block) is not None  # the simulator writes plain lines
     one, two = init_workspace(tmp_path / "one"), init_workspace(tmp_path / "two")
     try:
         r1 = ingest_line_blocks(one, log, "access", ACCESS_STAGE_SQL).to_dict()
@@ -208,11 +209,23 @@ def test_a_record_without_subjects_is_an_event_with_none(ws: Workspace, tmp_path
     assert _table(ws, "SELECT count(*) FROM access_subjects") == [(0,)]
 
 
-def test_arrow_types_are_the_schema(line: Callable[..., str], tmp_path: Path) -> None:
-    f = _file(tmp_path, [line()])
-    (block,) = list(textfile.line_blocks(f))
-    records = access_columnar.arrow_records(block)
-    assert records is not None
-    assert records.schema.field("rows").type == pa.int64()
-    assert records.schema.field("subjects").type == pa.list_(pa.string())
-    assert records.column("n").to_pylist() == [1]
+def test_read_json_refuses_what_it_cannot_read(tmp_path: Path, line: Callable[..., str]) -> None:
+    for text in (line() + "\n{broken}\n", line() + "\n" + "[1, 2]" + "\n"):
+        f = tmp_path / "a.jsonl"
+        f.write_text(text, encoding="utf-8")
+        (block,) = list(textfile.line_blocks(f))
+        assert access_columnar.read_block(duckdb.connect(), block) is None, text
+
+
+def test_blocks_after_the_first_are_numbered_on(tmp_path: Path, line: Callable[..., str]) -> None:
+    f = _file(tmp_path, [line(subjects=[f"T{i}"]) for i in range(200)])
+    blocks = list(textfile.line_blocks(f, block_bytes=5000))
+    con = duckdb.connect()
+    numbers = []
+    for b in blocks:
+        staged = access_columnar.read_block(con, b)
+        assert staged is not None
+        ns = staged.column("n").to_pylist()
+        assert staged.column("subjects").to_pylist() == [[f"T{n - 1}"] for n in ns]  # row i is line i
+        numbers += ns
+    assert len(blocks) > 3 and numbers == list(range(1, 201))

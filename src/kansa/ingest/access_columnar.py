@@ -1,19 +1,21 @@
-"""The fast parse of kansa access logs: a block of lines through Arrow's JSON reader at once.
+"""The fast parse of kansa access logs: a block of lines read by DuckDB's ``read_json`` at once.
 
-Parsing each line on its own inside DuckDB (``ACCESS_STAGE_SQL``) costs about three times what
-DuckDB's own ``read_json`` takes for the same bytes; most of a real log, though, is plain lines
-of one shape. So a block is first handed whole to Arrow's JSON reader with the schema's types
-fixed, and only the checks and the mapping run in SQL (``access_jsonl.mapping_sql``, the rules
-the line parse shares). Arrow's reader is strict where DuckDB's is lenient (a number where text is
-due, a duplicate key, a trailing comma) and it cannot say which line broke, so any block it
-refuses, or whose lines are not one object each (blank lines, an object over two lines), is
-parsed again line by line with ``ACCESS_STAGE_SQL``: the exact line numbers and reasons, at the
-old speed, for that block only. Lines Arrow reads but the rules reject (an unknown action, a bad
-time) are quarantined from the fast path itself, with the same reasons.
+Parsing each line on its own (``json_transform`` per line, ``ACCESS_STAGE_SQL``) costs about
+three times what DuckDB's ``read_json`` takes for the same bytes; most of a real log, though, is
+plain lines, one object each. So a block of such lines is handed whole to ``read_json`` with the
+columns typed as the line parse types them (``SHAPE_COLUMNS``), through an anonymous in-memory
+file (memfd: nothing is written to disk, nothing is left behind by a crash), and the same checks
+and mapping run on it (``access_jsonl.field_columns`` and ``mapping_sql``). ``read_json`` cannot
+say which line broke, so a block it refuses (a line that is not JSON, not an object, too long), or
+whose lines are not one object each (blank lines, CRLF, an object over two lines), is parsed line
+by line with ``ACCESS_STAGE_SQL``: the exact line numbers and reasons, at the old speed, for that
+block only. Lines ``read_json`` reads but the rules reject (an unknown action, a bad time) are
+quarantined from the fast path itself, with the same reasons.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,38 +24,37 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 
 from kansa.ingest import textfile
-from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL, TEXT_KEYS, mapping_sql
+from kansa.ingest.access_jsonl import (
+    ACCESS_STAGE_SQL,
+    NUMBER_CHECKS,
+    SHAPE_COLUMNS,
+    field_columns,
+    mapping_sql,
+)
 from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
 from kansa.ingest.textfile import LineBlock, line_blocks
 
-# A line longer than this is not split by Arrow's reader but refused, and its block read line by
-# line: far above any access record (a few hundred bytes), far below a block.
-ARROW_BLOCK_BYTES = 4 << 20
-
-_SCHEMA = pa.schema(
-    [(key, pa.string()) for key in TEXT_KEYS]
-    + [("rows", pa.int64()), ("bytes", pa.int64()),
-       ("subjects", pa.list_(pa.string())), ("columns", pa.list_(pa.string()))]
-)
-_PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="ignore")
-_READ = pj.ReadOptions(block_size=ARROW_BLOCK_BYTES)
-
-_FAST_SQL = mapping_sql(
-    "(SELECT * EXCLUDE (action, \"rows\", subjects), action AS action_text, \"rows\" AS row_count,"
-    " list_filter(coalesce(subjects, []::VARCHAR[]), lambda x: coalesce(x, '') <> '') AS subjects"
-    " FROM _kansa_parsed)"
-)
 _BRACE_OPEN, _BRACE_CLOSE, _NEWLINE = ord("{"), ord("}"), ord("\n")
+
+
+def _fast_sql(source: str, first_line: int) -> str:
+    """The block at ``source`` read by read_json, numbered from ``first_line``, checked and mapped."""
+    return f"""
+WITH fields AS (
+    SELECT r.o + {int(first_line) - 1} AS n, {field_columns("r.")}
+    FROM (SELECT ordinality AS o, * EXCLUDE (ordinality)
+          FROM read_json('{source}', columns = {SHAPE_COLUMNS}, format = 'newline_delimited') WITH ORDINALITY) r
+)
+{mapping_sql("fields", last_checks=NUMBER_CHECKS)}"""
 
 
 def _one_object_per_line(block: LineBlock) -> bool:
     """Every line starts with '{' and ends with '}' (before its newline).
 
     With that, no object can run over a line end (after a '}' JSON allows only ',' ']' '}' or the
-    end, never a '{'), so when Arrow returns as many rows as there are lines, row i is line i.
+    end, never a '{'), so when read_json returns as many rows as there are lines, row i is line i.
     """
     lines = block.lines
     if len(lines) == 0:
@@ -67,33 +68,38 @@ def _one_object_per_line(block: LineBlock) -> bool:
     return bool((last >= starts).all()) and bool((data[last] == _BRACE_CLOSE).all())
 
 
-def arrow_records(block: LineBlock) -> pa.Table | None:
-    """The block's records typed by the schema with their line numbers ``n``, or None when Arrow
-    cannot read it as one object of the schema's types per line (then the line parse must)."""
-    if not _one_object_per_line(block):
-        return None
+def _block_bytes(block: LineBlock) -> memoryview:
     lines = block.lines
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=lines.offset * 8)
-    body = lines.buffers()[2][int(offsets[0]):int(offsets[-1])]
+    return memoryview(lines.buffers()[2])[int(offsets[0]):int(offsets[-1])]
+
+
+def read_block(con: duckdb.DuckDBPyConnection, block: LineBlock) -> pa.Table | None:
+    """The block's staged rows by read_json, or None when it must be read line by line: its lines
+    are not one object each, read_json refuses it, or the system has no anonymous files."""
+    if not hasattr(os, "memfd_create") or not _one_object_per_line(block):
+        return None
     try:
-        table = pj.read_json(pa.BufferReader(body), read_options=_READ, parse_options=_PARSE)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        fd = os.memfd_create("kansa-block", os.MFD_CLOEXEC)
+    except OSError:
         return None
-    if table.num_rows != len(lines):
+    try:
+        view = _block_bytes(block)
+        while view:
+            view = view[os.write(fd, view):]
+        staged = con.sql(_fast_sql(f"/proc/self/fd/{fd}", block.first_line)).to_arrow_table()
+    except (duckdb.Error, OSError):
         return None
-    n = np.arange(block.first_line, block.first_line + len(lines), dtype=np.int64)
-    return table.append_column("n", pa.array(n))
+    finally:
+        os.close(fd)
+    return staged if len(staged) == len(block.lines) else None
 
 
 def _staged(con: duckdb.DuckDBPyConnection, block: LineBlock) -> pa.Table:
     """The staged rows of one block (``mapping_sql``'s columns), by the fast parse if it can."""
-    records = arrow_records(block)
-    if records is not None:
-        con.register("_kansa_parsed", records)
-        try:
-            return con.sql(_FAST_SQL).to_arrow_table()
-        finally:
-            con.unregister("_kansa_parsed")
+    staged = read_block(con, block)
+    if staged is not None:
+        return staged
     con.register("_kansa_block", block.table())
     try:
         return con.sql(ACCESS_STAGE_SQL).to_arrow_table()
@@ -131,6 +137,7 @@ def access_stage(path: Path, timezone: str) -> Callable[[int, int, Any], Iterato
             con = duckdb.connect()
             try:
                 con.execute(f"SET TimeZone = '{timezone}'")  # a time without offset is the workspace's
+                con.execute("SET enable_external_file_cache = false")  # each block reuses a file name
                 for block in line_blocks(path, start_offset=start_offset, start_line=start_line, hasher=hasher,
                                          block_bytes=textfile.BLOCK_BYTES):
                     yield stage_block(con, block)

@@ -3,11 +3,12 @@
 Only parses: each good line becomes an access record, each bad one a quarantined line with its
 number and why, so one broken line never costs the rest of the file.
 
-Three forms of the same rules. ``mapping_sql`` holds the checks and the mapping onto access
-columns once, over already-typed keys; ``ACCESS_STAGE_SQL`` feeds it from a block of lines parsed
-one by one inside DuckDB (any line, however odd: the exact fallback), access_columnar.py from
-Arrow's JSON reader (the fast path for blocks of plain lines); ``parse_access`` parses one object
-in Python (for callers that build records by hand). Tests hold them to the same results.
+Three forms of the same rules. ``field_columns`` and ``mapping_sql`` hold the typing, the checks
+and the mapping onto access columns once; ``ACCESS_STAGE_SQL`` feeds them from a block of lines
+parsed one by one inside DuckDB (any line, however odd: the exact fallback), access_columnar.py
+from DuckDB's ``read_json`` over a whole block (the fast path for blocks of plain lines);
+``parse_access`` parses one object in Python (for callers that build records by hand). Tests hold
+them to the same results.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ _SHAPE = (
     '"source_ip":"VARCHAR","outcome":"VARCHAR","bytes":"VARCHAR","system":"VARCHAR",'
     '"statement":"VARCHAR","columns":"JSON"}'
 )
-# The keys that are text in the schema (the rest: rows and bytes are integers, subjects and
-# columns lists of text).
-TEXT_KEYS = ("time", "actor", "action", "resource", "owner", "purpose", "ticket", "terminal", "source_ip",
-             "outcome", "statement", "system")
 _ACTIONS_SQL = ", ".join(f"'{a}'" for a in ACTIONS)
 _WS = "E' \\t\\r\\n'"
 
@@ -47,8 +44,8 @@ def _quoted(col: str) -> str:
 def mapping_sql(relation: str, *, first_checks: str = "", last_checks: str = "") -> str:
     """The rules every parse of an access line shares, over ``relation``.
 
-    ``relation`` has ``n`` and the record's keys as columns: the text keys (TEXT_KEYS, with
-    "action" as ``action_text``: as given, not yet lower-cased) as VARCHAR, ``row_count`` and
+    ``relation`` has ``n`` and the record's keys as columns (``field_columns`` gives them): the
+    text keys (with "action" as ``action_text``: as given, not yet lower-cased) as VARCHAR, ``row_count`` and
     ``bytes`` as BIGINT, ``subjects`` and ``columns`` as VARCHAR[]. A parse that can fail in ways
     the typed columns no longer show (invalid JSON, a rows value that is not a number) names them
     in ``first_checks`` (tried before the key checks) and ``last_checks`` (after them), so that
@@ -83,10 +80,27 @@ _SUBJECTS_FROM_JSON = """CASE
 
 _LINE_CHECKS = f"""WHEN j IS NULL THEN 'not valid JSON'
            WHEN NOT starts_with(ltrim(line, {_WS}), '{{') THEN 'not a JSON object'"""
-_NUMBER_CHECKS = f"""WHEN row_count IS NULL AND nullif(rows_text, '') IS NOT NULL
+NUMBER_CHECKS = f"""WHEN row_count IS NULL AND nullif(rows_text, '') IS NOT NULL
                THEN 'rows is not an integer: ' || {_quoted("rows_text")}
            WHEN bytes IS NULL AND nullif(bytes_text, '') IS NOT NULL
                THEN 'bytes is not an integer: ' || {_quoted("bytes_text")}"""
+
+def field_columns(prefix: str) -> str:
+    """SELECT items that type the keys as ``mapping_sql`` takes them, from columns named by the keys
+    (``prefix`` "j." for the struct of ``json_transform``) holding ``_SHAPE``'s types."""
+    p = prefix
+    return f"""{p}time AS "time", {p}actor AS actor, {p}action AS action_text, {p}resource AS resource,
+           {p}owner AS "owner", {p}purpose AS purpose, {p}ticket AS ticket, {p}terminal AS terminal,
+           {p}source_ip AS source_ip, {p}outcome AS outcome, {p}statement AS "statement", {p}system AS "system",
+           {p}rows AS rows_text, {p}bytes AS bytes_text,
+           try_cast(nullif({p}rows, '') AS BIGINT) AS row_count,
+           try_cast(nullif({p}bytes, '') AS BIGINT) AS bytes,
+           {_SUBJECTS_FROM_JSON.replace("j.", p)} AS subjects,
+           CASE WHEN json_type({p}columns) = 'ARRAY' THEN json_transform({p}columns, '["VARCHAR"]') END AS columns"""
+
+
+# The read_json columns that give each key the type ``_SHAPE`` gives it.
+SHAPE_COLUMNS = _SHAPE.replace('"', "'")
 
 # Input: a relation _kansa_block(line, n). Output: one row per non-blank line with its number `n`,
 # the access columns, `system`, `subjects` (VARCHAR[]) and `reason` (NULL for a good line). The
@@ -96,18 +110,11 @@ WITH parsed AS (
     SELECT n, line, try(json_transform(line, '{_SHAPE}')) AS j
     FROM _kansa_block
 ), fields AS (
-    SELECT n, line, j, j.time AS "time", j.actor AS actor, j.action AS action_text, j.resource AS resource,
-           j.owner AS "owner", j.purpose AS purpose, j.ticket AS ticket, j.terminal AS terminal,
-           j.source_ip AS source_ip, j.outcome AS outcome, j.statement AS "statement", j.system AS "system",
-           j.rows AS rows_text, j.bytes AS bytes_text,
-           try_cast(nullif(j.rows, '') AS BIGINT) AS row_count,
-           try_cast(nullif(j.bytes, '') AS BIGINT) AS bytes,
-           {_SUBJECTS_FROM_JSON} AS subjects,
-           CASE WHEN json_type(j.columns) = 'ARRAY' THEN json_transform(j.columns, '["VARCHAR"]') END AS columns
+    SELECT n, line, j, {field_columns("j.")}
     FROM parsed
     WHERE j IS NOT NULL OR trim(line, {_WS}) <> ''  -- blank lines are skipped (but keep their number)
 )
-{mapping_sql("fields", first_checks=_LINE_CHECKS, last_checks=_NUMBER_CHECKS)}"""
+{mapping_sql("fields", first_checks=_LINE_CHECKS, last_checks=NUMBER_CHECKS)}"""
 
 
 def _int(value: Any) -> int | None:
