@@ -22,8 +22,8 @@ CHUNK_LINES = 20_000
 _DATASTORE = {1: "view", 2: "update", 3: "login", 4: "search", 5: "update", 6: "insert", 7: "delete", 8: "search"}
 _AUTH = {1: "login", 2: "logout"}
 _FILE = {1: "insert", 2: "view", 3: "update", 4: "delete", 5: "other", 6: "other"}
-_BY_CLASS = {6005: _DATASTORE, 3002: _AUTH, 1001: _FILE}
-_STATUS = {1: "success", 2: "failure"}
+ACTIVITY_BY_CLASS = {6005: _DATASTORE, 3002: _AUTH, 1001: _FILE}
+STATUS_OUTCOME = {1: "success", 2: "failure"}
 
 
 def _get(obj: dict[str, Any], *keys: str) -> Any:
@@ -39,7 +39,7 @@ def parse_ocsf(obj: Any, line: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     class_uid = obj.get("class_uid")
-    if class_uid not in _BY_CLASS:
+    if class_uid not in ACTIVITY_BY_CLASS:
         raise ValueError(f"unsupported OCSF class_uid {class_uid!r}")
     if obj.get("time") is None:
         raise ValueError("missing required key 'time'")
@@ -48,7 +48,7 @@ def parse_ocsf(obj: Any, line: int) -> dict[str, Any]:
     if not account:
         raise ValueError("missing actor.user.name")
     name = str(obj.get("activity_name") or "").lower()
-    action = name if name in ACTIONS else _BY_CLASS[class_uid].get(int(obj.get("activity_id") or 0), "other")
+    action = name if name in ACTIONS else ACTIVITY_BY_CLASS[class_uid].get(int(obj.get("activity_id") or 0), "other")
     raw_unmapped = obj.get("unmapped")
     unmapped: dict[str, Any] = raw_unmapped if isinstance(raw_unmapped, dict) else {}
     owner = unmapped.get("owner")
@@ -68,7 +68,7 @@ def parse_ocsf(obj: Any, line: int) -> dict[str, Any]:
         "statement": _get(obj, "query_info", "query_string"),
         "source_ip": _get(obj, "src_endpoint", "ip"),
         "terminal": _get(obj, "src_endpoint", "hostname"),
-        "outcome": _STATUS.get(int(obj.get("status_id") or 0), "unknown"),
+        "outcome": STATUS_OUTCOME.get(int(obj.get("status_id") or 0), "unknown"),
         "row_count": int(rows) if rows not in (None, "") else None,
         "source_system": "ocsf",
         "source_line": line,

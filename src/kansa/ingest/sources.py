@@ -17,7 +17,8 @@ from typing import Any
 
 from kansa.ingest.access_columnar import access_stage
 from kansa.ingest.cert import cert_files, read_cert_file
-from kansa.ingest.ocsf import looks_like_ocsf, read_ocsf
+from kansa.ingest.ocsf import looks_like_ocsf
+from kansa.ingest.ocsf_columnar import ocsf_stage
 from kansa.ingest.pipeline import FileResult, file_digest, ingest_chunks, ingest_staged_blocks
 from kansa.ingest.records import Chunk
 from kansa.model.errors import InputError
@@ -37,12 +38,13 @@ def ingest_access_file(ws: Workspace, path: Path) -> dict[str, Any]:
     """An application access log: kansa JSONL, or OCSF (detected by class_uid)."""
     path = _need_file(path)
     if looks_like_ocsf(path):
-        return ingest_chunks(ws, path, "ocsf", read_ocsf).to_dict()
+        return ingest_ocsf_file(ws, path)
     return ingest_staged_blocks(ws, path, "access", access_stage(path, ws.timezone.key)).to_dict()
 
 
 def ingest_ocsf_file(ws: Workspace, path: Path) -> dict[str, Any]:
-    return ingest_chunks(ws, _need_file(path), "ocsf", read_ocsf).to_dict()
+    path = _need_file(path)
+    return ingest_staged_blocks(ws, path, "ocsf", ocsf_stage(path)).to_dict()
 
 
 def ingest_pgaudit_file(ws: Workspace, path: Path) -> dict[str, Any]:
