@@ -9,10 +9,14 @@ CPU time (user + system, all threads) and peak RSS are reported as the median of
 the load average, because this machine is shared.
 
     python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip] [--cases peer,kansa,lines]
+                                       [--ocsf]
 
 Cases: ``kansa`` is ``ingest_access_file`` (blocks read by Arrow's JSON reader, odd blocks line by
 line); ``lines`` is the same pipeline with every line parsed on its own by DuckDB
 (``ACCESS_STAGE_SQL``, the fallback and the path before); ``peer`` is DuckDB's ``read_json``.
+With ``--ocsf`` the log is OCSF Datastore Activity (6005) with the same content, ``kansa`` maps
+its plain lines in SQL (ocsf_columnar.py) and ``lines`` is the record-by-record path before
+(``ingest_chunks`` + ``read_ocsf``: ``json.loads`` and ``parse_ocsf`` per line).
 
 The kansa child samples its own resident memory every second and reports the peak of each tenth
 of its life, so a memory that grows with the file shows as a rising row.
@@ -56,6 +60,26 @@ def write_log(path: Path, events: int, seed: int = 1, packed: bool = False) -> N
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+def write_ocsf_log(path: Path, events: int, seed: int = 1, packed: bool = False) -> None:
+    """The same events as ``write_log`` as OCSF Datastore Activity records."""
+    rnd = random.Random(seed)
+    ids = {"view": 2, "search": 8, "export": 2, "update": 3, "login": 3}
+    opener = gzip.open if packed else open
+    with opener(path, "wt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for i in range(events):
+            action = ACTIONS[rnd.randrange(len(ACTIONS))]
+            rec = {
+                "class_uid": 6005, "activity_id": ids[action], "activity_name": action.capitalize(),
+                "time": 1_709_251_200_000 + i * 1000 + rnd.randrange(1000), "status_id": 1,
+                "actor": {"user": {"name": f"op{rnd.randrange(500):04d}"}},
+                "database": {"name": "cartax"}, "table": {"name": "taxpayer"},
+                "src_endpoint": {"ip": f"10.20.4.{i % 250}", "hostname": f"CC-OSK-{i % 80:03d}"},
+                "unmapped": {"owner": "pref-osaka", "rows": 1,
+                             "subjects": [f"T{rnd.randrange(10**7):07d}" for _ in range(1 + (i % 3 == 0))]},
+            }
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
 CHILD_KANSA = """
 import sys, time, resource, json, threading
 from pathlib import Path
@@ -68,11 +92,14 @@ def _sample():
         time.sleep(1.0)
 threading.Thread(target=_sample, daemon=True).start()
 from kansa.model.workspace import init_workspace
-from kansa.ingest import ingest_access_file, ingest_line_blocks
+from kansa.ingest import ingest_access_file, ingest_chunks, ingest_line_blocks
 from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
+from kansa.ingest.ocsf import looks_like_ocsf, read_ocsf
 ws = init_workspace(sys.argv[2])
 r0 = resource.getrusage(resource.RUSAGE_SELF); t = time.perf_counter()
-if sys.argv[3] == "lines":
+if sys.argv[3] == "lines" and looks_like_ocsf(Path(sys.argv[1])):
+    res = ingest_chunks(ws, Path(sys.argv[1]), "ocsf", read_ocsf).to_dict()
+elif sys.argv[3] == "lines":
     res = ingest_line_blocks(ws, Path(sys.argv[1]), "access", ACCESS_STAGE_SQL).to_dict()
 else:
     res = ingest_access_file(ws, Path(sys.argv[1]))
@@ -107,7 +134,8 @@ def _run(child: str, log: Path, out: Path, case: str) -> dict[str, Any]:
 
 LABELS = {
     "kansa": "kansa `ingest_access_file` (Arrow parse, resolve, subjects, quarantine, seal)",
-    "lines": "kansa, every line parsed by DuckDB (`ACCESS_STAGE_SQL`: the fallback, the path before)",
+    "lines": "kansa, the path before (kansa schema: every line parsed by DuckDB, `ACCESS_STAGE_SQL`, the"
+             " fallback; OCSF: `ingest_chunks` + `read_ocsf`, record by record)",
     "peer": "DuckDB `CREATE TABLE AS SELECT * FROM read_json` (peer)",
 }
 
@@ -118,6 +146,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--gzip", action="store_true", help="ingest a gzipped log (the peer reads it too)")
     ap.add_argument("--cases", default="peer,kansa,lines", help="comma-separated, of: " + ", ".join(LABELS))
+    ap.add_argument("--ocsf", action="store_true", help="the log in OCSF (Datastore Activity) instead")
     args = ap.parse_args()
     cases = [c for c in args.cases.split(",") if c]
     if not cases or any(c not in LABELS for c in cases):
@@ -126,7 +155,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         log = tmp / ("access.jsonl.gz" if args.gzip else "access.jsonl")
-        write_log(log, args.events, packed=args.gzip)
+        (write_ocsf_log if args.ocsf else write_log)(log, args.events, packed=args.gzip)
         load = os.getloadavg()[0]
         for i in range(args.repeat):  # alternate, so that every case sees the same load on average
             for case in cases:
@@ -138,7 +167,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}; load average at start {load:.1f}, after {os.getloadavg()[0]:.1f}")
     print(f"command: python -m benchmarks.ingest_access --events {args.events} --repeat {args.repeat}"
-          f"{' --gzip' if args.gzip else ''} --cases {','.join(cases)}  ({size_mb:.0f} MiB file)")
+          f"{' --gzip' if args.gzip else ''}{' --ocsf' if args.ocsf else ''} --cases {','.join(cases)}"
+          f"  ({size_mb:.0f} MiB file)")
     print("| | wall s (median) | events/s | CPU s | events per CPU-s | peak RSS MiB |")
     print("|---|---|---|---|---|---|")
     for case in cases:
