@@ -46,7 +46,8 @@ class _PerBatch(logging.Handler):
         parts = ", ".join(f"{tag} {mib}" for tag, mib in tags if mib >= 8)
         args = record.args if isinstance(record.args, tuple) else ()
         done, events = (int(args[2]), int(args[3])) if len(args) == 4 else (0, 0)  # type: ignore[call-overload]
-        print(f"| {done / 1e6:,.0f} | {events:,} | {_rss_mib()} | {pool} | {parts}"
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # between batches too
+        print(f"| {done / 1e6:,.0f} | {events:,} | {_rss_mib()} | {peak} | {pool} | {parts}"
               f" | {time.perf_counter() - self.start:.0f} |", flush=True)
 
 
@@ -65,8 +66,9 @@ def main() -> None:
         logger.setLevel(logging.DEBUG)
         logger.addHandler(_PerBatch(ws, start))
         print(f"load average at start {os.getloadavg()[0]:.1f}")
-        print("| content MB done | events | resident MiB | DuckDB buffer pool MiB | of which (MiB, >= 8) | wall s |")
-        print("|---|---|---|---|---|---|")
+        print("| content MB done | events | resident MiB | peak so far | DuckDB buffer pool MiB | of which (MiB, >= 8)"
+              " | wall s |")
+        print("|---|---|---|---|---|---|---|")
         ingest = ingest_pgaudit_file if args.source == "pgaudit" else ingest_access_file
         events = ingest(ws, Path(args.log))["events"]
         r1 = resource.getrusage(resource.RUSAGE_SELF)

@@ -57,7 +57,8 @@ def test_a_workspace_made_before_keeps_its_events_and_verifies(
             endpoint_before = ws.con.execute("SELECT * FROM endpoint_events").fetchall()
             assert verify(ws)["ok"]
     with open_workspace(root) as ws:
-        assert ws.con.execute("SELECT version FROM schema_versions WHERE component = 'model'").fetchone() == (3,)
+        assert ws.con.execute("SELECT version FROM schema_versions WHERE component = 'model'").fetchone() == (
+            MODEL_MIGRATIONS[-1].version,)
         assert _keys(ws) == []
         assert _events(ws) == before
         assert ws.con.execute("SELECT * FROM endpoint_events").fetchall() == endpoint_before

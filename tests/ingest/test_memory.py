@@ -11,7 +11,7 @@ import pytest
 from kansa.ingest import ingest_access_file, ingest_chunks
 from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
 from kansa.ingest.blocks import StagedBlock, staged_blocks
-from kansa.ingest.memory import ENV_LIMIT, size_bytes
+from kansa.ingest.memory import DEFAULT_LIMIT, ENV_LIMIT, size_bytes
 from kansa.ingest.pipeline import ingest_staged_blocks
 from kansa.ingest.records import Chunk
 from kansa.model.workspace import Workspace
@@ -62,13 +62,17 @@ def test_staged_path_runs_under_the_cap_even_when_it_fails(ws: Workspace, tmp_pa
                                  hasher=hasher)
         raise RuntimeError("reader died")
 
+    monkeypatch.delenv(ENV_LIMIT, raising=False)
     with pytest.raises(RuntimeError):
-        ingest_staged_blocks(ws, f, "access", stage)  # no cap asked for: DuckDB's own limit
-    monkeypatch.setenv(ENV_LIMIT, "256MiB")
+        ingest_staged_blocks(ws, f, "access", stage)  # nothing asked for: the default cap
+    monkeypatch.setenv(ENV_LIMIT, "off")
+    with pytest.raises(RuntimeError):
+        ingest_staged_blocks(ws, f, "access", stage)  # DuckDB's own limit
+    monkeypatch.setenv(ENV_LIMIT, "200MiB")
     with pytest.raises(RuntimeError):
         ingest_staged_blocks(ws, f, "access", stage)
-    assert seen == [before, 256 << 20]
-    assert before > 256 << 20  # the test machine's default is far above the cap
+    assert seen == [size_bytes(DEFAULT_LIMIT), before, 200 << 20]
+    assert before > 256 << 20  # the test machine's default is far above either cap
     assert _limit(ws) == before
     assert ws.con.execute("SELECT count(*) FROM access_events").fetchall()[0][0] == 0
 

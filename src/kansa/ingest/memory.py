@@ -1,15 +1,16 @@
-"""An optional cap on the workspace DuckDB's buffer pool while a big file is ingested.
+"""A cap on the workspace DuckDB's buffer pool while a big file is ingested.
 
 What grows with the file during an ingest is DuckDB's memory, not kansa's: it caches every page it
-writes (table row groups and the ART indexes of event ids, times, subjects and ledger leaves), by
-default up to 80 % of the machine's RAM; about half a MiB per MB of csvlog, measured per committed
-batch. A limit makes DuckDB evict the table pages, but not all of the index memory: with 256 MiB a
-3 GB csvlog stopped with DuckDB's out-of-memory error after 4.4 M events (1.2 GB), the pool's
-floor rising with the indexes. So a cap is opt-in (``KANSA_INGEST_MEMORY_LIMIT``), for a file
-known to fit it; by default DuckDB's own limit applies. The limit is the database's, so it is set
-for the ingest and restored afterwards; a lower limit already in force is kept. Only the batched
-path (``pipeline.ingest_staged_blocks``) reads it: the line reader holds a whole file in one
-transaction.
+writes, by default up to 80 % of the machine's RAM (about half a MiB per MB of csvlog, measured per
+committed batch). Under a limit DuckDB evicts those pages, which are on disk after each batch's
+commit, so the pool stays flat. Before model migration 3 it could not evict everything: ART
+indexes (event ids, times, subjects) live in memory whole, and under 256 MiB a 3 GB csvlog stopped
+with DuckDB's out-of-memory error after 4.4 M events. Without them the same file ingests to its end
+in a flat pool, so the cap is on by default (``DEFAULT_LIMIT``). ``KANSA_INGEST_MEMORY_LIMIT``
+sets another size, or ``off`` for DuckDB's own limit. The limit is the database's, so it is set for
+the ingest and restored afterwards; a lower limit already in force is kept. Only the batched path
+(``pipeline.ingest_staged_blocks``) takes it: the line reader holds a whole file in one
+transaction, which a cap sized for one batch could not hold.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from functools import cache
 import duckdb
 
 ENV_LIMIT = "KANSA_INGEST_MEMORY_LIMIT"
+# Room for one batch (64 MiB of log: its rows, the sealing query, the actor joins) and nothing
+# kept from earlier batches; with the fixed 500-650 MiB of the reader thread and the writer, the
+# process stays under 1 GB (docs/benchmarks.md, "Memory on a big csvlog").
+DEFAULT_LIMIT = "256MiB"
 
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "kib": 1 << 10, "mb": 10**6, "mib": 1 << 20,
           "gb": 10**9, "gib": 1 << 30, "tb": 10**12, "tib": 1 << 40}
@@ -37,7 +42,9 @@ def size_bytes(text: str) -> int | None:
 
 
 def chosen_limit() -> str | None:
-    return os.environ.get(ENV_LIMIT) or None
+    """The cap for this ingest; None: DuckDB's own limit (``off``)."""
+    text = os.environ.get(ENV_LIMIT) or DEFAULT_LIMIT
+    return None if text.strip().lower() == "off" else text
 
 
 @cache
@@ -49,8 +56,7 @@ def _default_text() -> str:
 
 @contextmanager
 def ingest_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the body with DuckDB's memory limit at most ``KANSA_INGEST_MEMORY_LIMIT`` (when set);
-    restore the limit afterwards."""
+    """Run the body with DuckDB's memory limit at most the chosen cap; restore it afterwards."""
     limit = chosen_limit()
     if limit is None:
         yield
