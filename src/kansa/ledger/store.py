@@ -112,10 +112,11 @@ LEDGER_MIGRATIONS: list[Migration] = [
         4,
         "leaf hashes kept as their 32 bytes (BLOB), not as 64 hex characters",
         [
-            # Half the bytes per leaf to insert, commit and keep in the buffer pool, and no hex
-            # round trip when sealing or verifying. A stored value that is not a hash as kansa
-            # wrote it (edited by hand) keeps its text's bytes, so verify still reports that leaf
-            # rather than the migration failing on it.
+            # No hex formatting when leaves are inserted and no hex round trip when they are
+            # read back (the database does not shrink: DuckDB's string compression already stored
+            # the hex in about 32 bytes). A stored value that is not a hash as kansa wrote it
+            # (edited by hand) keeps its text's bytes, so verify still reports that leaf rather
+            # than the migration failing on it.
             """
             ALTER TABLE ledger_leaves ALTER leaf_hash SET DATA TYPE BLOB USING
                 CASE WHEN regexp_full_match(leaf_hash, '[0-9a-f]{64}') THEN unhex(leaf_hash)
@@ -243,6 +244,9 @@ def event_frame_sql(
     return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects), texts=texts)})"
 
 
+FRAME_BATCH = 1 << 14  # frames hashed per batch when sealing (a few MB of them)
+
+
 def event_leaves(
     con: duckdb.DuckDBPyConnection, kind: str, first: int, last: int
 ) -> tuple[np.ndarray, list[bytes]]:
@@ -252,15 +256,20 @@ def event_leaves(
     The engine builds the frame-v2s bytes; Python's hashlib (SHA extensions where the CPU has
     them) hashes them faster than the engine's own sha256. verify recomputes the same hashes from
     the same bytes. The rows come unsorted (a sort of the frames cost more than the hashing) and
-    are put in id order afterwards.
+    are put in id order afterwards. Frames are hashed as the engine streams them out, so only a
+    batch of them is held at a time, not the whole block's.
     """
     rng = f"event_id BETWEEN {int(first)} AND {int(last)}"
-    got = con.sql(
+    reader = con.sql(
         f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True, texts=True)} AS frame"
         f" FROM {event_source(con, kind, 'e.' + rng)} e{subjects_join(kind, 'e.event_id', True, rng)}"
-    ).to_arrow_table()
-    ids = got.column("event_id").to_numpy()
-    hashes = leaf_hashes(got.column("frame").to_pylist())
+    ).to_arrow_reader(FRAME_BATCH)
+    parts: list[np.ndarray] = []
+    hashes: list[bytes] = []
+    for rb in reader:
+        parts.append(rb.column(0).to_numpy())
+        hashes += leaf_hashes(rb.column(1).to_pylist())
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
