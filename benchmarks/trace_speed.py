@@ -19,6 +19,11 @@ threads) and its peak RSS are its own (``os.wait4``):
   fields as blocking rules, u by random sampling (1e6 pairs), predict, best per leaked row.
 
     python -m benchmarks.trace_speed --holdings 1000000 --leak 100000 [--repeat 3] [--no-splink]
+        [--keep DIR]
+
+``--keep DIR`` keeps the generated data and the index in DIR and reuses them when DIR already
+holds the same sizes: indexing ten million holdings is a one-off that need not be repeated for
+every measurement of the trace.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import logging
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -236,6 +242,11 @@ def run_child(step: str, work: Path, chunk: int) -> dict[str, Any]:
     return result
 
 
+def _stamped(stamp: Path, sizes: dict[str, int]) -> bool:
+    """Whether a kept directory already holds this step's output for these sizes."""
+    return stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == sizes
+
+
 def f1(found: dict[int, str], truth: dict[int, str]) -> float:
     tp = sum(1 for k, v in found.items() if truth.get(k) == v)
     return round(2 * tp / (len(found) + len(truth)), 4) if tp else 0.0
@@ -248,6 +259,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=500_000, help="holdings encoded and stored per dataset version")
     ap.add_argument("--no-splink", action="store_true", help="kansa only (when plain Splink cannot finish)")
+    ap.add_argument("--keep", type=Path, help="directory keeping data and index between runs (reused when sizes match)")
     ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -261,15 +273,28 @@ def main() -> None:
     print(f"{platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}; "
           f"holdings {args.holdings}, leak {args.leak}")
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        t = time.perf_counter()
-        prepare(work, args.holdings, args.leak)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        sizes = {"holdings": args.holdings, "leak": args.leak}
+        data_stamp, index_stamp = work / "data.json", work / "index.json"
+        if not _stamped(data_stamp, sizes):
+            index_stamp.unlink(missing_ok=True)
+            t = time.perf_counter()
+            prepare(work, args.holdings, args.leak)
+            print(f"generated in {time.perf_counter() - t:.0f} s", flush=True)
+            data_stamp.write_text(json.dumps(sizes), encoding="utf-8")
+        else:
+            print(f"data reused from {work}", flush=True)
+        if not _stamped(index_stamp, {**sizes, "chunk": args.chunk}):
+            shutil.rmtree(work / "ws", ignore_errors=True)
+            idx = run_child("index", work, args.chunk)
+            print(f"index (normalise + encode + store): wall {idx['index_wall']:.0f} s; u estimate wall"
+                  f" {idx['u_wall']:.0f} s; child CPU {idx['cpu']:.0f} s, peak RSS {idx['rss_mib']:.0f} MiB;"
+                  f" load {os.getloadavg()[0]:.1f}", flush=True)
+            index_stamp.write_text(json.dumps({**sizes, "chunk": args.chunk}), encoding="utf-8")
+        else:
+            print(f"index reused from {work}", flush=True)
         truth = {int(k): v for k, v in json.loads((work / "truth.json").read_text(encoding="utf-8")).items()}
-        print(f"generated in {time.perf_counter() - t:.0f} s", flush=True)
-        idx = run_child("index", work, args.chunk)
-        print(f"index (normalise + encode + store): wall {idx['index_wall']:.0f} s; u estimate wall {idx['u_wall']:.0f} s;"
-              f" child CPU {idx['cpu']:.0f} s, peak RSS {idx['rss_mib']:.0f} MiB; load {os.getloadavg()[0]:.1f}",
-              flush=True)
         sides = ["kansa"] if args.no_splink else ["kansa", "splink"]
         runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
         for _ in range(args.repeat):
