@@ -469,6 +469,19 @@ def address_labels_with_titles(w: World, tmp: Path) -> Case:
                 {0: "name", 1: "postcode", 2: "address"}).write(_csv_bytes(body))
 
 
+def readings_in_brackets_after_names(w: World, tmp: Path) -> Case:
+    """A hand-made list: the reading in brackets after the name in one cell, 山田 太郎（ヤマダ
+    タロウ）, full- or half-width brackets and kana, and the birth date."""
+    rows = w.leak(32)
+    forms: list[Callable[[Person], str]] = [
+        lambda p: f"{p.name}（{p.kana}）", lambda p: f"{_plain(p.name)} ({jaconv.z2h(p.kana, kana=True)})",
+        lambda p: f"{p.name}({jaconv.kata2hira(p.kana)})",
+    ]
+    body = [["氏名", "生年月日"]] + [[forms[i % 3](p), p.birth.isoformat()] for i, p in enumerate(rows)]
+    return Case(tmp / "name-reading.csv", list(rows), {"fields": ["dob", "kana", "name"]}, {0: "name", 1: "dob"}) \
+        .write(_csv_bytes(body))
+
+
 MAKERS: list[Any] = [
     no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
@@ -478,6 +491,7 @@ MAKERS: list[Any] = [
     address_over_four_columns, address_in_numbered_columns,
     name_and_reading_only, romaji_names_given_first, romaji_names_family_first, phone_numbers_only,
     birth_dates_as_excel_serials, addresses_without_prefecture, addresses_in_katakana, address_labels_with_titles,
+    readings_in_brackets_after_names,
 ]
 
 
@@ -534,6 +548,17 @@ def test_titles_are_no_part_of_the_name(world: World, tmp_path: Path) -> None:
     records = read_table(case.path).records()
     same = sum(1 for r, p in zip(records, case.people, strict=True)
                if p is not None and norm_name(r["name"]) == norm_name(p.name))
+    assert same == len(records)
+
+
+def test_a_reading_in_brackets_is_the_reading(world: World, tmp_path: Path) -> None:
+    """山田 太郎（ヤマダ タロウ） is read as the indexed name and reading, both."""
+    from kansa.trace.normalize import norm_kana, norm_name
+
+    case = readings_in_brackets_after_names(world, tmp_path)
+    records = read_table(case.path).records()
+    same = sum(1 for r, p in zip(records, case.people, strict=True) if p is not None
+               and (norm_name(r["name"]), norm_kana(r["kana"])) == (norm_name(p.name), norm_kana(p.kana)))
     assert same == len(records)
 
 

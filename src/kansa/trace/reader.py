@@ -193,6 +193,7 @@ class Table:
     address_parts: list[int] = field(default_factory=list)  # columns joined into the address, in order
     romaji_given_first: bool = False  # the reading is romaji written given name first (Taro Yamada)
     honorific: bool = False  # the names carry a title (山田 太郎 様): cut off before comparing
+    reading_in_name: bool = False  # the names carry their reading in brackets: 山田 太郎（ヤマダ タロウ）
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -207,6 +208,8 @@ class Table:
                 out.update(("name", "address"))
             elif k.split("_")[0] in NORMALISERS:
                 out.add(k.split("_")[0] if k.endswith(("_family", "_given")) else k)
+        if self.reading_in_name:
+            out.add("kana")
         return sorted(out)
 
     def line_of(self, row_index: int) -> int:
@@ -233,6 +236,11 @@ class Table:
             out["address"] = kana_address_to_kanji(address)
         if self.honorific and out.get("name"):
             out["name"] = _HONORIFIC.sub("", str(out["name"]))
+        if self.reading_in_name and out.get("name"):
+            m = _NAME_READING.match(str(out["name"]))
+            if m is not None and is_kana(m.group(2)):
+                out["name"] = m.group(1)
+                out.setdefault("kana", m.group(2))
         if self.romaji_given_first and is_romaji(out.get("kana", "")):
             out["kana"] = " ".join(reversed([p for p in NAME_SEPARATORS.split(fold(out["kana"])) if p]))
         return out
@@ -646,6 +654,25 @@ def _romaji_names_as_reading(table: Table) -> None:
             col.note = "; ".join(n for n in (col.note, "romaji given name first: read family name first") if n)
 
 
+_NAME_READING = re.compile(r"^(.+?)[\s\u3000]*[（(]([^（()）]+)[）)][\s\u3000]*$")
+
+
+def _readings_in_names(table: Table) -> None:
+    """Hand-made lists write the reading after the name in brackets, 山田 太郎（ヤマダ タロウ): one
+    cell, two fields. Compared whole, the name would never agree; split, the list also gains the
+    reading when it has no reading column (a reading column of its own is kept)."""
+    col = table.columns.get("name")
+    if col is None:
+        return
+    values = _column(table.rows[:SAMPLE], col)
+    split = sum(1 for v in values
+                if (m := _NAME_READING.match(_HONORIFIC.sub("", v))) is not None and is_kana(m.group(2)))
+    if values and split / len(values) >= 0.5:
+        table.reading_in_name = True
+        c = table.described[col]
+        c.note = "; ".join(n for n in (c.note, "reading in brackets after the name: read as the reading") if n)
+
+
 _HONORIFIC = re.compile(r"[\s\u3000]*(?:様|殿|さま|サマ|ｻﾏ|御中)[\s\u3000]*$")
 
 
@@ -757,6 +784,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
         _join_address_parts(table)
     _romaji_names_as_reading(table)
     _note_kana_addresses(table)
+    _readings_in_names(table)
     _honorifics(table)
     if id_column is not None:
         if id_column not in header:
