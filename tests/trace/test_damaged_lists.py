@@ -482,6 +482,22 @@ def readings_in_brackets_after_names(w: World, tmp: Path) -> Case:
         .write(_csv_bytes(body))
 
 
+def birth_dates_with_the_age(w: World, tmp: Path) -> Case:
+    """A list that adds the age to the birth date: 1970/03/02（54歳）, S45.3.2 54才, (満54歳)."""
+    rows = w.leak(33)
+
+    def age(d: date) -> int:
+        return TODAY.year - d.year - ((TODAY.month, TODAY.day) < (d.month, d.day))
+
+    forms: list[Callable[[date], str]] = [
+        lambda d: f"{d:%Y/%m/%d}（{age(d)}歳）", lambda d: f"{_wareki_forms(d, 1)} {age(d)}才",
+        lambda d: f"{d.isoformat()}(満{age(d)}歳)",
+    ]
+    body = [["氏名", "生年月日"]] + [[p.name, forms[i % 3](p.birth)] for i, p in enumerate(rows)]
+    return Case(tmp / "dob-age.csv", list(rows), {"fields": ["dob", "name"]}, {0: "name", 1: "dob"}) \
+        .write(_csv_bytes(body))
+
+
 MAKERS: list[Any] = [
     no_header, japanese_header_variants, japanese_header_typos, english_header_typos,
     name_and_address_in_one_column, surname_and_given_name_apart, readings_in_every_script,
@@ -491,7 +507,7 @@ MAKERS: list[Any] = [
     address_over_four_columns, address_in_numbered_columns,
     name_and_reading_only, romaji_names_given_first, romaji_names_family_first, phone_numbers_only,
     birth_dates_as_excel_serials, addresses_without_prefecture, addresses_in_katakana, address_labels_with_titles,
-    readings_in_brackets_after_names,
+    readings_in_brackets_after_names, birth_dates_with_the_age,
 ]
 
 

@@ -93,6 +93,14 @@ def _is_postcode(v: str) -> bool:
     return bool(_POSTCODE_RE.match(fold(v))) and bool(postcode_places(v))
 
 
+_AGE_AFTER_DATE = re.compile(r"[\s\u3000]*(?:[（(][^（()）]*[）)]|満?\d{1,3}\s*[歳才])[\s\u3000]*$")
+"""An age written after a birth date: 1970/03/02（54歳）, 昭和45年3月2日 54才, (満54歳)."""
+
+
+def _without_age(v: str) -> str:
+    return _AGE_AFTER_DATE.sub("", v)
+
+
 def split_name_address(value: str) -> tuple[str, str] | None:
     """'山田 太郎 大阪府大阪市…' → (name, address) when a name is followed by a known address."""
     s = fold(value)
@@ -111,7 +119,7 @@ def split_name_address(value: str) -> tuple[str, str] | None:
 CONTENT_TESTS: dict[str, Callable[[str], bool]] = {
     "my_number": is_my_number,
     "card": is_card_number,
-    "dob": looks_like_date,
+    "dob": lambda v: looks_like_date(v) or looks_like_date(_without_age(v)),
     "postcode": _is_postcode,
     "phone": looks_like_phone,
     "kana": lambda v: is_kana(v) and len(fold(v)) >= 2,
@@ -134,7 +142,7 @@ def _plain_text(v: str) -> bool:
 HEADER_TESTS: dict[str, Callable[[str], bool]] = {
     "name": _plain_text,
     "kana": lambda v: is_kana(v) or is_romaji(v),
-    "dob": lambda v: bool(norm_date(v)),
+    "dob": lambda v: bool(norm_date(v) or norm_date(_without_age(v))),
     "phone": lambda v: 8 <= len(norm_phone(v)) <= 13 and not re.search(r"[^\d\s()+\-‐－ー.]", fold(v)),
     "postcode": lambda v: bool(norm_postcode(v)),
     "address": lambda v: _plain_text(v) and len(fold(v)) >= 4,
@@ -194,6 +202,7 @@ class Table:
     romaji_given_first: bool = False  # the reading is romaji written given name first (Taro Yamada)
     honorific: bool = False  # the names carry a title (山田 太郎 様): cut off before comparing
     reading_in_name: bool = False  # the names carry their reading in brackets: 山田 太郎（ヤマダ タロウ）
+    age_after_date: bool = False  # birth dates followed by the age: 1970/03/02（54歳）
 
     @property
     def canonical_fields(self) -> list[str]:
@@ -234,6 +243,8 @@ class Table:
         address = out.get("address")
         if address and is_kana_address(address):
             out["address"] = kana_address_to_kanji(address)
+        if self.age_after_date and out.get("dob"):
+            out["dob"] = _without_age(str(out["dob"]))
         if self.honorific and out.get("name"):
             out["name"] = _HONORIFIC.sub("", str(out["name"]))
         if self.reading_in_name and out.get("name"):
@@ -673,6 +684,20 @@ def _readings_in_names(table: Table) -> None:
         c.note = "; ".join(n for n in (c.note, "reading in brackets after the name: read as the reading") if n)
 
 
+def _ages_after_dates(table: Table) -> None:
+    """A list that adds the age to the birth date (1970/03/02（54歳）) has it cut off; the age
+    alone is a weaker, changing fact and the date already says it."""
+    col = table.columns.get("dob")
+    if col is None:
+        return
+    values = _column(table.rows[:SAMPLE], col)
+    aged = sum(1 for v in values if _AGE_AFTER_DATE.search(v) and not norm_date(v))
+    if values and aged / len(values) >= 0.5:
+        table.age_after_date = True
+        c = table.described[col]
+        c.note = "; ".join(n for n in (c.note, "age after the date cut off") if n)
+
+
 _HONORIFIC = re.compile(r"[\s\u3000]*(?:様|殿|さま|サマ|ｻﾏ|御中)[\s\u3000]*$")
 
 
@@ -785,6 +810,7 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
     _romaji_names_as_reading(table)
     _note_kana_addresses(table)
     _readings_in_names(table)
+    _ages_after_dates(table)
     _honorifics(table)
     if id_column is not None:
         if id_column not in header:
