@@ -46,15 +46,15 @@ def _v(path: str) -> str:
 
 
 def _ty(path: str) -> str:
-    return f"json_type({_v(path)})"
+    return f"ty[{_AT[path]}]"
 
 
 def _absent(path: str) -> str:
-    return f"({_v(path)} IS NULL OR {_ty(path)} = 'NULL')"
+    return f"coalesce({_ty(path)}, 'NULL') = 'NULL'"
 
 
 def _text(path: str) -> str:
-    return f"json_extract_string({_v(path)}, '$')"
+    return f"tx[{_AT[path]}]"
 
 
 def _int(path: str) -> str:
@@ -133,9 +133,11 @@ SELECT n, plain,
                           ELSE []::VARCHAR[] END
             ELSE json_transform({_v('unmapped.subjects')}, '["VARCHAR"]') END AS subjects
 FROM (
-    SELECT n, line, v, coalesce({_PLAIN}, false) AS plain
-    FROM (SELECT n, line, try(json_extract(line, [{", ".join(f"'$.{p}'" for p in _PATHS)}])) AS v
-          FROM _kansa_block)
+    SELECT n, v, ty, tx, coalesce({_PLAIN}, false) AS plain
+    FROM (SELECT n, line, v, list_transform(v, lambda x: json_type(x)) AS ty,
+                 list_transform(v, lambda x: json_extract_string(x, '$')) AS tx
+          FROM (SELECT n, line, try(json_extract(line, [{", ".join(f"'$.{p}'" for p in _PATHS)}])) AS v
+                FROM _kansa_block))
     WHERE trim(line, E' \\t\\r\\n') <> ''  -- blank lines are skipped (but keep their number)
 )
 """
