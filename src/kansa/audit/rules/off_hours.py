@@ -118,8 +118,9 @@ def off_hours_terminal(
                               [first]).df()
     # each actor-day's own history: what came before the judged days plus the judged days before it
     ad, today = _matrix(hours, ["actor_id", "day"])
-    roles = hours.drop_duplicates(["actor_id", "day"]).set_index(["actor_id", "day"])["role"]
-    ad["role"] = [roles[(a, d)] for a, d in zip(ad["actor_id"], ad["day"], strict=True)]
+    # one merge, not a label lookup per actor-day (seconds at hundreds of thousands of them)
+    roles = hours.drop_duplicates(["actor_id", "day"])[["actor_id", "day", "role"]]
+    ad["role"] = ad[["actor_id", "day"]].merge(roles, on=["actor_id", "day"], how="left")["role"].to_numpy()
     base = _base(own_before, "actor_id", ad["actor_id"])
     group = ad.groupby("actor_id", sort=False)
     own_prior = base + _cumsum_before(today, group.ngroup().to_numpy())
