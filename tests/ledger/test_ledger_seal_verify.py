@@ -278,3 +278,23 @@ def test_leaves_do_not_depend_on_what_is_attached(ws: Workspace, tmp_path: Path)
     assert seal_pending(ws)["sealed"] == 4
     ws.con.execute("DETACH other")
     assert verify(ws)["ok"]
+
+
+def test_a_workspace_killed_right_after_the_ledger_tables_were_made_reopens(tmp_path: Path) -> None:
+    """The ledger's migrations reach the database through its write-ahead log until a checkpoint;
+    a process killed before one must leave a log DuckDB can replay on its own (an ALTER ... USING
+    an expression could not be, without downloading an extension)."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "w"
+    child = (
+        "import os, sys; from pathlib import Path; from kansa.model.workspace import init_workspace;"
+        " from kansa.ledger import ensure_ledger; ws = init_workspace(Path(sys.argv[1])); ensure_ledger(ws);"
+        " os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", child, str(root)], check=True)
+    assert (root / "kansa.duckdb.wal").exists()  # nothing was checkpointed: the reopen replays it
+    with open_workspace(root) as ws:
+        add_access(ws, 0)
+        assert seal_pending(ws)["tree_size"] == 1 and verify(ws)["ok"]

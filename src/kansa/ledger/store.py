@@ -116,12 +116,26 @@ LEDGER_MIGRATIONS: list[Migration] = [
             # read back (the database does not shrink: DuckDB's string compression already stored
             # the hex in about 32 bytes). A stored value that is not a hash as kansa wrote it
             # (edited by hand) keeps its text's bytes, so verify still reports that leaf rather
-            # than the migration failing on it.
+            # than the migration failing on it. The table is copied, not altered in place: an
+            # ALTER ... USING is written to the WAL as an expression, and DuckDB 2.0 could not
+            # replay it after a crash without downloading an extension.
             """
-            ALTER TABLE ledger_leaves ALTER leaf_hash SET DATA TYPE BLOB USING
-                CASE WHEN regexp_full_match(leaf_hash, '[0-9a-f]{64}') THEN unhex(leaf_hash)
-                     ELSE encode(leaf_hash) END
+            CREATE TABLE ledger_leaves_v4 (
+                leaf_index  BIGINT NOT NULL,
+                kind        VARCHAR NOT NULL,
+                ref_id      BIGINT NOT NULL,
+                leaf_hash   BLOB NOT NULL,        -- sha256(0x00 || leaf data), 32 bytes
+                sealed_at   TIMESTAMPTZ NOT NULL
+            )
             """,
+            """
+            INSERT INTO ledger_leaves_v4 SELECT leaf_index, kind, ref_id,
+                CASE WHEN regexp_full_match(leaf_hash, '[0-9a-f]{64}') THEN unhex(leaf_hash)
+                     ELSE encode(leaf_hash) END, sealed_at
+            FROM ledger_leaves ORDER BY leaf_index
+            """,
+            "DROP TABLE ledger_leaves",
+            "ALTER TABLE ledger_leaves_v4 RENAME TO ledger_leaves",
         ],
     ),
 ]
