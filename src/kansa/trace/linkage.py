@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -184,21 +185,21 @@ def _link(
     counts = {
         f: f"""(SELECT h_{f}, count(*) AS n FROM {records}
                 WHERE h_{f} IN (SELECT h_{f} FROM leak_raw WHERE h_{f} IS NOT NULL) GROUP BY h_{f}) c_{f}"""
-        for f in RARE_FIELDS
+        for f in RARE_FIELDS if f in fields
     }
     # rows that share a pair-of-fields key (or a phone, an address) with some indexed record get
     # no single-field block: their candidates come from the pair blocks, and a birthday carried
     # by a hundred indexed people would only add a hundred pairs to score for nothing
     # the address is the next tier: a row it places gets no single-field block either
-    con.execute(f"CREATE TABLE keyed AS SELECT row FROM leak_raw l WHERE {_pair_keys_in(records)}").fetchall()
+    con.execute(f"CREATE TABLE keyed AS SELECT row FROM leak_raw l WHERE {_pair_keys_in(records, fields)}").fetchall()
     fallback = " OR ".join(f"l.h_{f} IN (SELECT h_{f} FROM {records} WHERE h_{f} IS NOT NULL)"
-                           for f in FALLBACK_FIELDS) or "FALSE"
+                           for f in FALLBACK_FIELDS if f in fields) or "FALSE"
     con.execute(f"""CREATE TABLE paired AS SELECT row FROM keyed UNION
                     SELECT row FROM leak_raw l WHERE {fallback}""").fetchall()
     rare = ", ".join(f"CASE WHEN coalesce(c_{f}.n, 0) <= {MAX_BLOCK} AND p.row IS NULL THEN l.h_{f} END AS h_{f}_rare"
-                     for f in RARE_FIELDS)
+                     if f in counts else f"CAST(NULL AS VARCHAR) AS h_{f}_rare" for f in RARE_FIELDS)
     rare += "".join(f", CASE WHEN k.row IS NULL THEN l.h_{f} END AS h_{f}_fallback" for f in FALLBACK_FIELDS)
-    joins = (" ".join(f"LEFT JOIN {counts[f]} USING (h_{f})" for f in RARE_FIELDS)
+    joins = (" ".join(f"LEFT JOIN {counts[f]} USING (h_{f})" for f in counts)
              + " LEFT JOIN paired p USING (row) LEFT JOIN keyed k USING (row)")
 
     lbf = ", ".join(f"{_bits('l.bf_' + f)} AS bf_{f}" for f in BLOOM_FIELDS)
@@ -210,7 +211,7 @@ def _link(
     con.unregister("leak_raw")
     # the holdings that can be blocked with some leak row
     conds = []
-    for rule in blocking_rules():
+    for rule in blocking_rules(fields):
         pairs = [p.strip() for p in rule.split(" AND ")]
         lcols = [p.split("=")[0].strip().removeprefix("l.") for p in pairs]
         rcols = [_base_column(p.split("=")[1].strip().removeprefix("r.")) for p in pairs]
@@ -231,10 +232,14 @@ def _link(
     ).fetchall()
     total = con.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
     people = _distinct_people(con, records)
-    for f in TF_FIELDS:  # floored at the u of an exact agreement on the field alone
+    # floored at the u of an exact agreement on the field alone. Only the leak's own values: a
+    # term frequency weighs an exact agreement, which needs the leaked value on one side, and a
+    # group-by over every distinct name of ten million records would be most of the work
+    for f in (f for f in TF_FIELDS if f in fields):
         con.execute(
             f"""CREATE TABLE tf_{f} AS SELECT h_{f}, {term_frequency_sql("count(*)", total, people, u[f][0])}
-                AS tf_h_{f} FROM {records} WHERE h_{f} IS NOT NULL GROUP BY h_{f}"""
+                AS tf_h_{f} FROM {records}
+                WHERE h_{f} IN (SELECT h_{f} FROM leak_side WHERE h_{f} IS NOT NULL) GROUP BY h_{f}"""
         ).fetchall()
     api = DuckDBAPI(con)
     left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
@@ -284,9 +289,14 @@ def _tiered(rule: str) -> str:
     return rule
 
 
-def blocking_rules() -> list[str]:
-    """``BLOCKING_RULES`` with the tiers applied (see the module's docstring)."""
-    return [_tiered(r) for r in BLOCKING_RULES]
+def blocking_rules(fields: list[str] | None = None) -> list[str]:
+    """``BLOCKING_RULES`` with the tiers applied (see the module's docstring); with ``fields``,
+    only the rules on fields the leak has (a rule on a missing field blocks nothing, yet its
+    semi-join would still read the whole index)."""
+    rules = [_tiered(r) for r in BLOCKING_RULES]
+    if fields is None:
+        return rules
+    return [r for r in rules if {_base_column(c) for c in re.findall(r"l\.h_(\w+)", r)} <= set(fields)]
 
 
 def _base_column(col: str) -> str:
@@ -299,11 +309,11 @@ def _alias_columns(prefix: str) -> str:
                       *(f"{prefix}h_{f} AS h_{f}_fallback" for f in FALLBACK_FIELDS)])
 
 
-def _pair_keys_in(records: str) -> str:
+def _pair_keys_in(records: str, fields: list[str]) -> str:
     """SQL condition on leak row ``l``: some indexed record agrees with it on every field of one
     blocking rule of the first tier (not a rare single field, not a fallback field)."""
     conds = []
-    for rule in blocking_rules():
+    for rule in blocking_rules(fields):
         if "_rare" in rule or "_fallback" in rule:
             continue
         cols = [p.split("=")[0].strip().removeprefix("l.") for p in rule.split(" AND ")]
