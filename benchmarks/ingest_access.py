@@ -11,7 +11,7 @@ the load average, because this machine is shared.
     python -m benchmarks.ingest_access [--events 1000000] [--repeat 3] [--gzip] [--cases peer,kansa,lines]
                                        [--ocsf]
 
-Cases: ``kansa`` is ``ingest_access_file`` (blocks read by Arrow's JSON reader, odd blocks line by
+Cases: ``kansa`` is ``ingest_access_file`` (blocks read by DuckDB's read_json, odd blocks line by
 line); ``lines`` is the same pipeline with every line parsed on its own by DuckDB
 (``ACCESS_STAGE_SQL``, the fallback and the path before); ``peer`` is DuckDB's ``read_json``.
 With ``--ocsf`` the log is OCSF Datastore Activity (6005) with the same content, ``kansa`` maps
@@ -133,7 +133,7 @@ def _run(child: str, log: Path, out: Path, case: str) -> dict[str, Any]:
 
 
 LABELS = {
-    "kansa": "kansa `ingest_access_file` (Arrow parse, resolve, subjects, quarantine, seal)",
+    "kansa": "kansa `ingest_access_file` (block parse, resolve, subjects, quarantine, seal)",
     "lines": "kansa, the path before (kansa schema: every line parsed by DuckDB, `ACCESS_STAGE_SQL`, the"
              " fallback; OCSF: `ingest_chunks` + `read_ocsf`, record by record)",
     "peer": "DuckDB `CREATE TABLE AS SELECT * FROM read_json` (peer)",
