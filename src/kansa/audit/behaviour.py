@@ -52,6 +52,7 @@ IF_QUANTILE = 0.05  # the forest must rank the day among the strangest 1 in 20 o
 IF_MIN_TRAIN = 200  # fewer actor-days than this is no model
 IF_MAX_TRAIN = 20000  # a sample of this many (newest first) is plenty for 100 trees of 256
 HISTORY_DAYS = 120  # how far back scoring reads stored features
+OWN_BLOCK_ROWS = 20000  # judged rows whose own windows are built at once (memory, not results)
 EVIDENCE_LIMIT = 50
 # Volume alone (more events, rows, people on the actor's own work) is what a busy day looks like:
 # campaign peaks, month-end, a colleague's batch taken over. It speaks alone only at the "high"
@@ -159,23 +160,28 @@ def _own_stats(df: pd.DataFrame, since: date) -> None:
     actor = df["actor_id"].to_numpy(dtype=object)
     first_row = np.r_[0, np.flatnonzero(actor[1:] != actor[:-1]) + 1] if len(df) else np.zeros(0, dtype=np.int64)
     start = np.repeat(first_row, np.diff(np.r_[first_row, len(df)]))
-    judged = np.flatnonzero((df["day"] >= since).to_numpy())
-    idx = judged[:, None] - OWN_WINDOW + np.arange(OWN_WINDOW)[None, :]
-    valid = idx >= start[judged][:, None]
-    n = valid.sum(axis=1)
-    enough = n >= RECORD_HISTORY
-    safe = np.where(valid, idx, 0)
-    for f in FEATURES:
-        x = df["t_" + f].to_numpy(dtype=float)
-        v = np.sort(np.where(valid, x[safe], np.nan), axis=1)  # NaN sort last
-        med, q1, q3 = (_quantiles(v, n, q) for q in (0.5, 0.25, 0.75))
-        mx = v[np.arange(len(judged)), np.maximum(n - 1, 0)]
-        for name, col in (("own_med_", med), ("own_sc_", np.maximum((q3 - q1) / 2.0, NOISE_MAD)),
-                          ("own_max_", mx)):
-            # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
-            out = np.full(len(df), np.nan)
-            out[judged[enough]] = col[enough]
-            df[name + f] = out
+    judged_all = np.flatnonzero((df["day"] >= since).to_numpy())
+    values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
+    outs = {name + f: np.full(len(df), np.nan) for f in FEATURES for name in ("own_med_", "own_sc_", "own_max_")}
+    # in blocks of rows: a window matrix of every actor-day of a full run at once (rows x 60, several
+    # copies per feature) took gigabytes at 30 M events, on top of DuckDB's own memory
+    for lo in range(0, len(judged_all), OWN_BLOCK_ROWS):
+        judged = judged_all[lo:lo + OWN_BLOCK_ROWS]
+        idx = judged[:, None] - OWN_WINDOW + np.arange(OWN_WINDOW)[None, :]
+        valid = idx >= start[judged][:, None]
+        n = valid.sum(axis=1)
+        enough = n >= RECORD_HISTORY
+        safe = np.where(valid, idx, 0)
+        for f in FEATURES:
+            v = np.sort(np.where(valid, values[f][safe], np.nan), axis=1)  # NaN sort last
+            med, q1, q3 = (_quantiles(v, n, q) for q in (0.5, 0.25, 0.75))
+            mx = v[np.arange(len(judged)), np.maximum(n - 1, 0)]
+            for name, col in (("own_med_", med), ("own_sc_", np.maximum((q3 - q1) / 2.0, NOISE_MAD)),
+                              ("own_max_", mx)):
+                # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
+                outs[name + f][judged[enough]] = col[enough]
+    for name, col in outs.items():
+        df[name] = col
 
 
 class _Peers:
