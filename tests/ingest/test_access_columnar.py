@@ -43,7 +43,7 @@ def _shapes(line: Callable[..., str]) -> list[str]:
 
 
 def _odd(line: Callable[..., str]) -> list[str]:
-    """Lines Arrow's reader refuses or cannot number: their blocks go line by line."""
+    """Lines the line parse reads differently or read_json cannot number (and some it reads alike)."""
     return [
         line(subjects="T9"),  # one subject, not a list
         line(subjects=["T1", 42]),
