@@ -6,7 +6,8 @@ committed batch). Under a limit DuckDB evicts those pages, which are on disk aft
 commit, so the pool stays flat. Before model migration 3 it could not evict everything: ART
 indexes (event ids, times, subjects) live in memory whole, and under 256 MiB a 3 GB csvlog stopped
 with DuckDB's out-of-memory error after 4.4 M events. Without them the same file ingests to its end
-in a flat pool, so the cap is on by default (``DEFAULT_LIMIT``). ``KANSA_INGEST_MEMORY_LIMIT``
+in a flat pool, so the cap is on by default (``DEFAULT_LIMIT``; 128 MiB took a 10 GB csvlog through
+at a 923 MiB peak, 256 MiB a 3 GB one to 1 009). ``KANSA_INGEST_MEMORY_LIMIT``
 sets another size, or ``off`` for DuckDB's own limit. The limit is the database's, so it is set for
 the ingest and restored afterwards; a lower limit already in force is kept. Only the batched path
 (``pipeline.ingest_staged_blocks``) takes it: the line reader holds a whole file in one
@@ -27,7 +28,7 @@ ENV_LIMIT = "KANSA_INGEST_MEMORY_LIMIT"
 # Room for one batch (64 MiB of log: its rows, the sealing query, the actor joins) and nothing
 # kept from earlier batches; with the fixed 500-650 MiB of the reader thread and the writer, the
 # process stays under 1 GB (docs/benchmarks.md, "Memory on a big csvlog").
-DEFAULT_LIMIT = "256MiB"
+DEFAULT_LIMIT = "128MiB"
 
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "kib": 1 << 10, "mb": 10**6, "mib": 1 << 20,
           "gb": 10**9, "gib": 1 << 30, "tb": 10**12, "tib": 1 << 40}
