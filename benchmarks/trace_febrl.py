@@ -53,6 +53,7 @@ def kansa_records(df: pd.DataFrame) -> list[dict[str, str]]:
     for r in df.itertuples():
         rec = {
             "name": _fold(r.given_name, r.surname),
+            "family": _fold(r.surname),  # two columns: the list says which part is the family name
             "dob": _fold(r.date_of_birth),
             "phone": _fold(r.soc_sec_id),
             "address": _fold(r.street_number, r.address_1, r.address_2, r.suburb, r.state),

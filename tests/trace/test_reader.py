@@ -48,4 +48,5 @@ def test_split_name_columns_are_joined(tmp_path: Path) -> None:
     path.write_text("姓,名,セイ,メイ,電話\n山田,太郎,ヤマダ,タロウ,090-1111-2222\n", encoding="utf-8")
     table = read_table(path)
     assert table.canonical_fields == ["kana", "name", "phone"]
-    assert table.fields(table.rows[0]) == {"name": "山田太郎", "kana": "ヤマダタロウ", "phone": "090-1111-2222"}
+    assert table.fields(table.rows[0]) == {"name": "山田太郎", "family": "山田", "kana": "ヤマダタロウ",
+                                          "phone": "090-1111-2222"}

@@ -26,7 +26,8 @@ from itertools import repeat
 from typing import Any
 
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, bloom, keyed_hash
-from kansa.trace.normalize import NORMALISERS, address_key_alone, complete_address
+from kansa.trace.normalize import NORMALISERS, address_key_alone, complete_address, family_from_name
+from kansa.trace.text import fold
 
 PARALLEL_MIN = 50_000
 """Distinct values from which folding is spread over worker processes: below it, starting the
@@ -41,7 +42,7 @@ RECORD_COLUMNS: list[str] = [*(f"bf_{f}" for f in BLOOM_FIELDS), *(f"h_{f}" for 
 Folded = tuple[str, bool, str | None, bytes | None]
 """Per distinct value: (normalised key, address needs its postcode, keyed hash, Bloom filter)."""
 
-_PLAIN = tuple(f for f in NORMALISERS if f != "address")
+_PLAIN = tuple(f for f in NORMALISERS if f not in ("address", "family"))
 _COMPLETE = "address+postcode"
 
 
@@ -133,11 +134,18 @@ def encode_rows(
     try:
         folder = _Folder(hkey, bkey, pool)
         per_field: dict[str, list[Folded | None]] = {}
+        family_raw: list[Any] = []
         for f in _PLAIN:
             uniq, codes = _distinct(r.get(f, _ABSENT) for r in rows)
             folded = folder.fold(f, uniq)
             per_field[f] = [folded[c] if c >= 0 else None for c in codes]
+            if f == "name":
+                family_raw = _families(rows, uniq, codes)
             del uniq, codes, folded
+        uniq, codes = _distinct(family_raw)
+        folded = folder.fold("family", uniq)
+        per_field["family"] = [folded[c] if c >= 0 else None for c in codes]
+        del uniq, codes, folded, family_raw
         per_field["address"] = _addresses(folder, rows, per_field["postcode"])
     finally:
         if pool is not None:
@@ -154,6 +162,21 @@ def encode_rows(
         if keep_text:
             enc += [t[0] or None if (t := col[i]) is not None else None for col in hashes]
         out.append(enc)
+    return out
+
+
+def _families(rows: list[dict[str, object]], names: list[Any], codes: list[int]) -> list[Any]:
+    """Raw family name per row (``normalize.family_of``): the row's own family-name value, else
+    the family part of its spaced name, split once per distinct name."""
+    split = [family_from_name(v) for v in names]
+    out: list[Any] = []
+    for r, c in zip(rows, codes, strict=True):
+        own = r.get("family")
+        if own is not None and fold(own):
+            out.append(own)
+        else:
+            f = split[c] if c >= 0 else None
+            out.append(_ABSENT if f is None else f)
     return out
 
 

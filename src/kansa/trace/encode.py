@@ -19,10 +19,11 @@ import hmac
 BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
 K = 8
 
-HASH_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode")
+HASH_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode", "family")
 """Fields kept as one keyed hash each: exact agreement levels and blocking keys for the linkage.
 Equality of a combination (name and birth date) is equality of both hashes, so no combined
-digests are stored."""
+digests are stored. ``family`` (the family name alone, where the list says which part it is) is
+a blocking key only, never compared: the whole name already carries it."""
 BLOOM_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address")
 """Fields kept as a Bloom filter each: graded (fuzzy) agreement levels."""
 

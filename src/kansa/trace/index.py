@@ -26,6 +26,10 @@ from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, blooms, field_hashes
 from kansa.trace.mode import PLAIN_COLUMNS, index_mode
 from kansa.trace.reader import read_table
 
+_FIELDS_V2: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode")
+"""The hashed fields as migrations 2 and 4 added them: a migration must not change once released
+(``HASH_FIELDS`` grows; later fields come with a migration of their own)."""
+
 TRACE_MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -67,12 +71,12 @@ TRACE_MIGRATIONS: list[Migration] = [
         2,
         "per-field keyed hashes for Splink linkage; dataset validity",
         [
-            *(f"ALTER TABLE trace_records ADD COLUMN h_{f} VARCHAR" for f in HASH_FIELDS),
+            *(f"ALTER TABLE trace_records ADD COLUMN h_{f} VARCHAR" for f in _FIELDS_V2),
             # records indexed before: their single-field digests were the same HMAC message
             *(
                 f"""UPDATE trace_records r SET h_{f} = k.digest FROM trace_keys k
                     WHERE k.kind = '{f}' AND k.dataset_id = r.dataset_id AND k.record_no = r.record_no"""
-                for f in HASH_FIELDS
+                for f in _FIELDS_V2
             ),
             "DROP INDEX trace_keys_digest",
             "DROP TABLE trace_keys",
@@ -97,7 +101,7 @@ TRACE_MIGRATIONS: list[Migration] = [
         4,
         "opt-in plaintext index mode",
         [
-            *(f"ALTER TABLE trace_records ADD COLUMN p_{f} VARCHAR" for f in HASH_FIELDS),
+            *(f"ALTER TABLE trace_records ADD COLUMN p_{f} VARCHAR" for f in _FIELDS_V2),
             "ALTER TABLE trace_datasets ADD COLUMN plaintext BOOLEAN DEFAULT false",
             """
             CREATE TABLE trace_settings (
@@ -106,6 +110,15 @@ TRACE_MIGRATIONS: list[Migration] = [
                 set_at      TIMESTAMPTZ
             )
             """,
+        ],
+    ),
+    Migration(
+        5,
+        "family name alone as a blocking key",
+        [
+            # records indexed before keep NULL: they open no family-name block (re-index to gain it)
+            "ALTER TABLE trace_records ADD COLUMN h_family VARCHAR",
+            "ALTER TABLE trace_records ADD COLUMN p_family VARCHAR",
         ],
     ),
 ]

@@ -43,10 +43,13 @@ from kansa.trace.splink_settings import (
 )
 
 MAX_BLOCK = 200
-"""A name, reading, birth date or postcode alone is a blocking key only when at most this many
+"""A name, reading, family name, birth date or postcode alone is a blocking key only when at most this many
 indexed records carry it: in a small index every birthday is a small block, in ten million
 records a birthday holds hundreds of people and only pairs of fields block."""
-RARE_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "postcode")
+RARE_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "postcode", "family")
+"""Fields blocked on alone, for rows no pair key or address places, when their value is rare.
+``family`` is the family name alone: a copy whose given name was replaced and whose other
+fields were all re-typed agrees exactly on nothing else (FEBRL 4's rec-944)."""
 FALLBACK_FIELDS: tuple[str, ...] = ("address",)
 """Single-field blocks opened only for leaked rows that no pair key or phone places. An address
 is shared by a household or a whole building, so for a row a pair key already places it only
@@ -177,14 +180,19 @@ def _link(
     con: Any, db: str, leak: pd.DataFrame, fields: list[str], u: dict[str, list[float]], min_probability: float
 ) -> pd.DataFrame:
     records = f"{db}.main.trace_records"
+    fields = with_family(fields)
     con.register("leak_raw", leak)
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
     # a value rare enough in the index to be a block of its own (how many indexed records carry
     # each leaked value: one aggregate per field over the index, restricted to the leak's values)
+    # the family name is counted for the rows left over only: nearly every row carries one, and a
+    # count of every leaked surname would scan the index's commonest names for rows already placed
+    unplaced = {"family": " AND row NOT IN (SELECT row FROM paired)"}
     counts = {
         f: f"""(SELECT h_{f}, count(*) AS n FROM {records}
-                WHERE h_{f} IN (SELECT h_{f} FROM leak_raw WHERE h_{f} IS NOT NULL) GROUP BY h_{f}) c_{f}"""
+                WHERE h_{f} IN (SELECT h_{f} FROM leak_raw WHERE h_{f} IS NOT NULL{unplaced.get(f, "")})
+                GROUP BY h_{f}) c_{f}"""
         for f in RARE_FIELDS if f in fields
     }
     # rows that share a pair-of-fields key (or a phone, an address) with some indexed record get
@@ -287,6 +295,13 @@ def _tiered(rule: str) -> str:
         if rule.strip() == f"l.h_{f} = r.h_{f}":
             return f"l.h_{f}_fallback = r.h_{f}_fallback"
     return rule
+
+
+def with_family(fields: list[str]) -> list[str]:
+    """The fields linkage blocks on: a leak with names may carry the family name alone too (a
+    row's ``h_family`` is NULL where its list did not say which part it is, and in records
+    indexed before the key existed: such rows open no family block)."""
+    return [*fields, "family"] if "name" in fields and "family" not in fields else list(fields)
 
 
 def blocking_rules(fields: list[str] | None = None) -> list[str]:

@@ -12,7 +12,7 @@ phones, dates, ids) with the reasons for its rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kansa.trace.addresses import (
     AddressParts,
@@ -50,8 +50,32 @@ NORMALISERS: dict[str, Callable[[object], str]] = {
     "phone": norm_phone,
     "address": norm_address,
     "postcode": norm_postcode,
+    "family": norm_name,
 }
-"""Canonical field → normaliser. These fields are what kansa compares; everything else is ignored."""
+"""Canonical field → normaliser. These fields are what kansa compares or blocks on; everything
+else is ignored. ``family`` is read by ``family_of``, not from a column of its own."""
+
+
+def family_from_name(name: object) -> str | None:
+    """The family name of a whole name written with a space (Japanese order: family name first).
+
+    None when the name has no space (an unspaced 山田太郎 could be split in several places, and a
+    wrong split would block the row with strangers only) or is in Latin letters (a romanised
+    name may be written in either order; the reader reads it as the reading, not the name)."""
+    text = fold(name)
+    if not text or is_romaji(text):
+        return None
+    family, given = split_name(text)
+    return family if given else None
+
+
+def family_of(fields: Mapping[str, object]) -> object | None:
+    """The raw family name of a row where the list says which part it is: a family-name column
+    of its own (the reader passes it as ``family``), else a name written with a space."""
+    own = fields.get("family")
+    if own is not None and fold(own):
+        return own
+    return family_from_name(fields["name"]) if "name" in fields else None
 
 
 def address_key_alone(raw: object) -> tuple[str, bool]:
@@ -82,6 +106,8 @@ def complete_address(raw: object, postcode: str) -> str:
 def normalise_record(fields: dict[str, object]) -> dict[str, str]:
     """Normalise the canonical fields present in ``fields``; empty results are dropped."""
     out: dict[str, str] = {}
+    family = family_of(fields)
+    fields = {**fields, "family": family} if family is not None else {k: v for k, v in fields.items() if k != "family"}
     for key, fn in NORMALISERS.items():
         if key in fields and key != "address":
             v = fn(fields[key])
@@ -95,7 +121,7 @@ def normalise_record(fields: dict[str, object]) -> dict[str, str]:
 
 
 __all__ = [
-    "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "fold", "id_kind", "is_card_number", "is_kana",
+    "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "family_from_name", "family_of", "fold", "id_kind", "is_card_number", "is_kana",
     "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask",
     "norm_address", "norm_date", "norm_kana", "norm_name", "norm_phone", "norm_postcode", "norm_romaji",
     "norm_sex", "normalise_record", "parse_address", "parse_wareki", "phone_kind", "postcode_places",

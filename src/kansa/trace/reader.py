@@ -240,6 +240,8 @@ class Table:
             halves = [out.pop(f"{whole}_{p}", "") for p in ("family", "given")]
             if whole not in out and any(halves):
                 out[whole] = "".join(str(p) for p in halves)
+                if whole == "name" and str(halves[0]).strip():
+                    out["family"] = halves[0]  # the list says which part is the family name
         address = out.get("address")
         if address and is_kana_address(address):
             out["address"] = kana_address_to_kanji(address)

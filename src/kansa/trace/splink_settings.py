@@ -217,6 +217,7 @@ BLOCKING_RULES: tuple[str, ...] = (
     "l.h_kana_rare = r.h_kana_rare",
     "l.h_dob_rare = r.h_dob_rare",
     "l.h_postcode_rare = r.h_postcode_rare",
+    "l.h_family_rare = r.h_family_rare",
 )
 
 
