@@ -43,11 +43,13 @@ from kansa.audit.rules.common import (
     have_assignments,
     task_cover,
 )
-from kansa.audit.rules.state import last_day, midnight, refresh, refresh_start
+from kansa.audit.rules.state import day_blocks, last_day, midnight, refresh, refresh_start
 from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
 CURIOSITY_WINDOW_DAYS = 30
+# Events per refresh block (``state.day_blocks``), as slow_leak's
+BLOCK_EVENTS = 4_000_000
 
 CURIOSITY_TABLE = "audit_curiosity_daily_v1"  # per actor-day: unexplained people and people looked up
 _CURIOSITY_DDL = (f"CREATE TABLE IF NOT EXISTS {CURIOSITY_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
@@ -86,42 +88,51 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
     start = refresh_start(con, CURIOSITY_TABLE, since)
     read_from = midnight(start, cutoff) if start is not None else EPOCH
     first_judged = since if since is not None else date.min
+    max_subjects = int(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))
     with task_cover(con, cutoff, read_from) as cur:
-        id_lo, id_hi = event_id_range(cur, read_from, cutoff)
-        # per actor-day: each person looked up within a task scope once, unexplained if any
-        # look-up of them was (two GROUP BYs over staged tables: they spill under the memory limit)
-        lookups.build(cur, "_kansa_cur", cutoff, read_from, id_lo, id_hi,
-                      int(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS)))
-        cur.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _kansa_curious_people AS
-            SELECT g.actor_id, g.day, g.subj_owner, g.subject_id, bool_or({lookups.OFF}) AS off
-            FROM _kansa_cur_group g WHERE g.any_scope
-            GROUP BY ALL
-            """
-        )
-        cur.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
-            SELECT p.actor_id, p.day, coalesce(a.role, 'unknown') AS role,
-                   count(*) FILTER (WHERE p.off) AS n_off, count(*) AS n_looked
-            FROM _kansa_curious_people p LEFT JOIN actors a ON a.actor_id = p.actor_id
-            GROUP BY ALL
-            """
-        )
-        refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
-                [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
-                  "FROM _kansa_curious_days", [])])
-        cur.execute("DROP TABLE _kansa_curious_days")
+        # block after block of days: the staged look-ups of a whole history spill past the memory limit
+        for i, (block_since, block_cut) in enumerate(day_blocks(cur, start, cutoff, BLOCK_EVENTS)):
+            _count_days(cur, since if i == 0 else block_since, block_cut, max_subjects)
         # the window before the first judged day, and the judged days
         daily = fetch(cur, f"SELECT actor_id, day, role, n_off, n_looked FROM {CURIOSITY_TABLE} "
                            "WHERE day <= ? AND day >= ?",
                       [last_day(cutoff), first_judged - timedelta(days=window) if since is not None else date.min])
-        cur.execute("DROP TABLE _kansa_curious_people")
         fired = _fired(daily, first_judged, window, alpha, min_peers)
-        evidence_of = _evidence(cur, fired)
-        lookups.drop(cur, "_kansa_cur")
+        evidence_of = _evidence(cur, cutoff, fired, max_subjects)
     return [_finding(f, evidence_of.get((f.actor_id, f.day), ([], [])), window, alpha) for f in fired]
+
+
+def _count_days(cur: duckdb.DuckDBPyConnection, since: date | None, cutoff: datetime, max_subjects: int) -> None:
+    """Refresh the per actor-day counts of the days from ``since``'s refresh start up to ``cutoff``."""
+    start = refresh_start(cur, CURIOSITY_TABLE, since)
+    read_from = midnight(start, cutoff) if start is not None else EPOCH
+    id_lo, id_hi = event_id_range(cur, read_from, cutoff)
+    # per actor-day: each person looked up within a task scope once, unexplained if any
+    # look-up of them was (two GROUP BYs over staged tables: they spill under the memory limit)
+    lookups.build(cur, "_kansa_cur", cutoff, read_from, id_lo, id_hi, max_subjects)
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _kansa_curious_people AS
+        SELECT g.actor_id, g.day, g.subj_owner, g.subject_id, bool_or({lookups.OFF}) AS off
+        FROM _kansa_cur_group g WHERE g.any_scope
+        GROUP BY ALL
+        """
+    )
+    lookups.drop(cur, "_kansa_cur")
+    cur.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
+        SELECT p.actor_id, p.day, coalesce(a.role, 'unknown') AS role,
+               count(*) FILTER (WHERE p.off) AS n_off, count(*) AS n_looked
+        FROM _kansa_curious_people p LEFT JOIN actors a ON a.actor_id = p.actor_id
+        GROUP BY ALL
+        """
+    )
+    cur.execute("DROP TABLE _kansa_curious_people")
+    refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
+            [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
+              "FROM _kansa_curious_days", [])])
+    cur.execute("DROP TABLE _kansa_curious_days")
 
 
 @dataclass(frozen=True)
@@ -189,26 +200,34 @@ def _fired(daily: list[tuple[Any, ...]], first_judged: date, window: int, alpha:
     return out
 
 
-def _evidence(cur: duckdb.DuckDBPyConnection, fired: list[_Fired]) -> dict[tuple[str, date], tuple[list[int], list[str]]]:
-    """Unexplained look-ups (event ids, owners) of the fired actor-days only: read after the test,
-    so a full run does not carry the ids of every actor-day through it."""
+def _evidence(cur: duckdb.DuckDBPyConnection, cutoff: datetime, fired: list[_Fired],
+              max_subjects: int) -> dict[tuple[str, date], tuple[list[int], list[str]]]:
+    """Unexplained look-ups (event ids, owners) of the fired actor-days only: staged again after the
+    test for those actors' events of those days (every flag is per actor-day), so a full run
+    carries neither the ids of every actor-day nor the staged look-ups of every block."""
     if not fired:
         return {}
     keys = pd.DataFrame({"actor_id": pd.Series([f.actor_id for f in fired], dtype="string"),
                          "day": pd.Series([f.day for f in fired], dtype="object")})
+    lo = midnight(min(f.day for f in fired), cutoff)
+    hi = min(midnight(max(f.day for f in fired) + timedelta(days=1), cutoff), cutoff)
     cur.register("_kansa_curious_fired", keys)
     try:
+        id_lo, id_hi = event_id_range(cur, lo, hi)
+        lookups.build(cur, "_kansa_cur", hi, lo, id_lo, id_hi, max_subjects,
+                      "(e.actor_id, CAST(e.ts AS DATE)) IN (SELECT (actor_id, CAST(day AS DATE)) "
+                      "FROM _kansa_curious_fired)")
         rows = fetch(
             cur,
             f"""
             SELECT r.actor_id, r.day, list(DISTINCT r.event_id), list(DISTINCT r.owner_id)
-            FROM ({lookups.event_flags("_kansa_cur", "(l.actor_id, l.day) IN (SELECT (actor_id, CAST(day AS DATE)) "
-                                                      "FROM _kansa_curious_fired)")}) r
+            FROM ({lookups.event_flags("_kansa_cur")}) r
             WHERE r.off
             GROUP BY ALL
             """,
             [],
         )
+        lookups.drop(cur, "_kansa_cur")
     finally:
         cur.unregister("_kansa_curious_fired")
     return {(str(a), d): ([int(i) for i in ids or []], sorted(str(o) for o in owners or [])) for a, d, ids, owners in rows}

@@ -78,6 +78,39 @@ def refresh(
     return start
 
 
+def day_blocks(
+    con: duckdb.DuckDBPyConnection, start: date | None, cutoff: datetime, max_events: int,
+) -> list[tuple[date | None, datetime]]:
+    """Split [``start``, ``cutoff``) into runs of whole days holding at most about ``max_events``
+    events each (a day is never split): (the block's ``since``, the block's cutoff).
+
+    A full rebuild in one statement stages one row per event (or per person looked up) of the
+    whole history; past the audit's memory limit DuckDB spills those tables and their hash joins,
+    and the cost grows faster than the events. Refreshing the kept tables block after block is
+    the daily run repeated: each block reads only its days, the first touches of earlier blocks
+    are already stored, and ``state``'s guarantee (an incremental run stores what a full
+    recompute would) makes the result the same. The first block keeps ``start`` (None: rebuild
+    from scratch); the last ends at ``cutoff``.
+    """
+    lo = midnight(start, cutoff) if start is not None else None
+    rows = con.execute(
+        "SELECT CAST(ts AS DATE) AS day, count(*) FROM access_events WHERE ts < ? "
+        + ("AND ts >= ? " if lo is not None else "") + "GROUP BY ALL ORDER BY day",
+        [cutoff, lo] if lo is not None else [cutoff],
+    ).fetchall()
+    blocks: list[tuple[date | None, datetime]] = []
+    first: date | None = start
+    held = 0
+    for i, (day, n) in enumerate(rows):
+        held += int(n)
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        if nxt is not None and held + int(nxt[1]) > max_events:
+            blocks.append((first, min(midnight(day + timedelta(days=1), cutoff), cutoff)))
+            first, held = day + timedelta(days=1), 0
+    blocks.append((first, cutoff))
+    return blocks
+
+
 def lower_bound(start: date | None, cutoff: datetime) -> datetime | None:
     """The first instant a rule must read events from (None: everything)."""
     return None if start is None else midnight(start, cutoff)
