@@ -25,7 +25,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kansa.ingest import textfile
 from kansa.ingest.access_jsonl import (
     ACCESS_STAGE_SQL,
     NUMBER_CHECKS,
@@ -33,8 +32,8 @@ from kansa.ingest.access_jsonl import (
     field_columns,
     mapping_sql,
 )
-from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
-from kansa.ingest.textfile import LineBlock, line_blocks
+from kansa.ingest.blocks import StagedBlock, block_stage, unnest_subjects
+from kansa.ingest.textfile import LineBlock
 
 _BRACE_OPEN, _BRACE_CLOSE, _NEWLINE = ord("{"), ord("}"), ord("\n")
 
@@ -129,21 +128,8 @@ def stage_block(con: duckdb.DuckDBPyConnection, block: LineBlock) -> StagedBlock
 
 
 def access_stage(path: Path, timezone: str) -> Callable[[int, int, Any], Iterator[StagedBlock]]:
-    """The ``stage`` of ``pipeline.ingest_staged_blocks`` for a kansa access log: blocks parsed in
-    a private DuckDB in a reading thread, one block ahead of the writer (see blocks.py)."""
-
-    def stage(start_offset: int, start_line: int, hasher: Any) -> Iterator[StagedBlock]:
-        def produce() -> Iterator[StagedBlock]:
-            con = duckdb.connect()
-            try:
-                con.execute(f"SET TimeZone = '{timezone}'")  # a time without offset is the workspace's
-                con.execute("SET enable_external_file_cache = false")  # each block reuses a file name
-                for block in line_blocks(path, start_offset=start_offset, start_line=start_line, hasher=hasher,
-                                         block_bytes=textfile.BLOCK_BYTES):
-                    yield stage_block(con, block)
-            finally:
-                con.close()
-
-        return run_ahead(produce)
-
-    return stage
+    """The ``stage`` of ``pipeline.ingest_staged_blocks`` for a kansa access log (see blocks.py)."""
+    return block_stage(path, stage_block, (
+        f"SET TimeZone = '{timezone}'",  # a time without offset is the workspace's
+        "SET enable_external_file_cache = false",  # each block reuses a file name
+    ))

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kansa.ingest import textfile
-from kansa.ingest.textfile import line_blocks
+from kansa.ingest.textfile import LineBlock, line_blocks
 
 AHEAD = 2
 T = TypeVar("T")
@@ -114,6 +114,31 @@ def staged_blocks(
             con.close()
 
     return run_ahead(produce)
+
+
+def block_stage(
+    path: Path,
+    stage_block: Callable[[duckdb.DuckDBPyConnection, LineBlock], StagedBlock],
+    settings: tuple[str, ...] = (),
+) -> Callable[[int, int, Any], Iterator[StagedBlock]]:
+    """The ``stage`` of ``pipeline.ingest_staged_blocks`` for a source whose blocks ``stage_block``
+    parses in a private DuckDB (``settings`` run on it first), one block ahead of the writer."""
+
+    def stage(start_offset: int, start_line: int, hasher: Any) -> Iterator[StagedBlock]:
+        def produce() -> Iterator[StagedBlock]:
+            con = duckdb.connect()
+            try:
+                for setting in settings:
+                    con.execute(setting)
+                for block in line_blocks(path, start_offset=start_offset, start_line=start_line, hasher=hasher,
+                                         block_bytes=textfile.BLOCK_BYTES):
+                    yield stage_block(con, block)
+            finally:
+                con.close()
+
+        return run_ahead(produce)
+
+    return stage
 
 
 def run_ahead(produce: Callable[[], Iterator[T]]) -> Iterator[T]:

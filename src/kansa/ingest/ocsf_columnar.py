@@ -25,10 +25,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kansa.ingest import textfile
-from kansa.ingest.blocks import StagedBlock, run_ahead, unnest_subjects
+from kansa.ingest.blocks import StagedBlock, block_stage, unnest_subjects
 from kansa.ingest.ocsf import ACTIVITY_BY_CLASS, STATUS_OUTCOME, parse_ocsf
-from kansa.ingest.textfile import LineBlock, line_blocks
+from kansa.ingest.textfile import LineBlock
 from kansa.model.vocab import ACTIONS
 
 # Paths read from each line, in one parse (DuckDB lists are 1-based: the position is the index).
@@ -206,17 +205,4 @@ def stage_block(con: duckdb.DuckDBPyConnection, block: LineBlock) -> StagedBlock
 def ocsf_stage(path: Path) -> Callable[[int, int, Any], Iterator[StagedBlock]]:
     """The ``stage`` of ``pipeline.ingest_staged_blocks`` for an OCSF log (times are epoch ms, so
     the workspace's zone plays no part)."""
-
-    def stage(start_offset: int, start_line: int, hasher: Any) -> Iterator[StagedBlock]:
-        def produce() -> Iterator[StagedBlock]:
-            con = duckdb.connect()
-            try:
-                for block in line_blocks(path, start_offset=start_offset, start_line=start_line, hasher=hasher,
-                                         block_bytes=textfile.BLOCK_BYTES):
-                    yield stage_block(con, block)
-            finally:
-                con.close()
-
-        return run_ahead(produce)
-
-    return stage
+    return block_stage(path, stage_block)
