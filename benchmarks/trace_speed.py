@@ -179,6 +179,10 @@ def child_kansa(work: Path) -> dict[str, Any]:
         report = trace_file(ws, work / "leak.csv")
     finally:
         ws.close()
+    # kept beside the data so that two versions of the code can be diffed on the same list
+    shutil.copyfile(report["per_record"], work / "kansa.records.csv")
+    (work / "kansa.report.json").write_text(json.dumps(report, default=str, ensure_ascii=False, indent=1),
+                                            encoding="utf-8")
     found: dict[int, str] = {}
     with open(report["per_record"], encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
