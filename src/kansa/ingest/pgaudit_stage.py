@@ -88,6 +88,7 @@ _AUDIT = f"""
 CREATE OR REPLACE TEMP TABLE b AS
 WITH a0 AS (
     SELECT n, part, sess, nullif(database_name, '') AS db, virtual_transaction_id AS vxid,
+           log_time, user_name, connection_from,
            substr(message, 8) AS body, regexp_extract(substr(message, 8), '^(?:[^,"]*,){{6}}', 0) AS prefix
     FROM r WHERE starts_with(message, 'AUDIT: ') AND part < 2
 ), a1 AS (
@@ -99,7 +100,8 @@ WITH a0 AS (
 ), a4 AS (
     SELECT *, {_field("rest8")} AS statement_q FROM a3
 ), a5 AS (
-    SELECT n, part, sess, db, vxid, f[2] AS stmt_id, f[3] AS substmt, f[5] AS command,
+    SELECT n, part, sess, db, vxid, log_time, user_name, connection_from,
+           f[2] AS stmt_id, f[3] AS substmt, f[5] AS command,
            {_UNQUOTE.format("object_raw")} AS object_name, {_UNQUOTE.format("statement_q")} AS statement_raw,
            substr(rest8, length(statement_q) + 1) AS rest,
            prefix <> '' AND {_field_ok("object_raw", "rest7")} AND substr(rest7, length(object_raw) + 1, 1) = ','
@@ -110,7 +112,8 @@ WITH a0 AS (
                    ELSE regexp_extract_all(rest, ',({_QUOTED}|[^,"]*)', 1) END AS raw_tail
     FROM a5
 ), a AS (
-    SELECT n, part, sess, db, vxid, stmt_id, substmt, command, object_name, statement_raw,
+    SELECT n, part, sess, db, vxid, log_time, user_name, connection_from, stmt_id, substmt, command, object_name,
+           statement_raw,
            CASE WHEN rest = '' THEN []::VARCHAR[]
                 WHEN raw_tail IS NULL THEN string_split(rest[2:], ',')
                 ELSE list_transform(raw_tail, lambda x: {_UNQUOTE.format("x")}) END AS tail,
@@ -159,16 +162,26 @@ ANTI JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.comma
     AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
 """
 
+_KEYS = pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())]))
 _SHAPE_TYPES = pa.schema([
+    ("sid", pa.int64()),  # the shape's number: narrow rows carry it, the lists are joined at the end
     ("stmt", pa.string()), ("command", pa.string()), ("object_name", pa.string()), ("db", pa.string()),
     ("mapped", pa.bool_()), ("action", pa.string()), ("resource", pa.string()), ("owner", pa.string()),
     ("columns", pa.list_(pa.string())), ("n_params", pa.int64()),
-    ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())]))), ("tables", pa.list_(pa.string())),
+    ("keys", _KEYS), ("tables", pa.list_(pa.string())),
     # pgaudit.log_relation = off (its default): a statement on several tables is one line naming
     # none; the tables after the first get the same event (the line reader's _Mapper._other_tables)
-    ("others", pa.list_(pa.struct([("resource", pa.string()), ("owner", pa.string()),
-                                   ("keys", pa.list_(pa.struct([("p", pa.int64()), ("v", pa.string())])))]))),
+    ("others", pa.list_(pa.struct([("resource", pa.string()), ("owner", pa.string()), ("keys", _KEYS)]))),
 ])
+# One row per relation a shape's event touches: xk 0 the shape's own, 1.. its ``others``.
+_SHAPE_X = """
+INSERT INTO shape_x
+SELECT sid, 0 AS xk, resource, owner, keys FROM _new_shapes
+UNION ALL
+SELECT sid, xk, o.resource, o.owner, o.keys
+FROM (SELECT sid, unnest(others) AS o, generate_subscripts(others, 1) AS xk FROM _new_shapes WHERE len(others) > 0)
+"""
+
 
 def _time_sql() -> str:
     """log_time (``%m %Z``) → TIMESTAMPTZ for numeric offsets and the zones pgaudit._ABBREV names;
@@ -189,11 +202,13 @@ def _time_sql() -> str:
 #   one event per access: the first line of (session, statement, substatement, relation), and no
 #   COPY line after the relations its query read (they are that COPY's own lines just before);
 #   an ERROR of the same session and transaction after a statement's line: that statement failed.
+# The rules run on narrow rows (ids and short texts); the list columns (a shape's columns and
+# keys, a line's parameters) are joined to the surviving rows at the end: carried through the
+# materialised steps and the window, they cost more than the rules themselves.
 _OUT = f"""
-WITH j AS (
-    SELECT b.n, b.part, b.sess, b.vxid, b.stmt_id, b.substmt, b.command, b.object_name, b.statement_raw,
-           b.stmt, b.prior_n, b.tail, b.tail_list,
-           s.mapped, s.action, s.resource, s.owner, s.columns, s.keys, s.tables, s.others,
+WITH j0 AS NOT MATERIALIZED (
+    SELECT b.n, b.part, b.sess, b.vxid, b.log_time, b.user_name, b.connection_from, b.stmt_id, b.substmt,
+           b.command, b.object_name, b.statement_raw, b.stmt, b.prior_n, b.tail, b.tail_list, s.sid, s.mapped, s.action,
            CASE
                WHEN len(b.tail) = 0 OR b.tail[1] IN ('<none>', '<not logged>') THEN 'none'
                WHEN b.tail[1] = {_PREV} THEN 'prev'
@@ -205,19 +220,22 @@ WITH j AS (
            END AS tail_kind
     FROM b JOIN shapes s ON s.stmt IS NOT DISTINCT FROM b.stmt AND s.command = b.command
         AND s.object_name = b.object_name AND s.db IS NOT DISTINCT FROM b.db
-), l AS (
-    SELECT * EXCLUDE (tail, tail_list),
-           CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
-               WHEN 'list' THEN tail_list WHEN 'list_counted' THEN tail_list
-               WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0,
+), j AS (
+    SELECT * EXCLUDE (tail, tail_list, tail_kind),
            CASE
                WHEN tail_kind IN ('none', 'prev') THEN
                    CASE WHEN len(tail) = 2 AND regexp_full_match(tail[2], '[0-9]+') THEN try_cast(tail[2] AS BIGINT) END
                WHEN tail_kind IN ('counted', 'list_counted') THEN try_cast(tail[-1] AS BIGINT)
            END AS nrows
-    FROM j
-), c0 AS (
-    SELECT l.* EXCLUDE (params0),
+    FROM j0
+), l AS NOT MATERIALIZED (
+    SELECT n, statement_raw, prior_n,
+           CASE tail_kind WHEN 'none' THEN []::VARCHAR[] WHEN 'prev' THEN [{_PREV}]
+               WHEN 'list' THEN tail_list WHEN 'list_counted' THEN tail_list
+               WHEN 'counted' THEN tail[1:len(tail) - 1] ELSE tail END AS params0
+    FROM j0
+), par AS NOT MATERIALIZED (
+    SELECT l.n,
            CASE
                WHEN l.statement_raw = {_PREV} AND (l.params0 = [{_PREV}] OR len(l.params0) = 0)
                    THEN coalesce(pp.stored, []::VARCHAR[])
@@ -226,25 +244,20 @@ WITH j AS (
            END AS params
     FROM l LEFT JOIN (
         SELECT n, CASE WHEN params0 = [{_PREV}] THEN []::VARCHAR[] ELSE params0 END AS stored
-        FROM l WHERE statement_raw <> {_PREV} AND n IN (SELECT prior_n FROM l)
+        FROM l WHERE statement_raw <> {_PREV} AND n IN (SELECT prior_n FROM j)
     ) pp ON pp.n = l.prior_n
 ), c AS (
-    SELECT *, 0 AS xk FROM c0
-    UNION ALL BY NAME
-    SELECT c0.* EXCLUDE (resource, owner, keys), x.o.resource AS resource, x.o.owner AS owner,
-           x.o.keys AS keys, x.xk
-    FROM c0, (SELECT n AS xn, unnest(others) AS o, generate_subscripts(others, 1) AS xk
-              FROM c0 WHERE len(others) > 0) x
-    WHERE c0.n = x.xn
+    SELECT j.*, x.xk, x.resource, x.owner FROM j JOIN shape_x x USING (sid)
 ), cp AS (
     SELECT k.n FROM (
-        SELECT n, sess, stmt_id, tables FROM c
-        WHERE command = 'COPY' AND object_name = '' AND mapped AND len(tables) > 0
+        SELECT c.n, c.sess, c.stmt_id, s.tables FROM c JOIN shapes s USING (sid)
+        WHERE c.command = 'COPY' AND c.object_name = '' AND c.mapped AND len(s.tables) > 0
     ) k JOIN c AS x ON x.sess = k.sess AND x.stmt_id = k.stmt_id AND x.n < k.n
     GROUP BY k.n, k.tables HAVING list_has_all(list(x.resource), k.tables)
 ), e AS (
-    SELECT * FROM c WHERE n NOT IN (SELECT n FROM cp)
-    QUALIFY row_number() OVER (PARTITION BY sess, stmt_id, substmt, resource ORDER BY n, xk) = 1
+    SELECT * FROM c WHERE {{'n': n, 'xk': xk}} IN (
+        SELECT min({{'n': n, 'xk': xk}}) FROM c WHERE n NOT IN (SELECT n FROM cp)
+        GROUP BY sess, stmt_id, substmt, resource)
 ), err AS (
     SELECT n, sess, virtual_transaction_id AS vxid, query FROM r
     WHERE session_kind IS NULL AND NOT starts_with(message, 'AUDIT: ')
@@ -269,17 +282,19 @@ WITH j AS (
     JOIN e ON e.sess = h.sess AND e.vxid = h.vxid AND e.stmt_id = h.stmt_id AND e.n < h.err_n
     WHERE coalesce(h.query, '') = '' OR list_contains(t.stmts, h.query)
 ), o AS (
-    SELECT e.n, r.log_time, nullif(r.user_name, '') AS account, e.action, e.resource, e.columns,
-           e.owner AS owner_id, r.connection_from,
+    SELECT e.n, e.log_time, nullif(e.user_name, '') AS account, e.action, e.resource, s.columns,
+           e.owner AS owner_id, e.connection_from,
            CASE WHEN e.n IN (SELECT n FROM failed) THEN 'failure' ELSE 'success' END AS outcome,
            CASE WHEN e.command IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE') THEN e.nrows END AS row_count,
            e.stmt AS statement, 'pgaudit' AS source_system,
-           CASE WHEN len(e.keys) = 0 THEN []::VARCHAR[] ELSE list_sort(list_distinct(list_filter(
-               list_transform(e.keys, lambda k: CASE WHEN k.p = 0 THEN k.v
-                                                     WHEN k.p <= len(e.params) THEN e.params[k.p]
+           CASE WHEN len(x.keys) = 0 THEN []::VARCHAR[] ELSE list_sort(list_distinct(list_filter(
+               list_transform(x.keys, lambda k: CASE WHEN k.p = 0 THEN k.v
+                                                     WHEN k.p <= len(par.params) THEN par.params[k.p]
                                                      ELSE '$' || k.p END),
                lambda v: NOT starts_with(v, '$') AND v <> '<long param suppressed>'))) END AS subjects, e.xk
-    FROM e JOIN r USING (n) WHERE e.part = 1
+    FROM e JOIN shapes s USING (sid) JOIN shape_x x ON x.sid = e.sid AND x.xk = e.xk
+        LEFT JOIN par ON par.n = e.n
+    WHERE e.part = 1
     UNION ALL
     SELECT n, log_time,
            coalesce(nullif(user_name, ''), nullif(CASE session_kind
@@ -299,7 +314,7 @@ WITH j AS (
                    THEN trim(regexp_extract(connection_from, '^(.*):[^:]*$', 1), '[]')
                ELSE connection_from
            END AS source_ip
-    FROM (SELECT DISTINCT connection_from FROM o)
+    FROM (SELECT DISTINCT connection_from FROM r)
 ), u AS (
     SELECT o.*, ip.source_ip, string_split(o.log_time, ' ')[-1] AS zone,
            try_cast(left(o.log_time, length(o.log_time) - length(zone) - 1) AS TIMESTAMP) AS naive
@@ -323,11 +338,13 @@ class CsvlogStager:
         self.mapper = _Mapper(owners, local)
         self.local = local
         self.context: pa.Table | None = None
+        self.next_sid = 0
         self._new_shapes_table()
 
     def _new_shapes_table(self) -> None:
         self.con.register("_shapes0", _SHAPE_TYPES.empty_table())
         self.con.execute("CREATE OR REPLACE TEMP TABLE shapes AS SELECT * FROM _shapes0")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE shape_x AS SELECT sid, 0 AS xk, resource, owner, keys FROM _shapes0")
         self.con.unregister("_shapes0")
 
     def close(self) -> None:
@@ -344,8 +361,9 @@ class CsvlogStager:
         for stmt, command, object_name, db in new:
             mapped, action, resource, owner = self.mapper._shape(stmt, command, object_name, db)
             keys = mapped.keys if (owner and mapped and mapped.keys) else []
+            self.next_sid += 1
             rows.append({
-                "stmt": stmt, "command": command, "object_name": object_name, "db": db,
+                "sid": self.next_sid, "stmt": stmt, "command": command, "object_name": object_name, "db": db,
                 "mapped": mapped is not None, "action": action, "resource": resource, "owner": owner,
                 "columns": list(mapped.columns) if mapped and mapped.columns else None,
                 "n_params": mapped.n_params if mapped else 0,
@@ -356,6 +374,7 @@ class CsvlogStager:
         self.con.register("_new_shapes", pa.Table.from_pylist(rows, schema=_SHAPE_TYPES))
         try:
             self.con.execute("INSERT INTO shapes SELECT * FROM _new_shapes")
+            self.con.execute(_SHAPE_X)
         finally:
             self.con.unregister("_new_shapes")
 
