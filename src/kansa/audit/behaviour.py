@@ -41,6 +41,7 @@ from sklearn.ensemble import IsolationForest
 from kansa.audit.baseline import OUTLIER_Z
 from kansa.audit.features import COUNT_FEATURES, FEATURES, SHARE_FEATURES, features_sql, monday
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.rules.common import event_id_range
 from kansa.audit.rules.state import refresh
 from kansa.model.workspace import Workspace
 
@@ -53,6 +54,7 @@ IF_MIN_TRAIN = 200  # fewer actor-days than this is no model
 IF_MAX_TRAIN = 20000  # a sample of this many (newest first) is plenty for 100 trees of 256
 HISTORY_DAYS = 120  # how far back scoring reads stored features
 OWN_BLOCK_ROWS = 20000  # judged rows whose own windows are built at once (memory, not results)
+FEATURE_BLOCK_EVENTS = 4_000_000  # events whose features are computed by one statement (memory, not results)
 EVIDENCE_LIMIT = 50
 # Volume alone (more events, rows, people on the actor's own work) is what a busy day looks like:
 # campaign peaks, month-end, a colleague's batch taken over. It speaks alone only at the "high"
@@ -84,11 +86,37 @@ _RESOURCE_INSERT = f"""
 """
 
 
+def feature_blocks(ws: Workspace, since: date, until: date) -> list[tuple[date, date]]:
+    """[``since``, ``until``] as runs of whole weeks holding about ``FEATURE_BLOCK_EVENTS`` events each.
+
+    The features of a day or a week read only that week's events (first touches are stored), so
+    computing them block after block stores what one statement over the whole range would. One
+    statement over a full history groups one row per event and person of every week at once: past
+    the audit's memory limit DuckDB spills that table, and the cost grows faster than the events.
+    The block length comes from the average events per day of the range (blocks bound memory,
+    not results, so an estimate will do); every block after the first starts on a Monday.
+    """
+    lo = datetime.combine(monday(since), time(), tzinfo=ws.timezone)
+    hi = datetime.combine(until + timedelta(days=1), time(), tzinfo=ws.timezone)
+    row = ws.con.execute("SELECT count(*) FROM access_events WHERE ts >= ? AND ts < ?", [lo, hi]).fetchone()
+    events = int(row[0]) if row else 0
+    per_week = events / max((until - monday(since)).days + 1, 1) * 7
+    weeks = max(int(FEATURE_BLOCK_EVENTS // per_week), 1) if per_week > 0 else 1
+    blocks: list[tuple[date, date]] = []
+    first = since
+    while first <= until:
+        last = min(monday(first) + timedelta(days=7 * weeks - 1), until)
+        blocks.append((first, last))
+        first = last + timedelta(days=1)
+    return blocks
+
+
 def update_features(ws: Workspace, since: date, until: date) -> int:
     """Recompute and store day and week features for periods from ``since`` to ``until``.
 
     First touches of resources are kept in a table (``rules.state``), so only the events of the
-    recomputed periods are read, not the whole history.
+    recomputed periods are read, not the whole history; a long range is computed in blocks of
+    weeks (``feature_blocks``).
     """
     con = ws.con
     week_since = monday(since)
@@ -99,11 +127,15 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
         con.execute("DELETE FROM behaviour_features WHERE grain = 'day' AND period >= ?", [since])
         con.execute("DELETE FROM behaviour_features WHERE grain = 'week' AND period >= ?", [week_since])
         cols = ", ".join(FEATURES)
-        con.execute(
-            f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
-            f"SELECT grain, actor_id, period, {cols} FROM "
-            f"({features_sql(since, until, first_touch_table=RESOURCE_TABLE)})"
-        )
+        for first, last in feature_blocks(ws, since, until):
+            # the ids of the events the block reads (a day's margin either side of its local days)
+            ids = event_id_range(con, datetime.combine(monday(first) - timedelta(days=1), time(), tzinfo=ws.timezone),
+                                 datetime.combine(last + timedelta(days=2), time(), tzinfo=ws.timezone))
+            con.execute(
+                f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
+                f"SELECT grain, actor_id, period, {cols} FROM "
+                f"({features_sql(first, last, first_touch_table=RESOURCE_TABLE, event_ids=ids)})"
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -117,7 +149,8 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
 def _load(ws: Workspace, since: date, until: date) -> pd.DataFrame:
     df = ws.con.execute(
         f"""
-        SELECT f.actor_id, f.period AS day, coalesce(a.role, 'unknown') AS role, coalesce(a.team, '') AS team,
+        SELECT f.actor_id, f.period AS day, date_diff('day', DATE '0001-01-01', f.period) + 1 AS ord,
+               coalesce(a.role, 'unknown') AS role, coalesce(a.team, '') AS team,
                {", ".join("f." + c for c in FEATURES)}
         FROM behaviour_features f LEFT JOIN actors a USING (actor_id)
         WHERE f.grain = 'day' AND f.period BETWEEN ? AND ? AND coalesce(a.role, '') <> 'service'
@@ -153,14 +186,15 @@ def _own_stats(df: pd.DataFrame, since: date) -> None:
     """Per row from ``since``: median, IQR-based spread and max of the actor's earlier active days.
 
     NaN where the actor has fewer than ``RECORD_HISTORY`` earlier days (and for rows before
-    ``since``, which are history only). Each judged row gathers its own window of the actor's last
+    ``since``, which are history only); median and spread also where the row does not exceed the
+    maximum (no use is made of them there). Each judged row gathers its own window of the actor's last
     ``OWN_WINDOW`` earlier rows (``df`` is ordered by actor and day), so a daily run costs one
     window per actor and a full run the same arithmetic for every row, by the same code.
     """
     actor = df["actor_id"].to_numpy(dtype=object)
     first_row = np.r_[0, np.flatnonzero(actor[1:] != actor[:-1]) + 1] if len(df) else np.zeros(0, dtype=np.int64)
     start = np.repeat(first_row, np.diff(np.r_[first_row, len(df)]))
-    judged_all = np.flatnonzero((df["day"] >= since).to_numpy())
+    judged_all = np.flatnonzero(df["ord"].to_numpy() >= since.toordinal())
     values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
     outs = {name + f: np.full(len(df), np.nan) for f in FEATURES for name in ("own_med_", "own_sc_", "own_max_")}
     # in blocks of rows: a window matrix of every actor-day of a full run at once (rows x 60, several
@@ -173,13 +207,20 @@ def _own_stats(df: pd.DataFrame, since: date) -> None:
         enough = n >= RECORD_HISTORY
         safe = np.where(valid, idx, 0)
         for f in FEATURES:
-            v = np.sort(np.where(valid, values[f][safe], np.nan), axis=1)  # NaN sort last
-            med, q1, q3 = (_quantiles(v, n, q) for q in (0.5, 0.25, 0.75))
-            mx = v[np.arange(len(judged)), np.maximum(n - 1, 0)]
-            for name, col in (("own_med_", med), ("own_sc_", np.maximum((q3 - q1) / 2.0, NOISE_MAD)),
-                              ("own_max_", mx)):
-                # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
-                outs[name + f][judged[enough]] = col[enough]
+            w = np.where(valid, values[f][safe], -np.inf)
+            mx = w.max(axis=1)
+            outs["own_max_" + f][judged[enough]] = mx[enough]
+            # a feature is judged only on a row above every earlier day of the window (``_fired``,
+            # ``_candidates``), a few rows in a hundred: the median and spread, which need the
+            # window sorted, are computed for those rows alone and left NaN for the others
+            need = np.flatnonzero(enough & (values[f][judged] > mx))
+            if need.size == 0:
+                continue
+            v = np.sort(np.where(valid[need], w[need], np.nan), axis=1)  # NaN sort last
+            med, q1, q3 = (_quantiles(v, n[need], q) for q in (0.5, 0.25, 0.75))
+            # IQR/2 estimates the MAD of a symmetric distribution; never below counting noise
+            outs["own_med_" + f][judged[need]] = med
+            outs["own_sc_" + f][judged[need]] = np.maximum((q3 - q1) / 2.0, NOISE_MAD)
     for name, col in outs.items():
         df[name] = col
 
@@ -190,7 +231,7 @@ class _Peers:
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.df = df
-        ords = np.array([d.toordinal() for d in df["day"]], dtype=np.int64)
+        ords = df["ord"].to_numpy(dtype=np.int64)  # date.toordinal() of each row's day, from the query
         role = df["role"].to_numpy(dtype=object)
         team = df["team"].to_numpy(dtype=object)
         values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
@@ -245,16 +286,17 @@ def _forest_ranks(df: pd.DataFrame, rows: list[int]) -> dict[int, tuple[bool, fl
     out: dict[int, tuple[bool, float]] = {}
     X = df[["t_" + f for f in FEATURES]].to_numpy(dtype=float)
     day_arr = df["day"].to_numpy()
+    ords = df["ord"].to_numpy(dtype=np.int64)  # the days as integers: compared over every row per week
     by_week: dict[date, list[int]] = {}
     for i in rows:
         d = day_arr[i]
         by_week.setdefault(d - timedelta(days=d.weekday()), []).append(i)
     for _week, items in sorted(by_week.items()):
-        first = min(day_arr[i] for i in items)
-        train = np.flatnonzero(day_arr < first)
+        first = min(int(ords[i]) for i in items)
+        train = np.flatnonzero(ords < first)
         if train.size < IF_MIN_TRAIN:
             continue
-        train = train[np.argsort(day_arr[train], kind="stable")][-IF_MAX_TRAIN:]
+        train = train[np.argsort(ords[train], kind="stable")][-IF_MAX_TRAIN:]
         forest = IsolationForest(n_estimators=100, random_state=0).fit(X[train])
         ref = np.sort(forest.score_samples(X[train]))
         cut = float(np.quantile(ref, IF_QUANTILE))
@@ -299,7 +341,8 @@ def _fmt(f: str, t_value: float) -> str:
 
 def _candidates(df: pd.DataFrame, since: date, until: date) -> list[int]:
     """Rows in [since, until] that beat their own past on at least one feature (vectorised pre-filter)."""
-    in_range = (df["day"] >= since) & (df["day"] <= until)
+    ords = df["ord"]
+    in_range = (ords >= since.toordinal()) & (ords <= until.toordinal())
     hit = pd.Series(False, index=df.index)
     for f in FEATURES:
         x = df["t_" + f]
@@ -335,10 +378,13 @@ def detect(ws: Workspace, since: date, until: date) -> list[Finding]:
         row = df.iloc[i]
         day, actor, role = row["day"], str(row["actor_id"]), str(row["role"])
         z = float(fired[0]["z"])
+        # the local midnights bound the stored blocks read (without them every event's time was
+        # converted to a date, once per finding); the date test is the one that decides
+        lo = datetime.combine(day, time(), tzinfo=ws.timezone)
         ids = ws.con.execute(
-            "SELECT event_id FROM access_events WHERE actor_id = ? AND CAST(ts AS DATE) = ? "
+            "SELECT event_id FROM access_events WHERE actor_id = ? AND CAST(ts AS DATE) = ? AND ts >= ? AND ts < ? "
             "ORDER BY coalesce(row_count, 1) DESC, event_id LIMIT ?",
-            [actor, day, EVIDENCE_LIMIT],
+            [actor, day, lo - timedelta(days=1), lo + timedelta(days=2), EVIDENCE_LIMIT],
         ).fetchall()
         parts_ja = [
             f"{_LABEL_JA[e['feature']]} {_fmt(e['feature'], float(row['t_' + e['feature']]))}"

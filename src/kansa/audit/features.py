@@ -58,7 +58,7 @@ WITH ev AS (
     SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, hour(e.ts) AS hr, e.action, e.owner_id,
            e.resource, e.ticket, coalesce(e.row_count, 1) AS n_rows
     FROM access_events e
-    WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'{lower}
+    WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'{lower}{ts_range}
 ),
 pev AS (
     SELECT ev.*, CAST(date_trunc('week', ev.day) AS DATE) AS week FROM ev WHERE ev.day >= DATE '{week_since}'
@@ -104,7 +104,7 @@ agg AS (
 ),
 wp AS (
     SELECT pev.actor_id, pev.week, {weekday_flags}
-    FROM pev JOIN access_subjects x ON x.event_id = pev.event_id
+    FROM pev JOIN access_subjects x ON x.event_id = pev.event_id{subject_ids}
     GROUP BY pev.actor_id, pev.week, coalesce(x.owner_id, pev.owner_id, ''), x.subject_id
 ),
 wsum AS (
@@ -161,7 +161,20 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def features_sql(since: date, until: date, dialect: str = "duckdb", first_touch_table: str | None = None) -> str:
+def _ts_range(first: date, last: date) -> str:
+    """Bounds on the raw timestamp that hold every event of local days [first, last] in any time zone
+    (offsets are within a day of UTC). The local-day tests above decide; these only let the engine
+    skip the stored blocks of other days instead of converting every event's time to a local date,
+    which made the cost of a one-day run grow with the whole log."""
+    lo = (first - timedelta(days=1)).isoformat()
+    hi = (last + timedelta(days=2)).isoformat()
+    return f" AND e.ts >= TIMESTAMPTZ '{lo} 00:00:00+00' AND e.ts < TIMESTAMPTZ '{hi} 00:00:00+00'"
+
+
+def features_sql(
+    since: date, until: date, dialect: str = "duckdb", first_touch_table: str | None = None,
+    event_ids: tuple[int, int] | None = None,
+) -> str:
     """The feature query for both grains, in ``dialect`` (duckdb, spark, ...): column ``grain`` then
     ``actor_id``, ``period`` and ``FEATURES``.
 
@@ -170,17 +183,23 @@ def features_sql(since: date, until: date, dialect: str = "duckdb", first_touch_
     to ``until`` are read (history tells which resources are new). With ``first_touch_table``
     (columns actor_id, resource, day: the first day each actor touched each resource, kept up to date
     by the caller) history is not read: only events from the Monday of ``since``'s week are.
+    ``event_ids`` (lowest, highest), when given, must hold the ids of every event read: the people
+    looked up are read for those ids only (``access_subjects`` has no time, and ids grow with the
+    log, so the engine skips the blocks of other days instead of reading every person ever touched).
     """
     week_since = monday(since)
     if first_touch_table is None:
-        lower, first_touch = "", _FIRST_TOUCH
+        lower, first_touch, ts_range = "", _FIRST_TOUCH, ""
     else:
         lower = f" AND CAST(e.ts AS DATE) >= DATE '{week_since.isoformat()}'"
         first_touch = (f"SELECT actor_id, resource, day AS first_day FROM {first_touch_table} "
                        f"WHERE day >= DATE '{week_since.isoformat()}' AND day <= DATE '{until.isoformat()}'")
+        ts_range = _ts_range(week_since, until)
     dow_ev = _DOW.format(d="pev.day")
     sql = _TEMPLATE.format(
         lower=lower,
+        ts_range=ts_range,
+        subject_ids="" if event_ids is None else f" AND x.event_id BETWEEN {int(event_ids[0])} AND {int(event_ids[1])}",
         first_touch=first_touch,
         since=since.isoformat(),
         week_since=week_since.isoformat(),
