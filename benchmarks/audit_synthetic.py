@@ -12,6 +12,7 @@ rows), i.e. the cheapest query that touches every event once. For the daily run,
 GROUP BY over the new day only.
 
     python -m benchmarks.audit_synthetic [--actors 400] [--days 120] [--per-day 40] [--repeat 3]
+        [--chunk-days 20]   # 50 M: --actors 4000 --days 291 --per-day 60 --full-repeat 0 --repeat 0
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def main() -> None:
     p.add_argument("--actors", type=int, default=400)
     p.add_argument("--days", type=int, default=120)
     p.add_argument("--per-day", type=int, default=40)
+    p.add_argument("--chunk-days", type=int, default=0, help="generate the events this many days at a time "
+                   "(bounds the generator's memory for workspaces of tens of millions of events; 0: all at once)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--dir", type=Path, default=None)
     p.add_argument("--full-repeat", type=int, default=None, help="full runs (default: --repeat)")
@@ -179,7 +182,13 @@ def main() -> None:
     else:
         ws = init_workspace(tmp / "ws")
         _registry(ws.con, args.actors, args.days)
-        n = _events(ws.con, args.actors, 0, args.days, args.per_day)
+        step = args.chunk_days if args.chunk_days > 0 else args.days
+        n = 0
+        for first in range(0, args.days, step):
+            n += _events(ws.con, args.actors, first, min(step, args.days - first), args.per_day)
+            if step < args.days:
+                print(f"  generated days {first}..{min(first + step, args.days) - 1}: {n} access events, "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
     t_gen = time.perf_counter() - t0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"DuckDB {duckdb.__version__}, load {os.getloadavg()[0]:.2f}")
