@@ -235,12 +235,17 @@ class _Peers:
         role = df["role"].to_numpy(dtype=object)
         team = df["team"].to_numpy(dtype=object)
         values = {f: df["t_" + f].to_numpy(dtype=float) for f in FEATURES}
-        # per role, its rows ordered by day: a window is then a slice, not a mask over every row
-        self.by_role: dict[str, tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = {}
+        # per role, and per role and team, its rows ordered by day: a window is then a slice, not a
+        # mask over every row (nor a comparison of every team name of the role's window per call)
+        self.by_role: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self.by_team: dict[tuple[str, str], tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        for (r, t), rows in df.groupby([role, team], sort=False).indices.items():
+            rows = rows[np.argsort(ords[rows], kind="stable")]
+            self.by_team[(str(r), str(t))] = (ords[rows], {f: v[rows] for f, v in values.items()})
         for r in pd.unique(role):
             rows = np.flatnonzero(role == r)
             rows = rows[np.argsort(ords[rows], kind="stable")]
-            self.by_role[str(r)] = (ords[rows], team[rows], {f: v[rows] for f, v in values.items()})
+            self.by_role[str(r)] = (ords[rows], {f: v[rows] for f, v in values.items()})
         self.cache: dict[tuple[str, str, date], dict[str, tuple[float, float, int]] | None] = {}
 
     def stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
@@ -257,20 +262,20 @@ class _Peers:
     def _stats(self, role: str, team: str, day: date) -> dict[str, tuple[float, float, int]] | None:
         if role not in self.by_role:
             return None
-        ords, teams, values = self.by_role[role]
         d = day.toordinal()
-        lo, hi = np.searchsorted(ords, [d - PEER_WINDOW_DAYS, d], side="left")
-        part = np.arange(int(lo), int(hi))
-        if team:
-            same = part[teams[part] == team]
-            if same.size >= MIN_PEER_DAYS:
-                part = same
-        n = int(part.size)
+        ords, values = self.by_role[role]
+        if team and (role, team) in self.by_team:
+            t_ords, t_values = self.by_team[(role, team)]
+            t_lo, t_hi = np.searchsorted(t_ords, [d - PEER_WINDOW_DAYS, d], side="left")
+            if t_hi - t_lo >= MIN_PEER_DAYS:
+                ords, values = t_ords, t_values
+        lo, hi = (int(x) for x in np.searchsorted(ords, [d - PEER_WINDOW_DAYS, d], side="left"))
+        n = hi - lo
         if n < MIN_PEER_DAYS:
             return None
         stats: dict[str, tuple[float, float, int]] = {}
         for f in FEATURES:
-            vals = values[f][part]
+            vals = values[f][lo:hi]
             med = float(np.median(vals))
             q1, q3 = np.quantile(vals, [0.25, 0.75])
             stats[f] = (med, max(float(q3 - q1) / 2.0, NOISE_MAD), n)
