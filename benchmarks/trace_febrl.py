@@ -1,7 +1,8 @@
 """FEBRL 4 (5,000 × 5,000 romanised records, 5,000 true pairs): kansa's linkage beside plain Splink.
 
 kansa links on what it keeps — keyed hashes and Bloom filters, never the values — with its own
-comparisons, m set from reasons, u estimated from the index and no EM. The peer is Splink as its
+comparisons (the name whole, with family-name and given-name levels from FEBRL's two name
+columns), m set from reasons and re-estimated by EM on the leak, u estimated from the index. The peer is Splink as its
 documentation sets it up for this data set: plaintext columns, library comparisons (Jaro-Winkler
 names, date of birth, Levenshtein ids), u by random sampling and m by EM on two blocking passes.
 Both decide the same way: per record of B the best record of A with match probability ≥ 0.5.
@@ -53,7 +54,8 @@ def kansa_records(df: pd.DataFrame) -> list[dict[str, str]]:
     for r in df.itertuples():
         rec = {
             "name": _fold(r.given_name, r.surname),
-            "family": _fold(r.surname),  # two columns: the list says which part is the family name
+            "family": _fold(r.surname),  # two columns: the list says which part is which
+            "given": _fold(r.given_name),
             "dob": _fold(r.date_of_birth),
             "phone": _fold(r.soc_sec_id),
             "address": _fold(r.street_number, r.address_1, r.address_2, r.suburb, r.state),

@@ -34,7 +34,7 @@ from kansa.trace import index_world_datasets, trace_file
 from kansa.trace.normalize import normalise_record
 from kansa.trace.reader import read_table
 
-FIELDS = ("name", "kana", "dob", "phone", "address", "postcode", "family")
+FIELDS = ("name", "kana", "dob", "phone", "address", "postcode", "family", "given")
 MIN_BYTES = 6
 """Shorter needles (a one-kanji fragment) would match by chance."""
 

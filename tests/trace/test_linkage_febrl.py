@@ -22,7 +22,8 @@ def _records(df: pd.DataFrame) -> list[dict[str, str]]:
 
     out = []
     for r in df.itertuples():
-        rec = {"name": fold(r.given_name, r.surname), "dob": fold(r.date_of_birth), "phone": fold(r.soc_sec_id),
+        rec = {"name": fold(r.given_name, r.surname), "family": fold(r.surname), "given": fold(r.given_name),
+               "dob": fold(r.date_of_birth), "phone": fold(r.soc_sec_id),
                "address": fold(r.street_number, r.address_1, r.address_2, r.suburb, r.state),
                "postcode": fold(r.postcode)}
         out.append({k: v for k, v in rec.items() if v})

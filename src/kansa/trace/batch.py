@@ -26,7 +26,13 @@ from itertools import repeat
 from typing import Any
 
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS, bloom, keyed_hash
-from kansa.trace.normalize import NORMALISERS, address_key_alone, complete_address, family_from_name
+from kansa.trace.normalize import (
+    NORMALISERS,
+    address_key_alone,
+    complete_address,
+    family_from_name,
+    given_after,
+)
 from kansa.trace.text import fold
 
 PARALLEL_MIN = 50_000
@@ -42,7 +48,7 @@ RECORD_COLUMNS: list[str] = [*(f"bf_{f}" for f in BLOOM_FIELDS), *(f"h_{f}" for 
 Folded = tuple[str, bool, str | None, bytes | None]
 """Per distinct value: (normalised key, address needs its postcode, keyed hash, Bloom filter)."""
 
-_PLAIN = tuple(f for f in NORMALISERS if f not in ("address", "family"))
+_PLAIN = tuple(f for f in NORMALISERS if f not in ("address", "family", "given"))
 _COMPLETE = "address+postcode"
 
 
@@ -134,18 +140,20 @@ def encode_rows(
     try:
         folder = _Folder(hkey, bkey, pool)
         per_field: dict[str, list[Folded | None]] = {}
-        family_raw: list[Any] = []
+        parts_raw: dict[str, list[Any]] = {"family": [], "given": []}
         for f in _PLAIN:
             uniq, codes = _distinct(r.get(f, _ABSENT) for r in rows)
             folded = folder.fold(f, uniq)
             per_field[f] = [folded[c] if c >= 0 else None for c in codes]
             if f == "name":
-                family_raw = _families(rows, uniq, codes)
+                parts_raw = _name_parts(rows, uniq, codes)
             del uniq, codes, folded
-        uniq, codes = _distinct(family_raw)
-        folded = folder.fold("family", uniq)
-        per_field["family"] = [folded[c] if c >= 0 else None for c in codes]
-        del uniq, codes, folded, family_raw
+        for part, raw in parts_raw.items():
+            uniq, codes = _distinct(raw)
+            folded = folder.fold(part, uniq)
+            per_field[part] = [folded[c] if c >= 0 else None for c in codes]
+            del uniq, codes, folded
+        del parts_raw
         per_field["address"] = _addresses(folder, rows, per_field["postcode"])
     finally:
         if pool is not None:
@@ -165,19 +173,25 @@ def encode_rows(
     return out
 
 
-def _families(rows: list[dict[str, object]], names: list[Any], codes: list[int]) -> list[Any]:
-    """Raw family name per row (``normalize.family_of``): the row's own family-name value, else
-    the family part of its spaced name, split once per distinct name."""
-    split = [family_from_name(v) for v in names]
-    out: list[Any] = []
+def _name_parts(rows: list[dict[str, object]], names: list[Any], codes: list[int]) -> dict[str, list[Any]]:
+    """Raw family and given name per row (``normalize.family_of``, ``given_of``): the row's own
+    value, else the part of its name the list marks (a family name given apart, a space), split
+    once per distinct name."""
+    split: list[tuple[object, object]] = [(family_from_name(v), given_after(v, None)) for v in names]
+    family: list[Any] = []
+    given: list[Any] = []
     for r, c in zip(rows, codes, strict=True):
-        own = r.get("family")
-        if own is not None and fold(own):
-            out.append(own)
-        else:
-            f = split[c] if c >= 0 else None
-            out.append(_ABSENT if f is None else f)
-    return out
+        own, own_given = r.get("family"), r.get("given")
+        has_own = own is not None and bool(fold(own))
+        f, g = split[c] if c >= 0 else (None, None)
+        if has_own:
+            f = own
+            g = given_after(names[c], own) if c >= 0 else None
+        if own_given is not None and fold(own_given):
+            g = own_given
+        family.append(_ABSENT if f is None else f)
+        given.append(_ABSENT if g is None else g)
+    return {"family": family, "given": given}
 
 
 def _addresses(folder: _Folder, rows: list[dict[str, object]], postcodes: list[Folded | None]) -> list[Folded | None]:

@@ -19,11 +19,13 @@ import hmac
 BITS = 512  # per field filter; ~20 address bigrams x K=8 fills about 27 %, names far less
 K = 8
 
-HASH_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode", "family")
+HASH_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address", "postcode", "family", "given")
 """Fields kept as one keyed hash each: exact agreement levels and blocking keys for the linkage.
 Equality of a combination (name and birth date) is equality of both hashes, so no combined
-digests are stored. ``family`` (the family name alone, where the list says which part it is) is
-a blocking key only, never compared: the whole name already carries it."""
+digests are stored. ``family`` and ``given`` (the parts of the name, where the list says which
+part is which) only refine the name comparison ("family name agrees, given name differs" and the
+reverse) and ``family`` is a last-tier blocking key; neither has a Bloom filter of its own (the
+whole name's filter grades a typo)."""
 BLOOM_FIELDS: tuple[str, ...] = ("name", "kana", "dob", "phone", "address")
 """Fields kept as a Bloom filter each: graded (fuzzy) agreement levels."""
 

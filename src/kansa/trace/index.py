@@ -121,6 +121,16 @@ TRACE_MIGRATIONS: list[Migration] = [
             "ALTER TABLE trace_records ADD COLUMN p_family VARCHAR",
         ],
     ),
+    Migration(
+        6,
+        "given name alone, for the name comparison's family/given levels",
+        [
+            # records indexed before keep NULL: an index without given names is linked with the
+            # comparisons it was linked with before (linkage.name_parts_known); re-index to gain them
+            "ALTER TABLE trace_records ADD COLUMN h_given VARCHAR",
+            "ALTER TABLE trace_records ADD COLUMN p_given VARCHAR",
+        ],
+    ),
 ]
 
 

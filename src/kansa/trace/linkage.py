@@ -35,10 +35,11 @@ from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
 from kansa.trace.splink_settings import (
     BLOCKING_RULES,
     SPECS,
-    TF_FIELDS,
     settings,
     specs_for,
     term_frequency_sql,
+    tf_fields,
+    tf_floor,
     unseen_u,
 )
 
@@ -71,7 +72,7 @@ is a share of true pairs; 50,000 rows give it a standard error under 0.003, far 
 a weight, while EM on all of a million rows blocked on birth date would compare tens of millions
 of pairs against ten million holdings."""
 EM_RULES: tuple[str, ...] = ("l.h_dob = r.h_dob", "l.h_phone = r.h_phone")
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 """Bump when the comparisons change: a stored u of other comparisons is not reused."""
 LINK_MEMORY = "4GB"
 """DuckDB's memory limit while linking; beyond it DuckDB spills to the workspace database's temp
@@ -142,7 +143,8 @@ def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     api = DuckDBAPI(con)
     sample = api.register("u_sample", table_name="u_sample_in")
     every = sorted({f for spec in SPECS for f in spec.fields})
-    linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=list(SPECS)), log_level=None)
+    linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=list(SPECS), by_name=True),
+                    log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1, num_chunks=1)
     n = con.execute("SELECT count(*) FROM u_sample").fetchall()[0][0]
     floor = unseen_u(min(U_MAX_PAIRS, n * (n - 1) // 2))
@@ -163,8 +165,10 @@ def link(ws: Workspace, leak: pd.DataFrame, fields: list[str], min_probability: 
     ``row, dataset_id, record_no, subject_id, match_probability, match_weight`` and the
     match weight each comparison contributed (``mw_<comparison>``, log2 Bayes factor).
     """
+    if fields and not leak.empty:
+        fields = with_parts(with_family(fields), name_parts_known(ws))
     cols = ["row", "dataset_id", "record_no", "subject_id", "match_probability", "match_weight",
-            *(f"mw_{s.name}" for s in specs_for(fields))]
+            *(f"mw_{s.column}" for s in specs_for(fields))]
     if leak.empty or not fields:
         return pd.DataFrame(columns=cols)
     u = u_probabilities(ws)
@@ -243,9 +247,10 @@ def _link(
     # floored at the u of an exact agreement on the field alone. Only the leak's own values: a
     # term frequency weighs an exact agreement, which needs the leaked value on one side, and a
     # group-by over every distinct name of ten million records would be most of the work
-    for f in (f for f in TF_FIELDS if f in fields):
+    tf_used = tf_fields(specs_for(fields))
+    for f in tf_used:
         con.execute(
-            f"""CREATE TABLE tf_{f} AS SELECT h_{f}, {term_frequency_sql("count(*)", total, people, u[f][0])}
+            f"""CREATE TABLE tf_{f} AS SELECT h_{f}, {term_frequency_sql("count(*)", total, people, tf_floor(f, u))}
                 AS tf_h_{f} FROM {records}
                 WHERE h_{f} IN (SELECT h_{f} FROM leak_side WHERE h_{f} IS NOT NULL) GROUP BY h_{f}"""
         ).fetchall()
@@ -253,7 +258,7 @@ def _link(
     left = api.register("leak_side", table_name="leak_side_in", dataset_display_name="leak")
     right = api.register("hold_side", table_name="hold_side_in", dataset_display_name="holdings")
     prior = 1.0 / max(1, people)
-    tf = {f: api.register(f"tf_{f}", table_name=f"tf_{f}_in") for f in TF_FIELDS if f in fields}
+    tf = {f: api.register(f"tf_{f}", table_name=f"tf_{f}_in") for f in tf_used}
     model: Any = settings(fields, prior, u=u)
     model.blocking_rules_to_generate_predictions = [_tiered(r) for r in model.blocking_rules_to_generate_predictions]
     if EM_MIN_ROWS <= len(leak) <= EM_SAMPLE:
@@ -269,7 +274,7 @@ def _link(
             model = em.misc.save_model_to_json()
         linker = _linker([left, right], model, tf)
     pred = linker.inference.predict(threshold_match_probability=min_probability, warning_mode="never")
-    gammas = ", ".join(f"p.mw_{s.name}" for s in specs_for(fields))
+    gammas = ", ".join(f"p.mw_{s.column}" for s in specs_for(fields))
     out: pd.DataFrame = con.execute(
         f"""
         SELECT CAST(CASE WHEN p.source_dataset_l = 'leak' THEN p.unique_id_l ELSE p.unique_id_r END AS BIGINT) AS row,
@@ -302,6 +307,24 @@ def with_family(fields: list[str]) -> list[str]:
     row's ``h_family`` is NULL where its list did not say which part it is, and in records
     indexed before the key existed: such rows open no family block)."""
     return [*fields, "family"] if "name" in fields and "family" not in fields else list(fields)
+
+
+def with_parts(fields: list[str], known: bool) -> list[str]:
+    """The fields compared: with ``known`` (the index holds given names) a leak with names is
+    compared on the name's parts too (``splink_settings``: family/given levels); without, as
+    before the parts existed."""
+    if known and "name" in fields and "given" not in fields:
+        return [*with_family(fields), "given"]
+    return list(fields)
+
+
+def name_parts_known(ws: Workspace) -> bool:
+    """Whether any indexed record holds a given name (indexed since trace migration 6). An index
+    without any keeps the comparisons it was linked with before: a level that none of its
+    records can reach would still take its share of m from the others."""
+    row = ws.con.cursor().execute(
+        "SELECT EXISTS (SELECT 1 FROM trace_records WHERE h_given IS NOT NULL)").fetchall()
+    return bool(row[0][0])
 
 
 def blocking_rules(fields: list[str] | None = None) -> list[str]:

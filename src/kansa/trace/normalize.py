@@ -51,9 +51,11 @@ NORMALISERS: dict[str, Callable[[object], str]] = {
     "address": norm_address,
     "postcode": norm_postcode,
     "family": norm_name,
+    "given": norm_name,
 }
 """Canonical field → normaliser. These fields are what kansa compares or blocks on; everything
-else is ignored. ``family`` is read by ``family_of``, not from a column of its own."""
+else is ignored. ``family`` and ``given`` are read by ``family_of`` and ``given_of``, not from a
+column of their own."""
 
 
 def family_from_name(name: object) -> str | None:
@@ -69,6 +71,16 @@ def family_from_name(name: object) -> str | None:
     return family if given else None
 
 
+def given_from_name(name: object) -> str | None:
+    """The given name of a whole name written with a space (everything after the family name);
+    None where ``family_from_name`` finds no family name."""
+    text = fold(name)
+    if not text or is_romaji(text):
+        return None
+    _family, given = split_name(text)
+    return given or None
+
+
 def family_of(fields: Mapping[str, object]) -> object | None:
     """The raw family name of a row where the list says which part it is: a family-name column
     of its own (the reader passes it as ``family``), else a name written with a space."""
@@ -76,6 +88,29 @@ def family_of(fields: Mapping[str, object]) -> object | None:
     if own is not None and fold(own):
         return own
     return family_from_name(fields["name"]) if "name" in fields else None
+
+
+def given_of(fields: Mapping[str, object]) -> object | None:
+    """The raw given name of a row where the list says which part it is: a given-name column of
+    its own, else the rest of the name after a family name the list gives apart (the reader joins
+    姓 and 名 columns into the name and passes 姓 as ``family``), else the part after the space of
+    a spaced name. None otherwise: no split is guessed."""
+    own = fields.get("given")
+    if own is not None and fold(own):
+        return own
+    name = fields.get("name")
+    if name is None:
+        return None
+    return given_after(name, fields.get("family"))
+
+
+def given_after(name: object, family: object) -> str | None:
+    """``given_of`` for a name and the row's own family-name value (None or empty: none)."""
+    fam, text = fold(family), fold(name)
+    if fam and text.startswith(fam) and not is_romaji(text):
+        rest = text[len(fam):].strip()
+        return rest or None
+    return given_from_name(name)
 
 
 def address_key_alone(raw: object) -> tuple[str, bool]:
@@ -106,8 +141,9 @@ def complete_address(raw: object, postcode: str) -> str:
 def normalise_record(fields: dict[str, object]) -> dict[str, str]:
     """Normalise the canonical fields present in ``fields``; empty results are dropped."""
     out: dict[str, str] = {}
-    family = family_of(fields)
-    fields = {**fields, "family": family} if family is not None else {k: v for k, v in fields.items() if k != "family"}
+    family, given = family_of(fields), given_of(fields)
+    fields = {k: v for k, v in fields.items() if k not in ("family", "given")}
+    fields.update({k: v for k, v in (("family", family), ("given", given)) if v is not None})
     for key, fn in NORMALISERS.items():
         if key in fields and key != "address":
             v = fn(fields[key])
@@ -121,7 +157,8 @@ def normalise_record(fields: dict[str, object]) -> dict[str, str]:
 
 
 __all__ = [
-    "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "family_from_name", "family_of", "fold", "id_kind", "is_card_number", "is_kana",
+    "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "family_from_name",
+    "family_of", "fold", "given_after", "given_from_name", "given_of", "id_kind", "is_card_number", "is_kana",
     "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask",
     "norm_address", "norm_date", "norm_kana", "norm_name", "norm_phone", "norm_postcode", "norm_romaji",
     "norm_sex", "normalise_record", "parse_address", "parse_wareki", "phone_kind", "postcode_places",

@@ -13,6 +13,16 @@ look like a match. So when a leak has both members of such a pair they form one 
 (``person_name``, ``place``) whose levels say which of the two agreed; a leak with one of them
 uses the single-field comparison.
 
+Where the list and the index both say which part of a name is the family name, the name
+comparison has two more levels: "family name agrees, given name differs" (a given name replaced
+or re-typed beyond a typo) and "given name agrees, family name differs" (marriage, adoption),
+each weighted by how common that part is in the index (佐藤 agreeing says less than 勅使河原).
+The first is not taken when the pair shares an exact address or phone: a household's members
+share its family name, so among pairs at one address a shared family name is what different
+people show too (Fellegi–Sunter would count the household twice, once in the place and once in
+the name). Such a pair is compared as before — by the whole name — and a sibling listed at the
+family's address is not attributed to the one indexed.
+
 The m probabilities (how often a true copy of a record shows that level) are set from the
 damage a leaked list really carries after kansa's normalisation — variant kanji the map does not
 fold, one-character typos, re-keyed phone digits, people who moved — not fitted to a test world;
@@ -61,34 +71,94 @@ class Level:
 @dataclass(frozen=True)
 class Spec:
     """One comparison: the fields it needs (all of them present in the leak) and its levels
-    (the null level is added: none of its fields on one side)."""
+    (the null level is added: none of its fields on one side). ``output`` names its column
+    (``mw_<output>``) when two variants of one comparison exist (with and without the name's
+    parts): the variants have their own u, under ``name``."""
 
     name: str
     fields: tuple[str, ...]
     levels: tuple[Level, ...]
+    output: str = ""
+
+    @property
+    def column(self) -> str:
+        return self.output or self.name
+
+
+NAME_PARTS: tuple[str, ...] = ("family", "given")
+
+
+def _household_differs() -> str:
+    """SQL: the pair shares neither an exact address nor an exact phone (a household's keys)."""
+    return f"NOT coalesce({_eq('address')}, FALSE) AND NOT coalesce({_eq('phone')}, FALSE)"
+
+
+FAMILY_LEVEL = "family name agrees, given name differs, not one household"
+GIVEN_LEVEL = "given name agrees, family name differs"
+
+
+def _family_level(m: float) -> Level:
+    return Level(f"{_eq('family')} AND {_household_differs()}", FAMILY_LEVEL, m, "h_family")
+
+
+def _given_level(m: float) -> Level:
+    return Level(f"{_eq('given')} AND NOT coalesce({_eq('family')}, FALSE)", GIVEN_LEVEL, m, "h_given")
 
 
 # Dice thresholds. With 8 hash positions per padded bigram, one changed character in a
 # 4-character name changes 2 of 5 bigrams (Dice ≈ 0.6); in a 10-character date or phone number
 # 2 of 11 (≈ 0.8); different people share few bigrams (dates share the century and separators).
+_PERSON_NAME_HEAD: tuple[Level, ...] = (
+    # a true copy keeps both (or the list lacks the reading for this record) ~87 %
+    Level(f"{_eq('name')} AND ({_eq('kana')} OR {_null('kana')})", "name exact, reading agrees or absent",
+          0.87, "h_name"),
+    # the reading re-typed wrongly, or a second reading of the same kanji
+    Level(_eq("name"), "name exact, reading differs", 0.03, "h_name"),
+    # variant kanji the fold map does not know, a typo in the kanji
+    Level(f"{_eq('kana')} AND ({_dice('name', 0.55)} OR {_null('name')})", "reading exact, name close or absent",
+          0.06, "h_kana"),
+    Level(f"{_dice('name', 0.75)} OR {_dice('kana', 0.75)}", "name or reading close", 0.02),
+)
+_PERSON_NAME_SIMILAR = f"{_dice('name', 0.55)} OR {_dice('kana', 0.55)}"
+_NAME_HEAD: tuple[Level, ...] = (
+    # itaiji outside the fold map, one-character typos, a married name: ~8 % not exact
+    Level(_eq("name"), "exact", 0.90, "h_name"),
+    Level(_dice("name", 0.75), "bloom dice >= 0.75", 0.06),
+)
+
 SPECS: tuple[Spec, ...] = (
+    # the name comparisons with the name's parts: chosen (``specs_for``) when the leak has names
+    # and the index holds given names (indexed since trace migration 6); an older index keeps the
+    # comparisons without them, and links exactly as before
+    Spec("person_name_parts", ("name", "kana", "family", "given"), (
+        *_PERSON_NAME_HEAD,
+        # the 0.02 a true copy spent on "similar" and "else" without the parts, shared out. Family
+        # name kept, given name changed in kanji *and* reading (a kanji typo alone leaves the
+        # reading exact, a level above): a given name replaced — a row mixed with a family
+        # member's in the source, a legal change — rare in Japanese lists, which carry no nicknames
+        _family_level(0.003),
+        # a marriage (or adoption) between the index's version and the copy: a few in a thousand
+        # adults a year, over the few years a list circulates
+        _given_level(0.004),
+        Level(_PERSON_NAME_SIMILAR, "name or reading similar", 0.0065),
+        Level("TRUE", "else", 0.0065),
+    ), "person_name"),
+    Spec("name_parts", ("name", "family", "given"), (
+        *_NAME_HEAD,
+        # without a reading, a one-character typo in a two-character given name lands here too
+        # (Dice of the whole name ≈ 0.6, below "close"), besides given names replaced
+        _family_level(0.02),
+        _given_level(0.005),
+        Level(_dice("name", 0.55), "bloom dice >= 0.55", 0.0075),
+        Level("TRUE", "else", 0.0075),
+    ), "name"),
     Spec("person_name", ("name", "kana"), (
-        # a true copy keeps both (or the list lacks the reading for this record) ~87 %
-        Level(f"{_eq('name')} AND ({_eq('kana')} OR {_null('kana')})", "name exact, reading agrees or absent",
-              0.87, "h_name"),
-        # the reading re-typed wrongly, or a second reading of the same kanji
-        Level(_eq("name"), "name exact, reading differs", 0.03, "h_name"),
-        # variant kanji the fold map does not know, a typo in the kanji
-        Level(f"{_eq('kana')} AND ({_dice('name', 0.55)} OR {_null('name')})", "reading exact, name close or absent",
-              0.06, "h_kana"),
-        Level(f"{_dice('name', 0.75)} OR {_dice('kana', 0.75)}", "name or reading close", 0.02),
-        Level(f"{_dice('name', 0.55)} OR {_dice('kana', 0.55)}", "name or reading similar", 0.01),
+        *_PERSON_NAME_HEAD,
+        Level(_PERSON_NAME_SIMILAR, "name or reading similar", 0.01),
         Level("TRUE", "else", 0.01),
     )),
     Spec("name", ("name",), (
-        # itaiji outside the fold map, one-character typos, a married name: ~8 % not exact
-        Level(_eq("name"), "exact", 0.90, "h_name"),
-        Level(_dice("name", 0.75), "bloom dice >= 0.75", 0.06),
+        *_NAME_HEAD,
         Level(_dice("name", 0.55), "bloom dice >= 0.55", 0.02),
         Level("TRUE", "else", 0.02),
     )),
@@ -134,8 +204,28 @@ SPECS: tuple[Spec, ...] = (
     )),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
-TF_FIELDS: tuple[str, ...] = ("name", "kana")
+TF_FIELDS: tuple[str, ...] = ("name", "kana", "family", "given")
 """Exact agreement on these is weighted by how common the value is in the index."""
+TF_FLOOR: dict[str, tuple[str, str]] = {
+    "name": ("name", "exact"),
+    "kana": ("kana", "exact"),
+    "family": ("name_parts", FAMILY_LEVEL),
+    "given": ("name_parts", GIVEN_LEVEL),
+}
+"""Per term-frequency field, the (comparison, level) whose u floors its term frequencies."""
+
+
+def tf_floor(field: str, u: dict[str, list[float]]) -> float:
+    """The u (estimated from the index) that a value of ``field`` nobody else holds is given."""
+    spec_name, label = TF_FLOOR[field]
+    spec = SPEC_BY_NAME[spec_name]
+    return u[spec_name][next(i for i, lv in enumerate(spec.levels) if lv.label == label)]
+
+
+def tf_fields(specs: list[Spec]) -> list[str]:
+    """The fields whose term frequencies these comparisons use."""
+    used = {lv.tf for s in specs for lv in s.levels if lv.tf}
+    return [f for f in TF_FIELDS if f"h_{f}" in used]
 
 
 def unseen_u(pairs: int) -> float:
@@ -183,9 +273,11 @@ def specs_for(fields: list[str]) -> list[Spec]:
     return chosen
 
 
-def comparison(spec: Spec, u: list[float] | None = None) -> cl.CustomComparison:
-    """Splink comparison for ``spec``; ``u`` per non-null level when already estimated."""
-    null_sql = " AND ".join(_null(f) for f in spec.fields)
+def comparison(spec: Spec, u: list[float] | None = None, by_name: bool = False) -> cl.CustomComparison:
+    """Splink comparison for ``spec``; ``u`` per non-null level when already estimated. Its column
+    is ``spec.column``, or ``spec.name`` with ``by_name`` (every variant side by side)."""
+    # the name's parts come from the name: a side without name (and reading) has no evidence
+    null_sql = " AND ".join(_null(f) for f in spec.fields if f not in NAME_PARTS)
     levels: list[Any] = [cll.CustomLevel(null_sql, "null").configure(is_null_level=True)]
     for i, lv in enumerate(spec.levels):
         creator = cll.ElseLevel() if lv.sql == "TRUE" else cll.CustomLevel(lv.sql, lv.label)
@@ -198,7 +290,7 @@ def comparison(spec: Spec, u: list[float] | None = None) -> cl.CustomComparison:
             creator.configure(tf_adjustment_column=lv.tf, tf_adjustment_weight=1.0,
                               disable_tf_exact_match_detection=True)
         levels.append(creator)
-    return cl.CustomComparison(comparison_levels=levels, output_column_name=spec.name)
+    return cl.CustomComparison(comparison_levels=levels, output_column_name=spec.name if by_name else spec.column)
 
 
 # Blocking: a candidate pair must agree exactly on one of these. Pairs of fields, because one
@@ -227,6 +319,7 @@ def settings(
     u: dict[str, list[float]] | None = None,
     link_type: Literal["link_only", "dedupe_only"] = "link_only",
     specs: list[Spec] | None = None,
+    by_name: bool = False,
 ) -> SettingsCreator:
     """Splink settings for linking a leak (left) to indexed holdings (right).
 
@@ -235,13 +328,15 @@ def settings(
     person (about one over the number of distinct people indexed).
     ``u``: per comparison name, u of each non-null level (estimated once per index state).
     ``specs``: the comparisons (default: ``specs_for(fields)``).
+    ``by_name``: comparison columns named by spec, not by output (u is estimated for every
+    variant of a comparison side by side).
     """
     rules: list[Any] = [r for r in BLOCKING_RULES if _rule_fields(r) <= set(fields)]  # SQL strings
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior,
-        comparisons=[comparison(s, (u or {}).get(s.name)) for s in (specs or specs_for(fields))],
+        comparisons=[comparison(s, (u or {}).get(s.name), by_name) for s in (specs or specs_for(fields))],
         blocking_rules_to_generate_predictions=rules,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
