@@ -106,9 +106,14 @@ class _Folder:
 
 def _distinct(values: Iterable[Any]) -> tuple[list[Any], list[int]]:
     """Distinct values in first-seen order, and per input its index among them (-1: absent)."""
+    values = values if isinstance(values, list) else list(values)
+    if all(type(v) is str for v in values):  # a list's cells: the dict itself keeps first-seen order
+        first: dict[str, int] = {}
+        codes = [first.setdefault(v, len(first)) for v in values]
+        return list(first), codes
     seen: dict[Hashable, int] = {}
     uniq: list[Any] = []
-    codes: list[int] = []
+    codes = []
     for v in values:
         if v is _ABSENT:
             codes.append(-1)
@@ -133,7 +138,6 @@ def encode_rows(
     """Per row the ``RECORD_COLUMNS`` values (None where a field is missing), or None when the row
     has no usable personal field for a Bloom filter; the same as folding and encoding row by row.
     ``keep_text`` (plaintext mode only) appends the normalised values of ``HASH_FIELDS``."""
-    n = len(rows)
     pool = None
     if parallel and workers() > 1:
         pool = ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("spawn"))
@@ -158,18 +162,17 @@ def encode_rows(
     finally:
         if pool is not None:
             pool.shutdown()
-    out: list[list[Any] | None] = []
-    blooms = [per_field[f] for f in BLOOM_FIELDS]
-    hashes = [per_field[f] for f in HASH_FIELDS]
-    for i in range(n):
-        bf = [b[3] if (b := col[i]) is not None else None for col in blooms]
-        if all(b is None for b in bf):
-            out.append(None)
-            continue
-        enc = [*bf, *(h[2] if (h := col[i]) is not None else None for col in hashes)]
-        if keep_text:
-            enc += [t[0] or None if (t := col[i]) is not None else None for col in hashes]
-        out.append(enc)
+    # the output values picked out field by field, then the rows put together by zip: cheaper
+    # than a generator per row and field
+    blooms = [[b[3] if b is not None else None for b in per_field[f]] for f in BLOOM_FIELDS]
+    parts = blooms + [[h[2] if h is not None else None for h in per_field[f]] for f in HASH_FIELDS]
+    if keep_text:
+        parts += [[t[0] or None if t is not None else None for t in per_field[f]] for f in HASH_FIELDS]
+    del per_field
+    nb = len(BLOOM_FIELDS)
+    out: list[list[Any] | None] = [
+        list(row) if row[:nb].count(None) < nb else None for row in zip(*parts, strict=True)
+    ]
     return out
 
 
