@@ -23,6 +23,7 @@ import pandas as pd
 from kansa.audit.baseline import OUTLIER_Z, Baseline, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.localday import LocalClock, local_clock
 from kansa.audit.rules.common import (
     ACTIONS_SQL,
     COVERED,
@@ -56,7 +57,7 @@ def _whole_table_statements(con: duckdb.DuckDBPyConnection, lo: datetime, cutoff
     return pd.DataFrame({"statement": pd.Series(whole, dtype="string")})
 
 
-def _days_sql(export_ok: str) -> str:
+def _days_sql(export_ok: str, day: str) -> str:
     """Per actor-day of [lo, cutoff): rows read (logged, else a whole table's size, else subjects
     named), exports, and the whole-table exports nobody assigned. The other event ids are read
     later for the judged days only (``_day_ids``): carrying every actor-day's ids through a full
@@ -76,20 +77,24 @@ def _days_sql(export_ok: str) -> str:
               AND e.statement IN (SELECT statement FROM _kansa_whole_stmts)
               AND coalesce(a.role, '') <> 'service' AND e.owner_id IS NOT NULL AND NOT {export_ok}
         ),
+        wr AS (     -- a whole table's size, looked up for those events only (a lookup per owner and day
+                    -- of every event, as a subquery in ev, cost a GROUP BY over all of them)
+            SELECT e.event_id,
+                   coalesce((SELECT max(d.records) FROM datasets d WHERE d.owner_id = e.owner_id
+                               AND coalesce(d.valid_from, DATE '0001-01-01') <= CAST(e.ts AS DATE)), ?) AS n
+            FROM access_events e
+            WHERE e.ts < ? AND e.ts >= ? AND e.row_count IS NULL
+              AND e.statement IN (SELECT statement FROM _kansa_whole_stmts)
+        ),
         ev AS (
-            SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, coalesce(a.role, 'unknown') AS role,
+            SELECT e.event_id, e.actor_id, {day} AS day, coalesce(a.role, 'unknown') AS role,
                    e.action, e.owner_id,
-                   coalesce(e.row_count,
-                            CASE WHEN w.statement IS NOT NULL
-                                 THEN coalesce((SELECT max(d.records) FROM datasets d WHERE d.owner_id = e.owner_id
-                                                  AND coalesce(d.valid_from, DATE '0001-01-01') <= CAST(e.ts AS DATE)),
-                                               ?) END,
-                            nullif(sc.n, 0), 1) AS n_rows,
+                   coalesce(e.row_count, wr.n, nullif(sc.n, 0), 1) AS n_rows,
                    e.row_count IS NULL AND w.statement IS NOT NULL AS whole,
                    wh.event_id IS NOT NULL AS unassigned
             FROM access_events e LEFT JOIN actors a USING (actor_id) LEFT JOIN sc USING (event_id)
                  LEFT JOIN _kansa_whole_stmts w ON w.statement = e.statement
-                 LEFT JOIN wh USING (event_id)
+                 LEFT JOIN wh USING (event_id) LEFT JOIN wr USING (event_id)
             WHERE e.ts < ? AND e.ts >= ? AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
               AND coalesce(e.outcome, 'success') <> 'failure'
         )
@@ -97,7 +102,7 @@ def _days_sql(export_ok: str) -> str:
                CAST(datediff('day', DATE '0001-01-01', day) + 1 AS BIGINT) AS day_ord,
                count(*) FILTER (WHERE action IN ({EXPORT_SQL})) AS n_exports,
                list(event_id) FILTER (WHERE whole AND unassigned) AS whole_ids,
-               list(DISTINCT owner_id) FILTER (WHERE whole AND unassigned) AS whole_owners,
+               list_distinct(list(owner_id) FILTER (WHERE whole AND unassigned)) AS whole_owners,
                coalesce(sum(n_rows) FILTER (WHERE whole AND unassigned), 0) AS whole_rows
         FROM ev GROUP BY ALL
     """
@@ -147,7 +152,7 @@ def _candidates(hist: pd.DataFrame, first: date, min_history: int) -> pd.DataFra
 
 
 def _day_ids(cur: duckdb.DuckDBPyConnection, keys: list[tuple[str, date]], lo: datetime,
-             cutoff: datetime) -> dict[tuple[str, date], list[int]]:
+             cutoff: datetime, clock: LocalClock) -> dict[tuple[str, date], list[int]]:
     """The data-action event ids of the given actor-days (those ``_days_sql`` counted rows of)."""
     if not keys:
         return {}
@@ -157,10 +162,10 @@ def _day_ids(cur: duckdb.DuckDBPyConnection, keys: list[tuple[str, date]], lo: d
         rows = fetch(
             cur,
             f"""
-            SELECT e.actor_id, CAST(e.ts AS DATE) AS day, list(e.event_id ORDER BY e.event_id)
+            SELECT e.actor_id, k.day, list(e.event_id ORDER BY e.event_id)
             FROM access_events e
             JOIN (SELECT DISTINCT actor_id, CAST(day AS DATE) AS day FROM _kansa_bulk_keys) k
-                 ON k.actor_id = e.actor_id AND k.day = CAST(e.ts AS DATE)
+                 ON k.actor_id = e.actor_id AND k.day = {clock.day('e.ts')}
             WHERE e.ts < ? AND e.ts >= ? AND e.action IN ({ACTIONS_SQL}) AND coalesce(e.outcome, 'success') <> 'failure'
             GROUP BY ALL
             """,
@@ -194,7 +199,8 @@ def bulk_pull(
         export_ok = COVERED.format(extra=f"AND (lower(coalesce(s.kind, '')) IN ({listed}) "
                                          f"OR lower(coalesce(s.purpose, '')) IN ({listed}))")
         id_lo, id_hi = event_id_range(cur, lo, cutoff)
-        cur.execute(_days_sql(export_ok), [id_lo, id_hi, cutoff, lo, cutoff, lo, unknown_rows, cutoff, lo])
+        clock = local_clock(cur, cutoff)
+        cur.execute(_days_sql(export_ok, clock.day("e.ts")), [id_lo, id_hi, cutoff, lo, cutoff, lo, unknown_rows, cutoff, lo, cutoff, lo])
         cur.unregister("_kansa_whole_stmts")
         refresh(cur, BULK_TABLE, _BULK_DDL, since, cutoff,
                 [(f"INSERT INTO {BULK_TABLE} SELECT actor_id, day, role, n_rows FROM _kansa_bulk_days", [])])
@@ -214,7 +220,7 @@ def bulk_pull(
         )
         cur.unregister("_kansa_bulk_candidates")
         cur.execute("DROP TABLE _kansa_bulk_days")
-        ids_of = _day_ids(cur, [(str(r[0]), r[1]) for r in data if not r[6]], lo, cutoff)
+        ids_of = _day_ids(cur, [(str(r[0]), r[1]) for r in data if not r[6]], lo, cutoff, clock)
         data = [(*r[:5], ids_of.get((str(r[0]), r[1]), []), *r[6:]) for r in data]
     if not data:
         return []

@@ -83,9 +83,10 @@ COVERED = (
 )
 
 
+# The range of days: the cast of the first and last instant (the cast is monotonic), not of every event.
 _COVER_SQL = """
     CREATE OR REPLACE TEMP TABLE _kansa_cover AS
-    WITH r AS (SELECT min(CAST(ts AS DATE)) AS lo, max(CAST(ts AS DATE)) AS hi FROM access_events
+    WITH r AS (SELECT CAST(min(ts) AS DATE) AS lo, CAST(max(ts) AS DATE) AS hi FROM access_events
                WHERE ts < ? AND ts >= ?)
     SELECT assignment_id, actor_id, team, owner_id, kind, purpose, CAST(day AS DATE) AS day
     FROM (SELECT s.assignment_id, s.actor_id, s.team, s.owner_id, s.kind, s.purpose,

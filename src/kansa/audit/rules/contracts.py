@@ -23,6 +23,7 @@ import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
+from kansa.audit.localday import local_clock
 from kansa.audit.rules.common import ANY_DATA_SQL, EPOCH, evidence, fetch
 from kansa.audit.rules.state import last_day, midnight, refresh
 
@@ -54,7 +55,7 @@ _TOUCH_DDL = (f"CREATE TABLE IF NOT EXISTS {TOUCH_TABLE} (actor_id VARCHAR NOT N
               "day DATE NOT NULL)")
 _TOUCH_INSERT = f"""
     INSERT INTO {TOUCH_TABLE}
-    SELECT DISTINCT e.actor_id, e.owner_id, CAST(e.ts AS DATE)
+    SELECT DISTINCT e.actor_id, e.owner_id, {{day}}
     FROM access_events e SEMI JOIN actors a ON a.actor_id = e.actor_id
     WHERE e.ts < ? AND e.ts >= {{lo}} AND e.owner_id IS NOT NULL AND e.action IN ({ANY_DATA_SQL})
       AND coalesce(e.outcome, 'success') <> 'failure'
@@ -62,10 +63,11 @@ _TOUCH_INSERT = f"""
 
 
 def _touches(con: duckdb.DuckDBPyConnection, cutoff: datetime, since: date | None) -> None:
-    refresh(con, TOUCH_TABLE, _TOUCH_DDL, since, cutoff, [(_TOUCH_INSERT, [cutoff])])
+    day = local_clock(con, cutoff).day("e.ts")
+    refresh(con, TOUCH_TABLE, _TOUCH_DDL, since, cutoff, [(_TOUCH_INSERT.replace("{day}", day), [cutoff])])
 
 
-def _events_sql(cond: str, contracts_only: bool = True) -> str:
+def _events_sql(cond: str, day: str, contracts_only: bool = True) -> str:
     """First flagged day per actor and owner (on or after the first judged day), with that day's events."""
     judged = ("AND (a.org_id IS NOT NULL OR a.placed_at IS NOT NULL) "
               "AND EXISTS (SELECT 1 FROM contracts k WHERE k.entrustor_id = t.owner_id)") if contracts_only else ""
@@ -85,7 +87,7 @@ def _events_sql(cond: str, contracts_only: bool = True) -> str:
         FROM first f
         JOIN days d ON d.actor_id = f.actor_id AND d.owner_id = f.owner_id AND d.day = f.day
         JOIN access_events ev ON ev.actor_id = f.actor_id AND ev.owner_id = f.owner_id
-             AND CAST(ev.ts AS DATE) = f.day AND ev.ts >= ? AND ev.ts < ?
+             AND {day} = f.day AND ev.ts >= ? AND ev.ts < ?
              AND ev.action IN ({ANY_DATA_SQL}) AND coalesce(ev.outcome, 'success') <> 'failure'
         GROUP BY f.actor_id, f.owner_id, f.day ORDER BY f.day, f.actor_id, f.owner_id
     """
@@ -112,7 +114,7 @@ def unregistered_subcontractor(
             "y(org) WHERE list_contains(d.orgs, y.org))")
     out = []
     for actor, owner, day, org, placed, _orgs, n_events, evs, countries in fetch(
-        con, _events_sql(cond), _params(cutoff, since)
+        con, _events_sql(cond, local_clock(con, cutoff).day("ev.ts")), _params(cutoff, since)
     ):
         abroad = sorted(str(c) for c in countries or [] if c and str(c).upper() != "JP")
         who = org if not placed else f"{org} → {placed}"
@@ -160,7 +162,7 @@ def after_end(
         "y(org) WHERE list_contains(d.orgs, y.org))"
     )
     for kind, cond in (("employment", employment), ("contract", contract)):
-        sql = _events_sql(cond, contracts_only=kind == "contract")
+        sql = _events_sql(cond, local_clock(con, cutoff).day("ev.ts"), contracts_only=kind == "contract")
         for actor, owner, day, org, placed, orgs, n_events, evs, _countries in fetch(con, sql, _params(cutoff, since)):
             if kind == "employment":
                 end = con.execute("SELECT valid_to FROM actors WHERE actor_id = ?", [actor]).fetchone()

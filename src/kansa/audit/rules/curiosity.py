@@ -34,6 +34,7 @@ from scipy.stats import poisson
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.localday import local_clock
 from kansa.audit.rules import lookups
 from kansa.audit.rules.common import (
     EPOCH,
@@ -43,13 +44,11 @@ from kansa.audit.rules.common import (
     have_assignments,
     task_cover,
 )
-from kansa.audit.rules.state import day_blocks, last_day, midnight, refresh, refresh_start
+from kansa.audit.rules.state import block_events, day_blocks, last_day, midnight, refresh, refresh_start
 from kansa.audit.rules.watchlist import read_watchlist
 
 LOOKUP_MAX_SUBJECTS = 10
 CURIOSITY_WINDOW_DAYS = 30
-# Events per refresh block (``state.day_blocks``), as slow_leak's
-BLOCK_EVENTS = 4_000_000
 
 CURIOSITY_TABLE = "audit_curiosity_daily_v1"  # per actor-day: unexplained people and people looked up
 _CURIOSITY_DDL = (f"CREATE TABLE IF NOT EXISTS {CURIOSITY_TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, "
@@ -91,7 +90,7 @@ def _rate(con: duckdb.DuckDBPyConnection, cutoff: datetime, cfg: RuleConfig, sin
     max_subjects = int(cfg.get("max_subjects_per_lookup", LOOKUP_MAX_SUBJECTS))
     with task_cover(con, cutoff, read_from) as cur:
         # block after block of days: the staged look-ups of a whole history spill past the memory limit
-        for i, (block_since, block_cut) in enumerate(day_blocks(cur, start, cutoff, BLOCK_EVENTS)):
+        for i, (block_since, block_cut) in enumerate(day_blocks(cur, start, cutoff, block_events(cur))):
             _count_days(cur, since if i == 0 else block_since, block_cut, max_subjects)
         # the window before the first judged day, and the judged days
         daily = fetch(cur, f"SELECT actor_id, day, role, n_off, n_looked FROM {CURIOSITY_TABLE} "
@@ -107,28 +106,17 @@ def _count_days(cur: duckdb.DuckDBPyConnection, since: date | None, cutoff: date
     start = refresh_start(cur, CURIOSITY_TABLE, since)
     read_from = midnight(start, cutoff) if start is not None else EPOCH
     id_lo, id_hi = event_id_range(cur, read_from, cutoff)
-    # per actor-day: each person looked up within a task scope once, unexplained if any
-    # look-up of them was (two GROUP BYs over staged tables: they spill under the memory limit)
-    lookups.build(cur, "_kansa_cur", cutoff, read_from, id_lo, id_hi, max_subjects)
-    cur.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _kansa_curious_people AS
-        SELECT g.actor_id, g.day, g.subj_owner, g.subject_id, bool_or({lookups.OFF}) AS off
-        FROM _kansa_cur_group g WHERE g.any_scope
-        GROUP BY ALL
-        """
-    )
-    lookups.drop(cur, "_kansa_cur")
+    # per actor-day: each person looked up within a task scope once, unexplained if any look-up
+    # of them was (staged tables and GROUP BYs: they spill under the memory limit)
+    lookups.count_people(cur, "_kansa_cur", cutoff, read_from, id_lo, id_hi, max_subjects)
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE _kansa_curious_days AS
-        SELECT p.actor_id, p.day, coalesce(a.role, 'unknown') AS role,
-               count(*) FILTER (WHERE p.off) AS n_off, count(*) AS n_looked
-        FROM _kansa_curious_people p LEFT JOIN actors a ON a.actor_id = p.actor_id
-        GROUP BY ALL
+        SELECT p.actor_id, p.day, coalesce(a.role, 'unknown') AS role, p.n_off, p.n_looked
+        FROM _kansa_cur_days p LEFT JOIN actors a ON a.actor_id = p.actor_id
         """
     )
-    cur.execute("DROP TABLE _kansa_curious_people")
+    cur.execute("DROP TABLE _kansa_cur_days")
     refresh(cur, CURIOSITY_TABLE, _CURIOSITY_DDL, since, cutoff,
             [(f"INSERT INTO {CURIOSITY_TABLE} SELECT actor_id, day, role, n_off, n_looked "
               "FROM _kansa_curious_days", [])])
@@ -215,7 +203,7 @@ def _evidence(cur: duckdb.DuckDBPyConnection, cutoff: datetime, fired: list[_Fir
     try:
         id_lo, id_hi = event_id_range(cur, lo, hi)
         lookups.build(cur, "_kansa_cur", hi, lo, id_lo, id_hi, max_subjects,
-                      "(e.actor_id, CAST(e.ts AS DATE)) IN (SELECT (actor_id, CAST(day AS DATE)) "
+                      f"(e.actor_id, {local_clock(cur, hi).day('e.ts')}) IN (SELECT (actor_id, CAST(day AS DATE)) "
                       "FROM _kansa_curious_fired)")
         rows = fetch(
             cur,

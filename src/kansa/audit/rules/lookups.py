@@ -22,6 +22,9 @@ Tables made on the cursor (all temp, dropped by ``drop``):
 
 ``OFF`` is the condition of an unexplained look-up on a row of ``{p}_group``; on a single event,
 ``acted`` replaces all_acted (``event_flags``).
+
+``count_people`` (curiosity's per actor-day counts) needs no ``{p}_group``: it leaves only
+``{p}_days`` (actor_id, day, n_off, n_looked).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+
+from kansa.audit.localday import local_clock
 
 # Unexplained: inside some task scope, not on a covering list, and either no standing duty
 # covers it or it was not acted upon.
@@ -44,11 +49,21 @@ def build(
     ``events_where`` (with ``params``) narrows the events by a condition on ``e`` (e.g. only the
     events naming a watched person); it must hold for all or none of one event's rows.
     """
+    _look_and_acts(cur, prefix, cutoff, lo, id_lo, id_hi, max_subjects, events_where, params)
+    _build_groups(cur, prefix)
+
+
+def _look_and_acts(
+    cur: duckdb.DuckDBPyConnection, prefix: str, cutoff: datetime, lo: datetime, id_lo: int, id_hi: int,
+    max_subjects: int, events_where: str = "", params: list[object] | None = None,
+) -> None:
+    """``{prefix}_look`` and ``{prefix}_acts`` (see the module's docstring)."""
     extra = f" AND ({events_where})" if events_where else ""
+    clock = local_clock(cur, cutoff)
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {prefix}_look AS
-        SELECT e.event_id, e.ts, CAST(e.ts AS DATE) AS day, e.actor_id, a.team, e.owner_id,
+        SELECT e.event_id, e.ts, {clock.day('e.ts')} AS day, e.actor_id, a.team, e.owner_id,
                e.ticket IS NOT NULL AS ticketed, x.subject_id, coalesce(x.owner_id, e.owner_id) AS subj_owner
         FROM access_events e JOIN access_subjects x USING (event_id) LEFT JOIN actors a ON a.actor_id = e.actor_id
         WHERE e.ts < ? AND e.ts >= ? AND x.event_id BETWEEN ? AND ? AND e.action = 'view'
@@ -65,7 +80,7 @@ def build(
         f"""
         CREATE OR REPLACE TEMP TABLE {prefix}_acts AS
         SELECT w.actor_id, y.subject_id, coalesce(y.owner_id, w.owner_id) AS subj_owner,
-               CAST(w.ts AS DATE) AS day, max(w.ts) AS last_ts
+               {clock.day('w.ts')} AS day, max(w.ts) AS last_ts
         FROM access_events w JOIN access_subjects y USING (event_id)
         WHERE w.ts < ? AND w.ts >= ? AND y.event_id BETWEEN ? AND ?
           AND w.action IN ('update', 'insert', 'delete', 'print', 'export')
@@ -73,6 +88,10 @@ def build(
         """,
         [cutoff, lo, id_lo, id_hi],
     )
+
+
+def _build_groups(cur: duckdb.DuckDBPyConnection, prefix: str) -> None:
+    """``{prefix}_group`` from ``{prefix}_look`` and ``{prefix}_acts``."""
     # per (actor, day, owner, person): were all its look-ups acted upon?
     cur.execute(
         f"""
@@ -123,6 +142,65 @@ def build(
         """
     )
     for table in ("g0", "cov", "scope"):
+        cur.execute(f"DROP TABLE {prefix}_{table}")
+
+
+def count_people(
+    cur: duckdb.DuckDBPyConnection, prefix: str, cutoff: datetime, lo: datetime, id_lo: int, id_hi: int,
+    max_subjects: int,
+) -> None:
+    """Temp table ``{prefix}_days``: per actor-day of [``lo``, ``cutoff``), the people looked up within a
+    task scope (``n_looked``) and those of them unexplained (``n_off``: ``OFF`` for any of their groups).
+
+    The same counts as grouping ``{prefix}_group`` by person, without building it: every flag of
+    ``OFF`` is constant within an (actor, day, owner, person) group except ``all_acted``, and a
+    group's "not all acted" is "some look-up of it was not acted upon", so the person's verdict is
+    an OR over their look-up rows directly. Those rows meet three small sides by equi-joins (the
+    scope per actor-day-owner with its covering assignments, each listed person's assignments, the
+    day's actions) and one GROUP BY per person follows; ``listed`` is an overlap of two short lists
+    instead of a join to every covering assignment and a GROUP BY to fold it back (two GROUP BYs
+    over one row per look-up and person fewer, 2026-12-02).
+    """
+    _look_and_acts(cur, prefix, cutoff, lo, id_lo, id_hi, max_subjects)
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {prefix}_scope AS
+        WITH keys AS (SELECT DISTINCT l.actor_id, l.team, l.day, l.owner_id FROM {prefix}_look l),
+        cov AS (
+            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+            FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
+            WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
+            UNION ALL
+            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+            FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
+            WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
+        )
+        SELECT c.actor_id, c.day, c.owner_id,
+               bool_or(NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = c.assignment_id))
+                   AS open_scope,
+               list(DISTINCT c.assignment_id) AS covering
+        FROM cov c GROUP BY ALL
+        """
+    )
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {prefix}_days AS
+        WITH qs AS (SELECT owner_id, subject_id, list(assignment_id) AS lists FROM assignment_subjects GROUP BY ALL),
+        p AS (
+            SELECT l.actor_id, l.day, l.subj_owner, l.subject_id,
+                   bool_or(NOT coalesce(list_has_any(sc.covering, qs.lists), FALSE)
+                           AND (NOT sc.open_scope OR NOT (l.ticketed OR coalesce(t.last_ts >= l.ts, FALSE)))) AS off
+            FROM {prefix}_look l
+            JOIN {prefix}_scope sc ON sc.actor_id = l.actor_id AND sc.day = l.day AND sc.owner_id = l.owner_id
+            LEFT JOIN qs ON qs.owner_id = l.owner_id AND qs.subject_id = l.subject_id
+            LEFT JOIN {prefix}_acts t ON t.actor_id = l.actor_id AND t.subject_id = l.subject_id
+                                     AND t.subj_owner = l.subj_owner AND t.day = l.day
+            GROUP BY l.actor_id, l.day, l.subj_owner, l.subject_id
+        )
+        SELECT actor_id, day, count(*) FILTER (WHERE off) AS n_off, count(*) AS n_looked FROM p GROUP BY ALL
+        """
+    )
+    for table in ("look", "acts", "scope"):
         cur.execute(f"DROP TABLE {prefix}_{table}")
 
 

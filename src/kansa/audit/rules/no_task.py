@@ -13,6 +13,7 @@ import duckdb
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
+from kansa.audit.localday import local_clock
 from kansa.audit.rules.common import (
     ACTIONS_SQL,
     EPOCH,
@@ -37,6 +38,7 @@ def no_task(
     if not have_assignments(con):
         return []  # no registry of tasks: the rule cannot speak (docs/audit.md)
     lo = midnight(since, cutoff) if since is not None else None
+    clock = local_clock(con, cutoff)
     with task_cover(con, cutoff, lo) as cur:
         # Whether a task covers an access depends only on (actor, day, owner): the events are
         # counted per such group first and the cover tested once per group (a test per event made
@@ -46,7 +48,7 @@ def no_task(
             f"""
             CREATE OR REPLACE TEMP TABLE _kansa_no_task AS
             WITH g AS (
-                SELECT e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, count(*) AS n,
+                SELECT e.actor_id, {clock.day('e.ts')} AS day, e.owner_id, count(*) AS n,
                        sum(coalesce(e.row_count, 1)) AS n_rows,
                        count(*) FILTER (WHERE e.action IN ({EXPORT_SQL})) AS n_exp
                 FROM access_events e
@@ -70,7 +72,7 @@ def no_task(
             f"""
             SELECT t.actor_id, t.day, t.owner_id, t.n, t.n_rows, t.n_exp, list(e.event_id) AS ids
             FROM access_events e
-            JOIN _kansa_no_task t ON t.actor_id = e.actor_id AND t.owner_id = e.owner_id AND t.day = CAST(e.ts AS DATE)
+            JOIN _kansa_no_task t ON t.actor_id = e.actor_id AND t.owner_id = e.owner_id AND t.day = {clock.day('e.ts')}
             WHERE e.ts < ? AND e.ts >= ? AND e.action IN ({ACTIONS_SQL})
               AND coalesce(e.outcome, 'success') <> 'failure'
             GROUP BY ALL

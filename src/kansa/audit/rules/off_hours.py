@@ -26,6 +26,7 @@ import pandas as pd
 
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding
+from kansa.audit.localday import local_clock
 from kansa.audit.rules.common import ANY_DATA_SQL, EPOCH, evidence, fetch, statements_where
 from kansa.audit.rules.sqlshape import aggregate_only
 from kansa.audit.rules.state import last_day, midnight, refresh
@@ -43,16 +44,18 @@ _DATA_EVENTS = f"""
 """
 _HOURS_INSERT = f"""
     INSERT INTO {HOURS_TABLE}
-    SELECT e.actor_id, CAST(e.ts AS DATE), coalesce(a.role, 'unknown'), hour(e.ts), count(*) {_DATA_EVENTS}
+    SELECT e.actor_id, {{day}}, coalesce(a.role, 'unknown'), {{hour}}, count(*) {_DATA_EVENTS}
     GROUP BY ALL
 """
+# grouped first, then the pairs already stored left out (a test per event probed the table per event)
 _TERMS_INSERT = f"""
     INSERT INTO {TERMS_TABLE}
-    SELECT e.actor_id, coalesce(e.terminal, e.source_ip) AS term, min(CAST(e.ts AS DATE)) {_DATA_EVENTS}
-      AND coalesce(e.terminal, e.source_ip) IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM {TERMS_TABLE} t WHERE t.actor_id = e.actor_id
-                                                    AND t.term = coalesce(e.terminal, e.source_ip))
-    GROUP BY ALL
+    SELECT f.* FROM (
+        SELECT e.actor_id, coalesce(e.terminal, e.source_ip) AS term, CAST(min(e.ts) AS DATE) AS day {_DATA_EVENTS}
+          AND coalesce(e.terminal, e.source_ip) IS NOT NULL
+        GROUP BY ALL
+    ) f
+    WHERE NOT EXISTS (SELECT 1 FROM {TERMS_TABLE} t WHERE t.actor_id = f.actor_id AND t.term = f.term)
 """
 
 
@@ -101,7 +104,9 @@ def off_hours_terminal(
     q = cfg.get("hour_quantile", 0.005)
     margin = cfg.get("hour_margin", 1)
     alone = cfg.get("report_alone", False)
-    refresh(con, HOURS_TABLE, _HOURS_DDL, since, cutoff, [(_HOURS_INSERT, [cutoff])])
+    clock = local_clock(con, cutoff)
+    hours_insert = _HOURS_INSERT.replace("{day}", clock.day("e.ts")).replace("{hour}", clock.hour("e.ts"))
+    refresh(con, HOURS_TABLE, _HOURS_DDL, since, cutoff, [(hours_insert, [cutoff])])
     refresh(con, TERMS_TABLE, _TERMS_DDL, since, cutoff, [(_TERMS_INSERT, [cutoff])])
     first = since if since is not None else date.min
     until = last_day(cutoff)

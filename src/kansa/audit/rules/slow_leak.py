@@ -31,13 +31,11 @@ import pandas as pd
 from kansa.audit.baseline import OUTLIER_Z, baseline
 from kansa.audit.config import RuleConfig
 from kansa.audit.finding import Finding, severity_for
+from kansa.audit.localday import local_clock
 from kansa.audit.rules.common import ACTIONS_SQL, EPOCH, EVIDENCE_LIMIT, event_id_range, evidence
-from kansa.audit.rules.state import day_blocks, last_day, midnight, refresh, refresh_start
+from kansa.audit.rules.state import block_events, day_blocks, last_day, midnight, refresh, refresh_start
 
 SLOW_REPEAT_DAYS = 30
-# Events per refresh block (``state.day_blocks``): one block of 31.4 M events spilled 2.2 GB and its
-# first-touch statement took 59 CPU s (6x its 11.56 M figure); blocks cost more below ~15 M events.
-BLOCK_EVENTS = 4_000_000
 
 SUBJ_TABLE = "audit_slow_subject_first_v1"  # first touch of each person per actor, judged on that day
 OWNER_TABLE = "audit_slow_owner_first_v1"  # first touch of each owner per actor
@@ -56,7 +54,7 @@ _FIRED_DDL = (f"CREATE TABLE IF NOT EXISTS {FIRED_TABLE} (actor_id VARCHAR NOT N
 
 _EV = f"""
     ev AS (
-        SELECT e.event_id, e.ts, e.actor_id, CAST(e.ts AS DATE) AS day, e.owner_id, e.ticket, a.team
+        SELECT e.event_id, e.ts, e.actor_id, {{day}} AS day, e.owner_id, e.ticket, a.team
         FROM access_events e LEFT JOIN actors a USING (actor_id)
         WHERE e.ts < ? AND e.ts >= {{lo}} AND e.actor_id IS NOT NULL AND e.action IN ({ACTIONS_SQL})
     )"""
@@ -111,15 +109,18 @@ def _refresh_tables(con: duckdb.DuckDBPyConnection, cutoff: datetime, since: dat
     con.execute(_FIRED_DDL)
     start = refresh_start(con, DAILY_TABLE, since)
     got: date | None = None
+    day = local_clock(con, cutoff).day("e.ts")
+    subj_insert, owner_insert, daily_insert = (sql.replace("{day}", day)
+                                               for sql in (_SUBJ_INSERT, _OWNER_INSERT, _DAILY_INSERT))
     # block after block of days: the first touches of a whole history in one GROUP BY spill
-    for i, (block_since, block_cut) in enumerate(day_blocks(con, start, cutoff, BLOCK_EVENTS)):
+    for i, (block_since, block_cut) in enumerate(day_blocks(con, start, cutoff, block_events(con))):
         b_since = since if i == 0 else block_since
         b_start = refresh_start(con, DAILY_TABLE, b_since)
         lo = midnight(b_start, cutoff) if b_start is not None else EPOCH
         id_lo, id_hi = event_id_range(con, lo, block_cut)
-        refresh(con, SUBJ_TABLE, _SUBJ_DDL, b_since, block_cut, [(_SUBJ_INSERT, [block_cut, id_lo, id_hi])])
-        refresh(con, OWNER_TABLE, _OWNER_DDL, b_since, block_cut, [(_OWNER_INSERT, [block_cut])])
-        b_got = refresh(con, DAILY_TABLE, _DAILY_DDL, b_since, block_cut, [(_DAILY_INSERT, [block_cut])])
+        refresh(con, SUBJ_TABLE, _SUBJ_DDL, b_since, block_cut, [(subj_insert, [block_cut, id_lo, id_hi])])
+        refresh(con, OWNER_TABLE, _OWNER_DDL, b_since, block_cut, [(owner_insert, [block_cut])])
+        b_got = refresh(con, DAILY_TABLE, _DAILY_DDL, b_since, block_cut, [(daily_insert, [block_cut])])
         if i == 0:
             got = b_got
     if got is None:

@@ -19,10 +19,21 @@ built on them are the same (``tests/audit/test_incremental_rules.py``).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
+
+from kansa.audit.localday import local_clock
+
+# Working memory a refresh block needs per event it reads: a staged look-up row held 85 bytes in
+# DuckDB (``duckdb_memory()`` after staging the 1.21 M look-ups of the 1.4 M-event synthetic
+# workspace, 2026-12-02); the GROUP BY and the hash join over those rows hold about as much again,
+# and the join's build side is the block's events themselves. 400 bytes per event covers them.
+BLOCK_BYTES_PER_EVENT = 400
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
 _STATE_DDL = "CREATE TABLE IF NOT EXISTS audit_rule_days (name VARCHAR PRIMARY KEY, through DATE NOT NULL)"
 
@@ -94,7 +105,7 @@ def day_blocks(
     """
     lo = midnight(start, cutoff) if start is not None else None
     rows = con.execute(
-        "SELECT CAST(ts AS DATE) AS day, count(*) FROM access_events WHERE ts < ? "
+        f"SELECT {local_clock(con, cutoff).day('ts')} AS day, count(*) FROM access_events WHERE ts < ? "
         + ("AND ts >= ? " if lo is not None else "") + "GROUP BY ALL ORDER BY day",
         [cutoff, lo] if lo is not None else [cutoff],
     ).fetchall()
@@ -109,6 +120,29 @@ def day_blocks(
             first, held = day + timedelta(days=1), 0
     blocks.append((first, cutoff))
     return blocks
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
+    """DuckDB's memory limit for this database in bytes (None when it cannot be read)."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(row[0]) if row and row[0] is not None else "")
+    if not m or m.group(2).upper() not in _UNITS:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def block_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Events per refresh block (``day_blocks``): as many as half the memory limit holds at
+    ``BLOCK_BYTES_PER_EVENT`` (the other half is the rest of the run's tables and DuckDB's cache).
+
+    A block boundary is not free (each block scans its days again and probes the first touches
+    stored so far), so blocks are only as small as memory requires: under the audit's 2.5 GiB
+    limit about 3.3 M events, under DuckDB's own limit on a large machine the whole history at once.
+    """
+    limit = memory_limit_bytes(con)
+    if limit is None:
+        return 4_000_000  # the size the blocks had before they followed the limit
+    return max(limit // 2 // BLOCK_BYTES_PER_EVENT, 100_000)
 
 
 def lower_bound(start: date | None, cutoff: datetime) -> datetime | None:
