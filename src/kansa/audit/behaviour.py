@@ -131,10 +131,13 @@ def update_features(ws: Workspace, since: date, until: date) -> int:
             # the ids of the events the block reads (a day's margin either side of its local days)
             ids = event_id_range(con, datetime.combine(monday(first) - timedelta(days=1), time(), tzinfo=ws.timezone),
                                  datetime.combine(last + timedelta(days=2), time(), tzinfo=ws.timezone))
+            # the connection's zone is the workspace's (``Workspace.con``): its local midnights
+            midnights = (datetime.combine(monday(first), time(), tzinfo=ws.timezone),
+                         datetime.combine(last + timedelta(days=1), time(), tzinfo=ws.timezone))
             con.execute(
                 f"INSERT INTO behaviour_features (grain, actor_id, period, {cols}) "
                 f"SELECT grain, actor_id, period, {cols} FROM "
-                f"({features_sql(first, last, first_touch_table=RESOURCE_TABLE, event_ids=ids)})"
+                f"({features_sql(first, last, first_touch_table=RESOURCE_TABLE, event_ids=ids, local_midnights=midnights)})"
             )
         con.execute("COMMIT")
     except Exception:

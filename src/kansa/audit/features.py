@@ -25,7 +25,7 @@ Features (one row per actor and period):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlglot
 
@@ -58,7 +58,7 @@ WITH ev AS (
     SELECT e.event_id, e.actor_id, CAST(e.ts AS DATE) AS day, hour(e.ts) AS hr, e.action, e.owner_id,
            e.resource, e.ticket, coalesce(e.row_count, 1) AS n_rows
     FROM access_events e
-    WHERE e.actor_id IS NOT NULL AND CAST(e.ts AS DATE) <= DATE '{until}'{lower}{ts_range}
+    WHERE e.actor_id IS NOT NULL AND {read_days}
 ),
 pev AS (
     SELECT ev.*, CAST(date_trunc('week', ev.day) AS DATE) AS week FROM ev WHERE ev.day >= DATE '{week_since}'
@@ -173,7 +173,7 @@ def _ts_range(first: date, last: date) -> str:
 
 def features_sql(
     since: date, until: date, dialect: str = "duckdb", first_touch_table: str | None = None,
-    event_ids: tuple[int, int] | None = None,
+    event_ids: tuple[int, int] | None = None, local_midnights: tuple[datetime, datetime] | None = None,
 ) -> str:
     """The feature query for both grains, in ``dialect`` (duckdb, spark, ...): column ``grain`` then
     ``actor_id``, ``period`` and ``FEATURES``.
@@ -186,19 +186,26 @@ def features_sql(
     ``event_ids`` (lowest, highest), when given, must hold the ids of every event read: the people
     looked up are read for those ids only (``access_subjects`` has no time, and ids grow with the
     log, so the engine skips the blocks of other days instead of reading every person ever touched).
+    ``local_midnights`` (with ``first_touch_table``): the instants starting the Monday of ``since``'s
+    week and the day after ``until`` in the zone of the engine's session; the events are then chosen
+    by their timestamp alone, the same events as by their local day without converting each one's
+    time to a date (a fifth of a block's CPU at 50 M events).
     """
     week_since = monday(since)
+    read_days = f"CAST(e.ts AS DATE) <= DATE '{until.isoformat()}'"
     if first_touch_table is None:
-        lower, first_touch, ts_range = "", _FIRST_TOUCH, ""
+        first_touch = _FIRST_TOUCH
     else:
-        lower = f" AND CAST(e.ts AS DATE) >= DATE '{week_since.isoformat()}'"
+        if local_midnights is not None:
+            read_days = (f"e.ts >= TIMESTAMPTZ '{local_midnights[0].isoformat()}' "
+                         f"AND e.ts < TIMESTAMPTZ '{local_midnights[1].isoformat()}'")
+        else:
+            read_days += f" AND CAST(e.ts AS DATE) >= DATE '{week_since.isoformat()}'" + _ts_range(week_since, until)
         first_touch = (f"SELECT actor_id, resource, day AS first_day FROM {first_touch_table} "
                        f"WHERE day >= DATE '{week_since.isoformat()}' AND day <= DATE '{until.isoformat()}'")
-        ts_range = _ts_range(week_since, until)
     dow_ev = _DOW.format(d="pev.day")
     sql = _TEMPLATE.format(
-        lower=lower,
-        ts_range=ts_range,
+        read_days=read_days,
         subject_ids="" if event_ids is None else f" AND x.event_id BETWEEN {int(event_ids[0])} AND {int(event_ids[1])}",
         first_touch=first_touch,
         since=since.isoformat(),
