@@ -101,7 +101,9 @@ def feature_blocks(ws: Workspace, since: date, until: date) -> list[tuple[date, 
     row = ws.con.execute("SELECT count(*) FROM access_events WHERE ts >= ? AND ts < ?", [lo, hi]).fetchone()
     events = int(row[0]) if row else 0
     per_week = events / max((until - monday(since)).days + 1, 1) * 7
-    weeks = max(int(FEATURE_BLOCK_EVENTS // per_week), 1) if per_week > 0 else 1
+    span_weeks = (until - monday(since)).days // 7 + 1
+    # never longer than the range: a few events a week would otherwise ask for a block past year 9999
+    weeks = min(max(int(FEATURE_BLOCK_EVENTS // per_week), 1), span_weeks) if per_week > 0 else span_weeks
     blocks: list[tuple[date, date]] = []
     first = since
     while first <= until:
