@@ -487,7 +487,8 @@ def _read_excel(path: Path) -> list[tuple[str, list[list[str]]]]:
 
 
 def _nonempty(numbered: list[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
-    return [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+    # a row is empty when no cell holds anything but white space: one strip of the joined cells
+    return [(n, r) for n, r in numbered if "".join(r).strip()]
 
 
 def _continued_sheets(
@@ -827,11 +828,12 @@ def read_table(path: Path, encoding: str | None = None, id_column: str | None = 
     types = [c.type for c in described[:width]]
     header_key = [c.strip() for c in header]
     for i, r in enumerate(rows):
-        if has_header and [c.strip() for c in r] == header_key:
+        cells = [c.strip() for c in r]  # once per row: the three checks below all read it
+        if has_header and cells == header_key:
             table.skipped[i] = "header repeated (a page break of a printed or merged list)"
-        elif _is_totals(r):
+        elif len(cells) - cells.count("") <= 3 and _is_totals(cells):  # a totals line has 1-3 cells
             table.skipped[i] = "totals line"
-        elif len(r) > width and has_header and any(c.strip() for c in r[width:]):
+        elif len(r) > width and has_header and any(cells[width:]):
             fixed = _repair(r, width, types)
             if fixed is None:
                 table.skipped[i] = f"{len(r)} cells for {width} columns"
