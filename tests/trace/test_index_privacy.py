@@ -85,12 +85,16 @@ class Search:
     def in_text(self, hay: str) -> set[str]:
         return {n for end, n in self.text.iter(hay) if _bounded(hay, end - len(n) + 1, end)}
 
-    def in_bytes(self, hay: bytes) -> set[str]:
+    def in_bytes(self, hay: bytes, min_len: int = 0) -> set[str]:
+        """Needles in raw bytes; ``min_len``: only forms of at least that many bytes (a BLOB cell's
+        random bits hold a given 4-byte form by chance: a two-kanji given name in CP932 or UTF-16
+        among the index's Bloom filters, a few times per world)."""
         s = hay.decode("latin-1")
         found = set()
         for end, n in self.raw.iter(s):
             # the byte length of the form that matched is unknown here: check each form's span
-            if any(_bounded(s, end - len(f) + 1, end) for f in _byte_forms(n) if s.endswith(f.decode("latin-1"), 0, end + 1)):
+            if any(_bounded(s, end - len(f) + 1, end) for f in _byte_forms(n)
+                   if len(f) >= min_len and s.endswith(f.decode("latin-1"), 0, end + 1)):
                 found.add(n)
         return found
 
@@ -114,7 +118,7 @@ def _rows_text(con: duckdb.DuckDBPyConnection, query: str, search: Search) -> se
         for row in batch:
             for v in row:
                 if isinstance(v, bytes | bytearray | memoryview):
-                    found |= search.in_bytes(bytes(v))
+                    found |= search.in_bytes(bytes(v), MIN_BYTES)
                 elif v is not None:
                     texts.append(str(v))
         found |= search.in_text("\x1f".join(texts))

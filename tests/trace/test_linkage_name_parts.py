@@ -23,7 +23,7 @@ from kansa.trace.index import RECORD_COLUMNS, encode_table_rows
 from kansa.trace.linkage import link
 from kansa.trace.normalize import given_of, normalise_record
 from kansa.trace.reader import read_table
-from kansa.trace.splink_settings import FAMILY_LEVEL, SPEC_BY_NAME, specs_for
+from kansa.trace.splink_settings import FAMILY_LEVEL, SPEC_BY_NAME, specs_for, trained_specs
 
 from .test_linkage_family import indexed_before
 
@@ -212,6 +212,11 @@ def test_the_parts_comparisons_are_chosen_only_with_given_names() -> None:
     assert [s.name for s in specs_for(linkage.with_parts(["name", "dob"], known=True))] == ["name_parts", "dob"]
     assert [s.column for s in specs_for(with_parts)] == [s.name for s in specs_for(FIELDS)]  # same columns
     assert "given" not in linkage.with_parts(["kana", "dob"], known=True)  # no name, no parts
+    # u is estimated for the variants an index can use: with given names, the parts' variants
+    with_given, without = ({s.name for s in trained_specs(p)} for p in (True, False))
+    assert {"person_name_parts", "name_parts"} <= with_given and not {"person_name", "name"} & with_given
+    assert {"person_name", "name"} <= without and not {"person_name_parts", "name_parts"} & without
+    assert with_given - {"person_name_parts", "name_parts"} == without - {"person_name", "name"}
     for name in ("person_name_parts", "name_parts"):
         spec = SPEC_BY_NAME[name]
         assert abs(sum(lv.m for lv in spec.levels) - 1) < 1e-9

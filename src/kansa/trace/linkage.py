@@ -34,12 +34,13 @@ from kansa.model.workspace import Workspace
 from kansa.trace.encode import BLOOM_FIELDS, HASH_FIELDS
 from kansa.trace.splink_settings import (
     BLOCKING_RULES,
-    SPECS,
+    Spec,
     settings,
     specs_for,
     term_frequency_sql,
     tf_fields,
     tf_floor,
+    trained_specs,
     unseen_u,
 )
 
@@ -115,11 +116,14 @@ def u_probabilities(ws: Workspace) -> dict[str, list[float]]:
     random sampling over indexed records; kept in ``trace_model`` until the index changes."""
     fp = _fingerprint(ws)
     con = ws.con.cursor()
+    specs = trained_specs(name_parts_known(ws))
     got = con.execute("SELECT u FROM trace_model WHERE fingerprint = ?", [fp]).fetchall()
     if got:
-        return dict(json.loads(got[0][0]))
+        kept: dict[str, list[float]] = dict(json.loads(got[0][0]))
+        if {s.name for s in specs} <= set(kept):  # else the index gained given names: estimate again
+            return kept
     with _splink_connection(ws) as (scon, db):
-        u = _train_u(scon, db)
+        u = _train_u(scon, db, specs)
     con.execute("DELETE FROM trace_model").fetchall()
     con.execute("INSERT INTO trace_model VALUES (?, now(), ?)", [fp, json.dumps(u)]).fetchall()
     return u
@@ -131,7 +135,7 @@ def _one_version(db: str) -> str:
     return f"SELECT arg_max(dataset_id, records) FROM {db}.main.trace_datasets GROUP BY owner_id, name"
 
 
-def _train_u(con: Any, db: str) -> dict[str, list[float]]:
+def _train_u(con: Any, db: str, specs: list[Spec]) -> dict[str, list[float]]:
     bf = ", ".join(f"{_bits(f'bf_{f}')} AS bf_{f}" for f in BLOOM_FIELDS)
     hs = ", ".join(f"h_{f}" for f in HASH_FIELDS)
     con.execute(
@@ -142,8 +146,8 @@ def _train_u(con: Any, db: str) -> dict[str, list[float]]:
     ).fetchall()
     api = DuckDBAPI(con)
     sample = api.register("u_sample", table_name="u_sample_in")
-    every = sorted({f for spec in SPECS for f in spec.fields})
-    linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=list(SPECS), by_name=True),
+    every = sorted({f for spec in specs for f in spec.fields})
+    linker = Linker(sample, settings(every, 1e-4, link_type="dedupe_only", specs=specs, by_name=True),
                     log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1, num_chunks=1)
     n = con.execute("SELECT count(*) FROM u_sample").fetchall()[0][0]
