@@ -22,23 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.audit_synthetic import reset_audit
 from kansa.model.workspace import Workspace, open_workspace
 
 FINDING_HASH = ("SELECT count(*), coalesce(sum(hash(finding_id, rule, actor_id, day, score, severity, reason_ja, "
                 "reason_en, detail, key)::HUGEINT), 0) FROM findings WHERE rule = ?")
 EVIDENCE_HASH = ("SELECT count(*), coalesce(sum(hash(v.finding_id, v.event_id, v.kind)::HUGEINT), 0) "
                  "FROM finding_evidence v JOIN findings f USING (finding_id) WHERE f.rule = ?")
-
-
-def _reset(ws: Workspace) -> None:
-    """What a full run starts from: no findings, no state, the rules' kept tables marked stale."""
-    from kansa.audit.store import ensure_tables
-
-    ensure_tables(ws)
-    for table in ("finding_evidence", "findings", "audit_state", "behaviour_features", "triage"):
-        ws.con.execute(f"DELETE FROM {table}")
-    ws.con.execute("CREATE TABLE IF NOT EXISTS audit_rule_days (name VARCHAR PRIMARY KEY, through DATE NOT NULL)")
-    ws.con.execute("DELETE FROM audit_rule_days")
 
 
 def fingerprint(ws: Workspace, rules: list[str]) -> dict[str, Any]:
@@ -73,7 +63,7 @@ def main() -> None:
         shutil.rmtree(args.work)
     shutil.copytree(args.src, args.work, ignore=shutil.ignore_patterns("spill"))
     ws = open_workspace(args.work)
-    _reset(ws)
+    reset_audit(ws)
     n_events = int((ws.con.execute("SELECT count(*) FROM access_events").fetchone() or [0])[0])
     load0 = os.getloadavg()[0]
     t, c = time.perf_counter(), time.process_time()

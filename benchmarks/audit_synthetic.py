@@ -121,7 +121,8 @@ def _events(con: duckdb.DuckDBPyConnection, actors: int, first_day: int, n_days:
     return int(row[0]) if row else 0
 
 
-def _reset_audit(ws: Workspace) -> None:
+def reset_audit(ws: Workspace) -> None:
+    """What a full run starts from: no findings, no state, the rules' kept tables marked stale."""
     from kansa.audit.store import ensure_tables
 
     ensure_tables(ws)
@@ -196,7 +197,7 @@ def main() -> None:
           flush=True)
     full, full_cpu, peer_full, peer_full_cpu, found = [], [], [], [], None
     for _ in range(args.repeat if args.full_repeat is None else args.full_repeat):
-        _reset_audit(ws)
+        reset_audit(ws)
         secs, cpu, found = _cpu_timed(lambda: run_audit(ws, memory_limit=args.memory_limit))
         full.append(secs)
         full_cpu.append(cpu)

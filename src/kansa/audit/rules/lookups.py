@@ -90,6 +90,20 @@ def _look_and_acts(
     )
 
 
+# Covering assignments per (actor, day, owner) of a ``keys`` relation (actor_id, team, day,
+# owner_id): the actor's own or the team's, as two equi-joins on ``_kansa_cover``; shared by the
+# per-group path and the per-person count so that both read the same cover.
+_COVERING = """
+        SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+        FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
+        WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
+        UNION ALL
+        SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
+        FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
+        WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
+"""
+
+
 def _build_groups(cur: duckdb.DuckDBPyConnection, prefix: str) -> None:
     """``{prefix}_group`` from ``{prefix}_look`` and ``{prefix}_acts``."""
     # per (actor, day, owner, person): were all its look-ups acted upon?
@@ -109,13 +123,7 @@ def _build_groups(cur: duckdb.DuckDBPyConnection, prefix: str) -> None:
         f"""
         CREATE OR REPLACE TEMP TABLE {prefix}_cov AS
         WITH keys AS (SELECT DISTINCT actor_id, team, day, owner_id FROM {prefix}_g0)
-        SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-        FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
-        WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
-        UNION ALL
-        SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-        FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
-        WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
+        {_COVERING}
         """
     )
     cur.execute(
@@ -166,15 +174,7 @@ def count_people(
         f"""
         CREATE OR REPLACE TEMP TABLE {prefix}_scope AS
         WITH keys AS (SELECT DISTINCT l.actor_id, l.team, l.day, l.owner_id FROM {prefix}_look l),
-        cov AS (
-            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-            FROM keys k JOIN _kansa_cover s ON s.actor_id = k.actor_id AND s.day = k.day
-            WHERE s.owner_id IS NULL OR s.owner_id = k.owner_id
-            UNION ALL
-            SELECT k.actor_id, k.day, k.owner_id, s.assignment_id
-            FROM keys k JOIN _kansa_cover s ON s.team = k.team AND s.day = k.day
-            WHERE s.actor_id IS NULL AND (s.owner_id IS NULL OR s.owner_id = k.owner_id)
-        )
+        cov AS ({_COVERING})
         SELECT c.actor_id, c.day, c.owner_id,
                bool_or(NOT EXISTS (SELECT 1 FROM assignment_subjects q WHERE q.assignment_id = c.assignment_id))
                    AS open_scope,
