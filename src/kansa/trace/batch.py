@@ -30,8 +30,8 @@ from kansa.trace.normalize import (
     NORMALISERS,
     address_key_alone,
     complete_address,
-    family_from_name,
     given_after,
+    name_parts,
 )
 from kansa.trace.text import fold
 
@@ -180,7 +180,7 @@ def _name_parts(rows: list[dict[str, object]], names: list[Any], codes: list[int
     """Raw family and given name per row (``normalize.family_of``, ``given_of``): the row's own
     value, else the part of its name the list marks (a family name given apart, a space), split
     once per distinct name."""
-    split: list[tuple[object, object]] = [(family_from_name(v), given_after(v, None)) for v in names]
+    split: list[tuple[object, object]] = [name_parts(v) for v in names]
     family: list[Any] = []
     given: list[Any] = []
     for r, c in zip(rows, codes, strict=True):

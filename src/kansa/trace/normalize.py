@@ -58,27 +58,27 @@ else is ignored. ``family`` and ``given`` are read by ``family_of`` and ``given_
 column of their own."""
 
 
-def family_from_name(name: object) -> str | None:
-    """The family name of a whole name written with a space (Japanese order: family name first).
-
-    None when the name has no space (an unspaced 山田太郎 could be split in several places, and a
-    wrong split would block the row with strangers only) or is in Latin letters (a romanised
-    name may be written in either order; the reader reads it as the reading, not the name)."""
+def name_parts(name: object) -> tuple[str | None, str | None]:
+    """The family and given name of a whole name written with a space (Japanese order: family
+    name first); (None, None) when it has no space (an unspaced 山田太郎 could be split in several
+    places, and a wrong split would block the row with strangers only) or is in Latin letters (a
+    romanised name may be written in either order; the reader reads it as the reading, not the
+    name). Folded and split once for both parts."""
     text = fold(name)
     if not text or is_romaji(text):
-        return None
+        return None, None
     family, given = split_name(text)
-    return family if given else None
+    return (family, given) if given else (None, None)
+
+
+def family_from_name(name: object) -> str | None:
+    """The family part of ``name_parts``."""
+    return name_parts(name)[0]
 
 
 def given_from_name(name: object) -> str | None:
-    """The given name of a whole name written with a space (everything after the family name);
-    None where ``family_from_name`` finds no family name."""
-    text = fold(name)
-    if not text or is_romaji(text):
-        return None
-    _family, given = split_name(text)
-    return given or None
+    """The given part of ``name_parts``."""
+    return name_parts(name)[1]
 
 
 def family_of(fields: Mapping[str, object]) -> object | None:
@@ -159,7 +159,7 @@ def normalise_record(fields: dict[str, object]) -> dict[str, str]:
 __all__ = [
     "NORMALISERS", "AddressParts", "address_key_alone", "check_postcode", "complete_address", "family_from_name",
     "family_of", "fold", "given_after", "given_from_name", "given_of", "id_kind", "is_card_number", "is_kana",
-    "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask",
+    "is_my_number", "is_romaji", "kanji_to_int", "looks_like_date", "looks_like_phone", "mask", "name_parts",
     "norm_address", "norm_date", "norm_kana", "norm_name", "norm_phone", "norm_postcode", "norm_romaji",
     "norm_sex", "normalise_record", "parse_address", "parse_wareki", "phone_kind", "postcode_places",
     "romaji_to_katakana", "shrink_kanji", "split_name",
