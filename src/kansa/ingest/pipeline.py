@@ -27,7 +27,7 @@ from kansa.ingest.blocks import StagedBlock, staged_blocks
 from kansa.ingest.memory import ingest_memory
 from kansa.ingest.records import ACCESS_KEYS, ENDPOINT_KEYS, BadLine, Chunk
 from kansa.ingest.textfile import BLOCK_BYTES, content_digest, is_gzip, open_binary
-from kansa.ledger import RangeSealer, ensure_ledger, seal_pending
+from kansa.ledger import ensure_ledger, seal_pending, seal_range
 from kansa.model.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -485,7 +485,6 @@ def _ingest_staged_blocks(
     batch_from = start_offset
     batch_digest: str | None = None  # of the content up to `size`, when the stage reports it
     copy_checked = False
-    sealer = RangeSealer(ws, "access")  # each block's leaves are hashed while the next block is written
     try:
         for block in stage(start_offset, start_line, hasher):
             if batch_digest is not None and size - batch_from >= BATCH_BYTES:
@@ -498,7 +497,6 @@ def _ingest_staged_blocks(
                         result.skipped = True
                         result.events = result.endpoint_events = result.quarantined = 0
                         return result
-                sealer.flush()
                 batch.commit(batch_digest, size, lines_done, resolved=True, check_duplicate=False)
                 log.debug("%s: batch %d committed, %d content bytes, %d events", name, batch.batch_id, size,
                           result.events)
@@ -546,16 +544,13 @@ def _ingest_staged_blocks(
                     con.unregister("_kansa_subjects")
                 # rows are final once shared accounts are resolved; then they are sealed, block by block
                 resolve_by_logon(ws, first_b, last_b)
-                sealer.submit(first_b, last_b)
+                seal_range(ws, "access", first_b, last_b)
             batch.next_id += good
             batch.read_count += good + len(block.bad)
             result.events += good
             result.quarantined += len(block.bad)
-        sealer.flush()
         batch.commit(hasher.hexdigest(), size, lines_done, resolved=True)
     except BaseException:
         batch.rollback()
         raise
-    finally:
-        sealer.close()
     return result

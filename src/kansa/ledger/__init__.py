@@ -8,11 +8,10 @@ them. Each sealed event becomes a leaf; each seal signs a head (size, root, time
 from __future__ import annotations
 
 from kansa.ledger.check import consistency, export_heads, head, heads, leaf_index_of, prove, verify
-from kansa.ledger.seal import RangeSealer, journal, seal_pending, seal_range
+from kansa.ledger.seal import journal, seal_pending, seal_range
 from kansa.ledger.store import ensure as ensure_ledger
 
 __all__ = [
-    "RangeSealer",
     "consistency",
     "ensure_ledger",
     "export_heads",

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -173,101 +171,6 @@ def seal_range(ws: Workspace, kind: str, first: int, last: int) -> int:
     tree.extend(hashes)
     store.save_frontier(con, tree.size, tree.stack)
     return tree.size
-
-
-class RangeSealer:
-    """``seal_range`` for a writer that seals block after block in one transaction, with each
-    block's framing and hashing done in a worker thread while the writer goes on to the next.
-
-    Sealed in the writer's thread, a block's leaves cost it more than inserting the block did, and
-    ingest waits for its writer. The rows are final once the writer hands them over (subjects
-    written, shared accounts resolved), so the worker frames a copy of them in a private engine
-    with the same SQL that ``verify`` runs on the stored rows; verify is what checks that the two
-    agree. The leaves themselves are inserted by the writer, in id order, inside its transaction:
-    call ``flush`` before committing (``seal_pending`` finds any event left without a leaf).
-    At most ``ahead`` blocks wait for their leaves, which bounds the copies held.
-    """
-
-    def __init__(self, ws: Workspace, kind: str, *, ahead: int = 1) -> None:
-        if kind not in store.EVENT_TABLES:
-            raise ValueError(f"unknown event kind {kind!r}")
-        self.ws, self.kind, self.ahead = ws, kind, ahead
-        self.con = store.ensure(ws)
-        self.columns = store.columns_of(self.con, store.EVENT_TABLES[kind])
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kansa-seal")
-        self._private: duckdb.DuckDBPyConnection | None = None
-        self._waiting: deque[tuple[int, int, Future[tuple[np.ndarray, list[bytes]]]]] = deque()
-        self._tree: merkle.Frontier | None = None
-        self._next = 0  # leaf index of the next leaf to insert
-
-    def submit(self, first: int, last: int) -> None:
-        """Queue events ``first``..``last`` (consecutive ids, all present, final, none sealed yet)."""
-        if self._tree is None:
-            self._next = _size(self.con)
-            _check_encoding(self.con, self._next)
-            self._tree = _frontier(self.con, self._next)
-        table = store.EVENT_TABLES[self.kind]
-        rows = self.con.sql(f"SELECT * FROM {table} WHERE event_id BETWEEN {int(first)} AND {int(last)}").to_arrow_table()
-        subjects = None
-        if self.kind == "access":
-            subjects = self.con.sql(
-                f"SELECT * FROM access_subjects WHERE event_id BETWEEN {int(first)} AND {int(last)}"
-            ).to_arrow_table()
-        while len(self._waiting) >= self.ahead:
-            self._insert_next()
-        self._waiting.append((first, last, self._pool.submit(self._hash, first, last, rows, subjects)))
-
-    def flush(self) -> int:
-        """Insert every queued block's leaves and keep the frontier; returns the tree size."""
-        while self._waiting:
-            self._insert_next()
-        if self._tree is None:
-            return _size(self.con)
-        store.save_frontier(self.con, self._tree.size, self._tree.stack)
-        size = self._tree.size
-        self._tree = None  # the next block (another transaction, perhaps) starts from what is stored
-        return size
-
-    def close(self) -> None:
-        """Drop what is still queued (after an error: the caller rolls back) and stop the worker."""
-        for _, _, future in self._waiting:
-            future.cancel()
-        self._waiting.clear()
-        self._pool.shutdown(wait=True)
-        if self._private is not None:
-            self._private.close()
-            self._private = None
-
-    def __enter__(self) -> RangeSealer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _hash(self, first: int, last: int, rows: pa.Table, subjects: pa.Table | None) -> tuple[np.ndarray, list[bytes]]:
-        if self._private is None:
-            self._private = duckdb.connect()
-            self._private.execute("SET threads = 1")
-        con = self._private
-        con.register(store.EVENT_TABLES[self.kind], rows)
-        if subjects is not None:
-            con.register("access_subjects", subjects)
-        try:
-            return store.event_leaves(con, self.kind, first, last, self.columns)
-        finally:
-            con.unregister(store.EVENT_TABLES[self.kind])
-            if subjects is not None:
-                con.unregister("access_subjects")
-
-    def _insert_next(self) -> None:
-        first, last, future = self._waiting.popleft()
-        ids, hashes = future.result()
-        if len(ids) != last - first + 1 or not np.array_equal(ids, np.arange(first, last + 1)):
-            raise KansaError(f"cannot seal {self.kind} events {first}..{last}: not all of them exist")
-        assert self._tree is not None
-        _insert_leaves(self.con, self._next, self.kind, ids, hashes)
-        self._tree.extend(hashes)
-        self._next += len(hashes)
 
 
 def seal_pending(ws: Workspace, *, since_event: int | None = None, in_transaction: bool = False) -> dict[str, Any]:

@@ -234,13 +234,10 @@ def subjects_join(kind: str, on: str, subjects: bool, where: str = "") -> str:
     return f" LEFT JOIN ({subjects_sql(where)}) sj ON sj.event_id = {on}"
 
 
-def event_source(
-    con: duckdb.DuckDBPyConnection, kind: str, where: str = "", columns: list[tuple[str, str]] | None = None
-) -> str:
+def event_source(con: duckdb.DuckDBPyConnection, kind: str, where: str = "") -> str:
     """FROM item (alias it ``e``) with an event table's rows, narrowed by ``where`` (on its
-    columns qualified by ``e``), and the costly column texts that ``texts=True`` frames read.
-    ``columns`` (name, type): the table's, when ``con`` sees the rows as a view of Arrow data."""
-    items = texts_sql(columns if columns is not None else columns_of(con, EVENT_TABLES[kind]), "e")
+    columns qualified by ``e``), and the costly column texts that ``texts=True`` frames read."""
+    items = texts_sql(columns_of(con, EVENT_TABLES[kind]), "e")
     cond = f" WHERE {where}" if where else ""
     return f"(SELECT {', '.join(['e.*', *items])} FROM {EVENT_TABLES[kind]} e{cond})"
 
@@ -254,12 +251,10 @@ def event_hash_sql(
 
 
 def event_frame_sql(
-    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", texts: bool = False,
-    columns: list[tuple[str, str]] | None = None,
+    con: duckdb.DuckDBPyConnection, kind: str, *, subjects: bool, alias: str = "e", texts: bool = False
 ) -> str:
     """frame-v2 bytes (BLOB) of an event row, as event_hash_sql hashes them."""
-    if columns is None:
-        columns = columns_of(con, EVENT_TABLES[kind])
+    columns = columns_of(con, EVENT_TABLES[kind])
     return f"encode({framed_sql(kind, columns, alias, _fields(kind, subjects), texts=texts)})"
 
 
@@ -267,7 +262,7 @@ FRAME_BATCH = 1 << 14  # frames hashed per batch when sealing (a few MB of them)
 
 
 def event_leaves(
-    con: duckdb.DuckDBPyConnection, kind: str, first: int, last: int, columns: list[tuple[str, str]] | None = None
+    con: duckdb.DuckDBPyConnection, kind: str, first: int, last: int
 ) -> tuple[np.ndarray, list[bytes]]:
     """(event ids ascending, their leaf hashes) of the events ``first``..``last`` of one kind, in
     the newest leaf form (frame-v2s: access events with their subjects).
@@ -280,8 +275,8 @@ def event_leaves(
     """
     rng = f"event_id BETWEEN {int(first)} AND {int(last)}"
     reader = con.sql(
-        f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True, texts=True, columns=columns)} AS frame"
-        f" FROM {event_source(con, kind, 'e.' + rng, columns)} e{subjects_join(kind, 'e.event_id', True, rng)}"
+        f"SELECT e.event_id, {event_frame_sql(con, kind, subjects=True, texts=True)} AS frame"
+        f" FROM {event_source(con, kind, 'e.' + rng)} e{subjects_join(kind, 'e.event_id', True, rng)}"
     ).to_arrow_reader(FRAME_BATCH)
     parts: list[np.ndarray] = []
     hashes: list[bytes] = []
