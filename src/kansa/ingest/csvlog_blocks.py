@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from kansa.ingest.textfile import open_binary
+from kansa.ingest.textfile import open_binary, read_into
 from kansa.model.errors import InputError
 from kansa.model.formats import CSVLOG_COLUMNS
 
@@ -66,7 +66,7 @@ def record_ends(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return newlines, ends
 
 
-def parse_records(data: bytes, first_line: int, newlines: np.ndarray, ends: np.ndarray) -> pa.Table:
+def parse_records(data: bytes | np.ndarray, first_line: int, newlines: np.ndarray, ends: np.ndarray) -> pa.Table:
     """The records of ``data`` (ending with a record's newline) as a table, with line numbers."""
     try:
         table = pacsv.read_csv(pa.py_buffer(data), read_options=_READ, parse_options=_PARSE,
@@ -99,7 +99,7 @@ def record_blocks(
     block_bytes = block_bytes or BLOCK_BYTES
     line = start_line
     offset = start_offset
-    carry = b""
+    carry = np.empty(0, dtype=np.uint8)
     gz = False
     try:
         with open_binary(path) as fh:
@@ -112,12 +112,11 @@ def record_blocks(
                 else:
                     fh.seek(start_offset)
             while True:
-                data = fh.read(block_bytes)
-                if not data:
+                buf, got = read_into(fh, carry, block_bytes)  # read in place: no copy of the block
+                if not got:
                     break
-                data = carry + data if carry else data
-                buf = np.frombuffer(data, dtype=np.uint8)
-                newlines, ends = record_ends(buf)
+                data = buf[: len(carry) + got]
+                newlines, ends = record_ends(data)
                 if not len(ends):
                     carry = data
                     continue
@@ -135,8 +134,8 @@ def record_blocks(
                                   hasher.copy().hexdigest() if hasher is not None else None)
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot read after line {line}: {exc}", path=str(path), line=line + 1) from exc
-    if carry:
-        tail = carry + b"\n"
+    if len(carry):
+        tail = carry.tobytes() + b"\n"
         newlines, ends = record_ends(np.frombuffer(tail, dtype=np.uint8))
         try:
             if len(ends) != 1 or ends[0] != len(newlines) - 1:
@@ -147,6 +146,6 @@ def record_blocks(
                 raise  # a rotated log's damaged end, or nothing read before it: the line reader judges
             return  # a live log's record still being written: left for the next run
         if hasher is not None:
-            hasher.update(carry)
+            hasher.update(tail[:-1])
         yield RecordBlock(table, line + 1, line + len(newlines), offset + len(carry),
                           hasher.copy().hexdigest() if hasher is not None else None)

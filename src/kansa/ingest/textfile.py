@@ -30,6 +30,7 @@ from kansa.model.errors import InputError
 
 BLOCK_BYTES = 32 << 20
 _BOM = b"\xef\xbb\xbf"
+_NEWLINE = 10
 
 
 def open_binary(path: Path) -> IO[bytes] | gzip.GzipFile:
@@ -160,7 +161,7 @@ def line_blocks(
     """
     line = start_line
     offset = start_offset  # content bytes consumed, the BOM included
-    carry = b""
+    carry = np.empty(0, dtype=np.uint8)
     try:
         with open_binary(path) as fh:
             if start_offset:
@@ -172,37 +173,70 @@ def line_blocks(
                     fh.seek(start_offset)
             first = start_offset == 0
             while True:
-                data = fh.read(block_bytes)
-                offset += len(data)
+                buf, got = read_into(fh, carry, max(block_bytes, len(_BOM)) if first else block_bytes)
+                offset += got
+                start = 0
                 if first:
-                    if data.startswith(_BOM):
-                        data = data[len(_BOM):]
+                    first = False
+                    if got >= len(_BOM) and buf[: len(_BOM)].tobytes() == _BOM:
+                        start = len(_BOM)
                         if hasher is not None:
                             hasher.update(_BOM)
-                    first = False
-                if not data:
+                if not got:
                     break
-                data = carry + data if carry else data
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
+                end = len(carry) + got
+                newlines = np.flatnonzero(buf[start:end] == _NEWLINE) + start
+                if not len(newlines):
+                    carry = buf[start:end]
                     continue
-                carry = data[cut:]
-                block = _block(data[:cut], line + 1)
+                cut = int(newlines[-1]) + 1
+                carry = buf[cut:end]
+                block = _block_in(buf, start, newlines, line + 1)
                 block.end_offset = offset - len(carry)
-                _digest(block, hasher, data[:cut])
+                _digest(block, hasher, buf[start:cut])
                 line = block.end_line
                 yield block
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"cannot read after line {line}: {exc}", path=str(path), line=line + 1) from exc
-    if carry:
-        block = _block(carry, line + 1)
+    if len(carry):
+        tail = carry.tobytes()
+        block = _block(tail, line + 1)
         block.end_offset = offset
-        _digest(block, hasher, carry)
+        _digest(block, hasher, tail)
         yield block
 
 
-def _digest(block: LineBlock, hasher: Any, data: bytes) -> None:
+def read_into(fh: Any, carry: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """A new buffer holding ``carry`` and then up to ``size`` bytes read from ``fh`` (fewer only at
+    the end of the stream); (buffer, bytes read). Reading into place spares the copies that joining
+    and slicing bytes objects would make of every block. ``fh``: a binary file or a GzipFile."""
+    buf = np.empty(len(carry) + size, dtype=np.uint8)
+    buf[: len(carry)] = carry
+    view = buf.data[len(carry):]
+    got = 0
+    while got < size:
+        n = fh.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return buf, got
+
+
+def _block_in(buf: np.ndarray, start: int, newlines: np.ndarray, first_line: int) -> LineBlock:
+    """The lines of ``buf`` from ``start`` to its newline ``newlines[-1]``, as Arrow strings over
+    ``buf`` itself; Arrow checks the UTF-8 (undecodable bytes: the slow path marks them)."""
+    offsets = np.empty(len(newlines) + 1, dtype=np.int64)
+    offsets[0] = start
+    offsets[1:] = newlines + 1
+    lines = pa.LargeStringArray.from_buffers(len(newlines), pa.py_buffer(offsets), pa.py_buffer(buf))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        return _block(buf[start:int(newlines[-1]) + 1].tobytes(), first_line)
+    return LineBlock(lines, first_line, first_line + len(newlines) - 1)
+
+
+def _digest(block: LineBlock, hasher: Any, data: bytes | np.ndarray) -> None:
     """Feed the block's bytes to the hasher (hashed as handed out, so that a block's digest covers
     exactly the content up to its end) and note the digest so far on the block."""
     if hasher is not None:
