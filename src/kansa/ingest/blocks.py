@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+
+# pyarrow imports pandas the first time it builds a table (to tell whether it was handed a
+# DataFrame): about 0.3 s, more under load. Imported with this module, that is start-up; left to
+# the first block, it held up the reader thread while the writer waited for it.
+import pandas  # noqa: F401
 import pyarrow as pa
 import pyarrow.compute as pc
 
