@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from csvlog_lines import csv_line
 
-from kansa.ingest import csvlog_blocks, ingest_pgaudit_file, ingest_registry, pipeline
+from kansa.ingest import csvlog_blocks, ingest_pgaudit_file, ingest_registry, pgaudit_stage, pipeline
 from kansa.ingest.pgaudit import pgaudit_reader
 from kansa.ingest.pgaudit_stage import Irregular, ingest_pgaudit_columnar
 from kansa.ingest.pipeline import ingest_chunks
@@ -166,11 +166,13 @@ def test_zone_abbreviation_of_the_workspace_zone(tmp_path: Path) -> None:
     assert _same_both_ways(tmp_path, log, timezone="America/Chicago") == 1
 
 
-@pytest.mark.parametrize("block_bytes", [None, 4096])
+@pytest.mark.parametrize(("block_bytes", "stagers"), [(None, 2), (4096, 1), (4096, 2), (4096, 3)])
 def test_interleaved_sessions_across_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            block_bytes: int | None) -> None:
+                                            block_bytes: int | None, stagers: int) -> None:
     """Small blocks cut statements logged once and their ERRORs apart from their AUDIT lines, and
-    the file is committed in several batches."""
+    the file is committed in several batches; blocks staged one at a time or several at once
+    (each stager sees only its own blocks and their neighbours) read alike."""
+    monkeypatch.setattr(pgaudit_stage, "STAGERS", stagers)
     if block_bytes:
         monkeypatch.setattr(csvlog_blocks, "BLOCK_BYTES", block_bytes)
         monkeypatch.setattr(pipeline, "BATCH_BYTES", 4 * block_bytes)  # and commit every few blocks

@@ -20,7 +20,10 @@ reads the whole file with the line reader, which quarantines such records with t
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +39,7 @@ from kansa.ingest.sqlmap import _PARAM_MARK
 from kansa.model.workspace import Workspace
 
 CONTEXT_ROWS = 5000
+STAGERS = 2  # blocks staged at once (threads, each with its own DuckDB)
 LOOKAHEAD_ROWS = 2000
 MAX_SHAPES = 50_000
 _PREV = "'<previously logged>'"
@@ -337,7 +341,6 @@ class CsvlogStager:
         self.con.execute("SET threads = 1")
         self.mapper = _Mapper(owners, local)
         self.local = local
-        self.context: pa.Table | None = None
         self.next_sid = 0
         self._new_shapes_table()
 
@@ -388,11 +391,24 @@ class CsvlogStager:
             out.append({"resource": table, "owner": owner, "keys": keys})
         return out
 
-    def stage(self, block: RecordBlock, ahead: RecordBlock | None) -> StagedBlock:
+    def _context(self, before: RecordBlock) -> pa.Table:
+        """The previous block's last ``CONTEXT_ROWS`` wanted records (``part`` 0), newest first:
+        read from that block itself, so that blocks need not be staged one after another."""
+        self.con.register("_before", before.table)
+        try:
+            return self.con.sql(
+                f"SELECT *, 0::TINYINT AS part FROM _before WHERE {_WANTED_SQL} ORDER BY n DESC LIMIT {CONTEXT_ROWS}"
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("_before")
+
+    def stage(self, block: RecordBlock, ahead: RecordBlock | None, before: RecordBlock | None = None) -> StagedBlock:
+        """The access rows of ``block``; ``before`` and ``ahead`` are the blocks around it, for
+        the rules that look across the cut (none: the file's first or last block)."""
         con = self.con
         parts = [block.table.append_column("part", pa.array([1] * block.table.num_rows, pa.int8()))]
-        if self.context is not None:
-            parts.insert(0, self.context)
+        if before is not None:
+            parts.insert(0, self._context(before))
         if ahead is not None:
             head = ahead.table.slice(0, LOOKAHEAD_ROWS)
             parts.append(head.append_column("part", pa.array([2] * head.num_rows, pa.int8())))
@@ -410,11 +426,6 @@ class CsvlogStager:
         self._add_shapes()
         out = con.sql(_OUT).to_arrow_table()
         out = self._add_denied(self._fill_times(out))
-        self.context = con.sql(
-            f"SELECT * EXCLUDE (sess, session_kind) FROM r WHERE part = 1 ORDER BY n DESC LIMIT {CONTEXT_ROWS}"
-        ).to_arrow_table()
-        self.context = self.context.set_column(
-            self.context.schema.get_field_index("part"), "part", pa.array([0] * self.context.num_rows, pa.int8()))
         good = out.drop_columns(["reason", "log_time"])
         subjects = unnest_subjects(good)
         good = good.drop_columns(["subjects"])
@@ -479,25 +490,54 @@ def staged_csvlog_blocks(
     start_line: int = 0,
     hasher: Any = None,
     block_bytes: int | None = None,
+    stagers: int | None = None,
 ) -> Iterator[StagedBlock]:
-    """The csvlog's access rows after ``start_offset``, one staged block per record block, parsed
-    in a background thread one block ahead of the caller (see blocks.run_ahead)."""
+    """The csvlog's access rows after ``start_offset``, one staged block per record block, in order.
+
+    A background thread reads the record blocks and hands each, with its neighbours, to one of
+    ``stagers`` threads (default ``STAGERS``; each with its own DuckDB and statement shapes), so that on two cores two
+    blocks are staged at once while the caller writes a third (see blocks.run_ahead). Staging is
+    the longest step of a csvlog's ingest; one stager left the writer waiting for it.
+    """
+
+    parallel = stagers or STAGERS
 
     def produce() -> Iterator[StagedBlock]:
-        stager = CsvlogStager(owners, local)
+        mine = threading.local()
+        made: list[CsvlogStager] = []
+
+        def stage(before: RecordBlock | None, block: RecordBlock, ahead: RecordBlock | None) -> StagedBlock:
+            stager = getattr(mine, "stager", None)
+            if stager is None:
+                stager = mine.stager = CsvlogStager(owners, local)
+                made.append(stager)
+            return stager.stage(block, ahead, before)
+
+        pool = ThreadPoolExecutor(parallel, thread_name_prefix="kansa-csvlog-stage")
+        waiting: deque[Future[StagedBlock]] = deque()
         try:
             kwargs: dict[str, Any] = {"start_offset": start_offset, "start_line": start_line, "hasher": hasher}
             if block_bytes:
                 kwargs["block_bytes"] = block_bytes
-            pending: RecordBlock | None = None
-            for block in record_blocks(path, **kwargs):
-                if pending is not None:
-                    yield stager.stage(pending, block)
-                pending = block
-            if pending is not None:
-                yield stager.stage(pending, None)
+            before: RecordBlock | None = None
+            block: RecordBlock | None = None
+            for ahead in record_blocks(path, **kwargs):
+                if block is not None:
+                    waiting.append(pool.submit(stage, before, block, ahead))
+                    before = block
+                block = ahead
+                while len(waiting) >= parallel:
+                    yield waiting.popleft().result()
+            if block is not None:
+                waiting.append(pool.submit(stage, before, block, None))
+            while waiting:
+                yield waiting.popleft().result()
         finally:
-            stager.close()
+            for future in waiting:
+                future.cancel()
+            pool.shutdown(wait=True)
+            for stager in made:
+                stager.close()
 
     return run_ahead(produce)
 
