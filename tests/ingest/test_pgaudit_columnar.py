@@ -19,6 +19,7 @@ from kansa.ingest import csvlog_blocks, ingest_pgaudit_file, ingest_registry, pg
 from kansa.ingest.pgaudit import pgaudit_reader
 from kansa.ingest.pgaudit_stage import Irregular, ingest_pgaudit_columnar
 from kansa.ingest.pipeline import ingest_chunks
+from kansa.model.errors import KansaError
 from kansa.model.workspace import DEFAULT_TZ, init_workspace
 from kansa.simulate import simulate
 
@@ -245,3 +246,15 @@ def test_audit_body_the_sql_does_not_split_goes_to_the_line_reader(tmp_path: Pat
         quarantined = ws.con.execute("SELECT line, reason FROM quarantine").fetchall()
     assert events == line[0] and (result["events"], result["quarantined"]) == (line[3]["events"], line[3]["quarantined"])
     assert len(quarantined) == line[3]["quarantined"]
+
+
+def test_stagers_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KANSA_CSVLOG_STAGERS sets how many blocks are staged at once; a wrong value is one clear error."""
+    monkeypatch.setattr(csvlog_blocks, "BLOCK_BYTES", 4096)
+    log = tmp_path / "pg.csv"
+    _random_log(log, 120, seed=5)
+    monkeypatch.setenv(pgaudit_stage.ENV_STAGERS, "2")
+    assert _same_both_ways(tmp_path, log) > 500
+    monkeypatch.setenv(pgaudit_stage.ENV_STAGERS, "zero")
+    with init_workspace(tmp_path / "bad") as ws, pytest.raises(KansaError, match="KANSA_CSVLOG_STAGERS"):
+        ingest_pgaudit_columnar(ws, log)
