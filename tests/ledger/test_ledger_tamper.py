@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kansa.ledger import leaf_index_of, seal_pending, verify
+from kansa.ledger import leaf_index_of, seal_pending, seal_range, verify
 from kansa.model.workspace import Workspace
 
 T0 = datetime(2024, 4, 1, 9, 0, tzinfo=UTC)
@@ -58,6 +58,20 @@ def test_an_inserted_event_sealed_afterwards_is_counted_as_sealed_late(sealed: W
     r = verify(sealed)
     assert r["ok"] and r["sealed_late"] == 1
     assert sealed.con.execute("SELECT leaf_index FROM ledger_leaves WHERE ref_id = 7").fetchall() == [(10,)]
+
+
+def test_a_row_sealed_twice_is_counted_and_its_first_leaf_named(sealed: Workspace) -> None:
+    assert verify(sealed)["sealed_twice"] == 0
+    sealed.con.begin()
+    seal_range(sealed, "access", 4, 4)  # event 4 (leaf 2) sealed again, as leaf 10, under a new head
+    seal_pending(sealed, in_transaction=True)
+    sealed.con.commit()
+    r = verify(sealed)
+    assert r["ok"] and r["tree_size"] == 11 and r["sealed_twice"] == 1
+    assert leaf_index_of(sealed, "access", 4) == 2
+    sealed.con.execute("UPDATE access_events SET actor_id = 'a-2' WHERE event_id = 4")
+    r = verify(sealed)  # both leaves of the row now disagree with it
+    assert not r["ok"] and _problems(r) == [(2, "row changed"), (10, "row changed")]
 
 
 def test_swapping_two_events_contents_is_caught_at_the_first(sealed: Workspace) -> None:

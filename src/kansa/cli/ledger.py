@@ -54,6 +54,9 @@ def _show_notes(r: dict[str, Any]) -> None:
     if r.get("sealed_late"):
         console.print(f"[yellow]{r['sealed_late']} event(s) were sealed after an event with a higher id[/yellow]"
                       " (inserted among sealed events, then sealed)")
+    if r.get("sealed_twice"):
+        console.print(f"[yellow]{r['sealed_twice']} leaf/leaves seal a row that an earlier leaf already seals[/yellow]"
+                      " (each is checked against the row as it is now)")
     if r.get("orphan_subjects"):
         console.print(f"[yellow]{r['orphan_subjects']} subject row(s) belong to no event[/yellow]")
 

@@ -56,7 +56,8 @@ def verify(
     """Recompute every leaf and root; check every head's signature and consistency.
 
     Returns {"ok", "tree_size", "first_bad", "bad_leaves", "bad_heads", "heads_checked", "pending",
-    "pending_backdated", "sealed_late", "orphan_subjects", "subjects_sealed_from"}; ``first_bad`` is
+    "pending_backdated", "sealed_late", "sealed_twice", "orphan_subjects", "subjects_sealed_from"};
+    ``first_bad`` is
     the lowest leaf index whose row was changed or removed (or, when the stored hashes were
     rewritten too, the first leaf after the last head that still holds).
     """
@@ -132,6 +133,11 @@ def verify(
     orphans = store.one(
         con, "SELECT count(*) FROM access_subjects s ANTI JOIN access_events e ON e.event_id = s.event_id"
     )
+    # a second leaf for a row already sealed: each leaf is checked against the row as it is now, so
+    # it hides no change, but nothing in kansa seals a row twice
+    twice = store.one(
+        con, "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM ledger_leaves GROUP BY kind, ref_id)"
+    )
     return {
         "ok": not bad and not bad_heads,
         "tree_size": size,
@@ -145,6 +151,7 @@ def verify(
         # seals them as it writes them, so these were slipped in ('row inserted' in bad_leaves)
         "pending_backdated": backdated,
         "sealed_late": int(late[0]) if late else 0,
+        "sealed_twice": int(twice[0]) if twice else 0,
         # subject rows of no access event: no leaf covers them and no query joins them to an
         # event, so they hide nothing, but nothing legitimate writes them either
         "orphan_subjects": int(orphans[0]) if orphans else 0,
@@ -161,8 +168,10 @@ def leaf_index_of(ws: Workspace, kind: str, ref_id: int) -> int | None:
     rather than assume it.
     """
     con = store.ensure(ws)
-    row = store.one(con, "SELECT leaf_index FROM ledger_leaves WHERE kind = ? AND ref_id = ?", [kind, ref_id])
-    return int(row[0]) if row else None
+    row = store.one(
+        con, "SELECT min(leaf_index) FROM ledger_leaves WHERE kind = ? AND ref_id = ?", [kind, ref_id]
+    )
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def prove(ws: Workspace, leaf_index: int, tree_size: int | None = None) -> dict[str, Any]:
