@@ -179,8 +179,7 @@ def _next_ids(ws: Workspace) -> tuple[int, int]:
         "SELECT greatest(coalesce((SELECT max(event_id) FROM access_events), -1),"
         " coalesce((SELECT max(event_id) FROM endpoint_events), -1)) + 1,"
         " coalesce((SELECT max(batch_id) FROM ingest_batches), 0) + 1"
-    ).fetchone()
-    assert row is not None
+    ).fetchall()[0]  # read to the end: DuckDB refuses some later calls on a half-read result
     return int(row[0]), int(row[1])
 
 

@@ -77,8 +77,8 @@ def ingest_registry(ws: Workspace, directory: Path) -> dict[str, Any]:
     con = ws.con
     last = con.execute(
         "SELECT head_digest FROM ingest_files WHERE source = 'registry' ORDER BY updated_at DESC LIMIT 1"
-    ).fetchone()
-    if last is not None and last[0] == digest:  # compare with the registry in force, not any older one
+    ).fetchall()
+    if last and last[0][0] == digest:  # compare with the registry in force, not any older one
         return {"path": str(directory), "skipped": True, "tables": {}, "quarantined": 0}
     counts: dict[str, int] = {}
     quarantined = 0

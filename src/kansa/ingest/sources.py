@@ -122,8 +122,8 @@ def record_dataset(ws: Workspace, path: Path, entry: dict[str, Any]) -> dict[str
     con = ws.con
     same = con.execute(
         "SELECT count(*) FROM datasets WHERE dataset_id = ? AND digest = ?", [dataset_id, digest]
-    ).fetchone()
-    if same and same[0]:
+    ).fetchall()[0]
+    if same[0]:
         return {"dataset_id": dataset_id, "skipped": True, "digest": digest}
 
     def _d(v: Any) -> date | None:
@@ -155,7 +155,7 @@ def ingest_status(ws: Workspace) -> dict[str, Any]:
             " FROM ingest_files GROUP BY path, source) GROUP BY source ORDER BY source"
         ).fetchall()
     ]
-    one = lambda sql: int((con.execute(sql).fetchone() or (0,))[0] or 0)  # noqa: E731
+    one = lambda sql: int((con.execute(sql).fetchall() or [(0,)])[0][0] or 0)  # noqa: E731
     reasons = [
         {"path": p, "reason": r, "count": n}
         for p, r, n in con.execute(
