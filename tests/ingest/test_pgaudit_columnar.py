@@ -253,8 +253,17 @@ def test_stagers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(csvlog_blocks, "BLOCK_BYTES", 4096)
     log = tmp_path / "pg.csv"
     _random_log(log, 120, seed=5)
+    made: list[object] = []
+
+    class Counted(pgaudit_stage.CsvlogStager):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(pgaudit_stage, "CsvlogStager", Counted)
     monkeypatch.setenv(pgaudit_stage.ENV_STAGERS, "2")
     assert _same_both_ways(tmp_path, log) > 500
+    assert len(made) == 2  # one per stager thread, each with its own DuckDB
     monkeypatch.setenv(pgaudit_stage.ENV_STAGERS, "zero")
     with init_workspace(tmp_path / "bad") as ws, pytest.raises(KansaError, match="KANSA_CSVLOG_STAGERS"):
         ingest_pgaudit_columnar(ws, log)

@@ -505,17 +505,16 @@ def staged_csvlog_blocks(
     start_line: int = 0,
     hasher: Any = None,
     block_bytes: int | None = None,
-    stagers: int | None = None,
 ) -> Iterator[StagedBlock]:
     """The csvlog's access rows after ``start_offset``, one staged block per record block, in order.
 
     A background thread reads the record blocks and hands each, with its neighbours, to one of
-    ``stagers`` threads (default ``STAGERS`` or ``KANSA_CSVLOG_STAGERS``; each with its own DuckDB
+    ``STAGERS`` threads (``KANSA_CSVLOG_STAGERS`` sets another number; each with its own DuckDB
     and statement shapes), while the caller writes an earlier one (see blocks.run_ahead). Staging
     is the longest step of a csvlog's ingest: with one stager the writer waits for it; with more,
     blocks are staged side by side, at the cost of memory.
     """
-    parallel = stagers or _stagers()
+    parallel = _stagers()
 
     def produce() -> Iterator[StagedBlock]:
         mine = threading.local()
