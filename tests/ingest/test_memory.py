@@ -11,9 +11,10 @@ import pytest
 from kansa.ingest import ingest_access_file, ingest_chunks
 from kansa.ingest.access_jsonl import ACCESS_STAGE_SQL
 from kansa.ingest.blocks import StagedBlock, staged_blocks
-from kansa.ingest.memory import DEFAULT_LIMIT, ENV_LIMIT, size_bytes
+from kansa.ingest.memory import DEFAULT_LIMIT, ENV_LIMIT
 from kansa.ingest.pipeline import ingest_staged_blocks
 from kansa.ingest.records import Chunk
+from kansa.model.sizes import size_bytes
 from kansa.model.workspace import Workspace
 
 

@@ -17,29 +17,19 @@ transaction, which a cap sized for one batch could not hold.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
 import duckdb
 
+from kansa.model.sizes import size_bytes
+
 ENV_LIMIT = "KANSA_INGEST_MEMORY_LIMIT"
 # Room for one batch (64 MiB of log: its rows, the sealing query, the actor joins) and nothing
 # kept from earlier batches; with the fixed 500-650 MiB of the reader thread and the writer, the
 # process stays under 1 GB (docs/benchmarks.md, "Memory on a big csvlog").
 DEFAULT_LIMIT = "128MiB"
-
-_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "kib": 1 << 10, "mb": 10**6, "mib": 1 << 20,
-          "gb": 10**9, "gib": 1 << 30, "tb": 10**12, "tib": 1 << 40}
-
-
-def size_bytes(text: str) -> int | None:
-    """'18.8 GiB', '256MB', '134217728B' → bytes; None for anything else."""
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
-    if not m or m.group(2).lower() not in _UNITS:
-        return None
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def chosen_limit() -> str | None:

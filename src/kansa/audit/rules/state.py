@@ -19,21 +19,19 @@ built on them are the same (``tests/audit/test_incremental_rules.py``).
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
 
 from kansa.audit.localday import local_clock
+from kansa.model.sizes import size_bytes
 
 # Working memory a refresh block needs per event it reads: a staged look-up row held 85 bytes in
 # DuckDB (``duckdb_memory()`` after staging the 1.21 M look-ups of the 1.4 M-event synthetic
 # workspace, 2026-12-02); the GROUP BY and the hash join over those rows hold about as much again,
 # and the join's build side is the block's events themselves. 400 bytes per event covers them.
 BLOCK_BYTES_PER_EVENT = 400
-_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
 _STATE_DDL = "CREATE TABLE IF NOT EXISTS audit_rule_days (name VARCHAR PRIMARY KEY, through DATE NOT NULL)"
 
@@ -124,11 +122,8 @@ def day_blocks(
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
     """DuckDB's memory limit for this database in bytes (None when it cannot be read)."""
-    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(row[0]) if row and row[0] is not None else "")
-    if not m or m.group(2).upper() not in _UNITS:
-        return None
-    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    return size_bytes(str(rows[0][0])) if rows and rows[0][0] is not None else None
 
 
 def block_events(con: duckdb.DuckDBPyConnection) -> int:
